@@ -1,0 +1,101 @@
+"""Inspection of one image: safe decode, metadata, OCR + Presidio, faces, barcodes; and redaction.
+
+`Inspector` owns the loaded models (built once per process) and is what both the proxy's worker processes and
+`dlp-gateway scan` call, so the CLI sees exactly what the proxy sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from gateway.models import (
+    Finding,
+    ImageReport,
+    InspectionError,
+    InspectionErrorKind,
+    InspectOptions,
+    Source,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Inspector:
+    """Runs every detector the options enable on one image. Heavy models load in __init__, never per image."""
+
+    def __init__(self, options: InspectOptions = InspectOptions(), *, _shared: Inspector | None = None) -> None:
+        from gateway.inspect.faces import FaceDetector
+        from gateway.inspect.ocr import OcrEngine
+        from gateway.inspect.text import TextAnalyzer
+
+        self.options = options
+        # Reuse OCR and face models from another Inspector when only the text recognizers differ (policy reload).
+        self._ocr = _shared._ocr if _shared and _shared._ocr else (OcrEngine() if options.ocr else None)
+        self._faces = _shared._faces if _shared and _shared._faces else (FaceDetector() if options.faces else None)
+        self._text = TextAnalyzer(options.recognizers, options.allow_list)
+
+    def with_options(self, options: InspectOptions) -> Inspector:
+        """An Inspector for other options that shares this one's heavy models."""
+        if options == self.options:
+            return self
+        return Inspector(options, _shared=self)
+
+    def inspect(self, data: bytes) -> ImageReport:
+        """Inspect one image. Never raises: problems are reported in ImageReport.error."""
+        from gateway.inspect.barcodes import read_barcodes
+        from gateway.inspect.decode import decode_image
+        from gateway.inspect.metadata import metadata_findings
+
+        report = ImageReport(sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+        opts = self.options
+        try:
+            decoded = _timed(report, "decode", lambda: decode_image(data, opts.limits))
+            report.format = decoded.format
+            report.width, report.height = decoded.image.size
+            findings: list[Finding] = []
+            if opts.metadata:
+                meta, texts = _timed(report, "metadata", lambda: metadata_findings(decoded))
+                findings += meta
+                for text in texts:
+                    findings += self._text.analyze_text(text, Source.METADATA.value)
+            rgb = decoded.rgb()
+            if self._ocr is not None and opts.ocr:
+                words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
+                findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
+            if self._faces is not None and opts.faces:
+                findings += _timed(report, "faces", lambda: self._faces.detect(rgb))
+            if opts.barcodes:
+                codes = _timed(report, "barcodes", lambda: read_barcodes(rgb))
+                for text, box in codes:
+                    for f in self._text.analyze_text(text, Source.BARCODE.value):
+                        findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
+            report.findings = findings
+        except InspectionError as err:
+            report.error, report.error_detail = err.kind, str(err)
+        except Exception as err:  # a bug must not turn into an allow: the caller applies on_error
+            log.exception("inspection failed")
+            report.error, report.error_detail = InspectionErrorKind.INTERNAL, type(err).__name__
+        return report
+
+    def redact(self, data: bytes, findings: list[Finding]) -> bytes:
+        """Return the image re-encoded in its own format with the findings painted/blurred and all metadata gone.
+
+        Raises InspectionError if the image cannot be decoded (the caller then applies on_error).
+        """
+        from gateway.inspect.decode import decode_image
+        from gateway.inspect.redact import redact_image
+
+        return redact_image(decode_image(data, self.options.limits), findings)
+
+
+def _timed(report: ImageReport, stage: str, fn: Callable[[], T]) -> T:
+    start = time.perf_counter()
+    try:
+        return fn()
+    finally:
+        report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - start

@@ -1,0 +1,157 @@
+"""Plain typed data shared by every layer: findings, reports, request context, decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of the EXIF-oriented image
+
+
+class Action(str, Enum):
+    """What the gateway does with an upload. Ordered by severity (see SEVERITY)."""
+
+    ALLOW = "allow"
+    AUDIT = "audit"  # allow, but record an audit event as a finding hit
+    REDACT = "redact"
+    WARN = "warn"  # coaching page with a one-time "proceed anyway" link
+    BLOCK = "block"
+
+
+SEVERITY: dict[Action, int] = {Action.ALLOW: 0, Action.AUDIT: 1, Action.REDACT: 2, Action.WARN: 3, Action.BLOCK: 4}
+
+
+class Source(str, Enum):
+    """Where a finding came from."""
+
+    OCR = "ocr"
+    FACE = "face"
+    METADATA = "metadata"
+    BARCODE = "barcode"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected item in one image. Never carries the detected text itself."""
+
+    entity: str  # e.g. EMAIL_ADDRESS, CREDIT_CARD, FACE, SECRET, MRZ, EXIF_GPS
+    source: str  # a Source value
+    score: float
+    box: Box | None = None  # None for findings without a place (metadata)
+
+    def to_json(self) -> dict:
+        return {
+            "entity": self.entity,
+            "source": self.source,
+            "score": round(float(self.score), 4),
+            "box": list(self.box) if self.box is not None else None,
+        }
+
+
+class InspectionErrorKind(str, Enum):
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT = "corrupt"
+    TOO_LARGE = "too_large"  # bytes over the limit
+    TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_MANY_IMAGES = "too_many_images"
+    TIMEOUT = "timeout"
+    INTERNAL = "internal"  # a bug or a crashed worker: still gets on_error
+
+
+class InspectionError(Exception):
+    """An image that cannot be inspected. The policy's on_error decides what happens."""
+
+    def __init__(self, kind: InspectionErrorKind, message: str = "") -> None:
+        super().__init__(message or kind.value)
+        self.kind = kind
+
+
+@dataclass
+class ImageReport:
+    """The result of inspecting one image."""
+
+    sha256: str
+    size_bytes: int
+    format: str | None = None  # PNG, JPEG, WEBP, GIF, BMP, TIFF
+    width: int = 0
+    height: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # decode, metadata, ocr, analyze, faces, barcodes
+    error: InspectionErrorKind | None = None
+    error_detail: str = ""
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who sends what where: everything a rule may condition on besides the findings."""
+
+    host: str
+    path: str
+    method: str
+    destination: str | None  # destination group name, None when out of scope
+    client_ip: str = ""
+    user: str | None = None  # authenticated proxy user
+    groups: frozenset[str] = frozenset()
+    image_count: int = 0
+    total_image_bytes: int = 0
+
+
+@dataclass
+class Decision:
+    """What the policy decided for one request, and why."""
+
+    action: Action
+    rule: str | None  # name of the matching rule; "on_error" / None (default action)
+    reason: str  # human-readable why, never containing detected text
+    # image index -> findings to paint over / blur in that image (redact only)
+    redactions: dict[int, list[Finding]] = field(default_factory=dict)
+    matched: list[Finding] = field(default_factory=list)  # findings that made the rule match
+
+    def to_json(self) -> dict:
+        return {
+            "action": self.action.value,
+            "rule": self.rule,
+            "reason": self.reason,
+            "matched": [f.to_json() for f in self.matched],
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what the gateway will try to inspect. Anything over them gets the policy's on_error."""
+
+    max_body_bytes: int = 100 * 2**20
+    max_image_bytes: int = 25 * 2**20
+    max_pixels: int = 50_000_000
+    max_images_per_request: int = 20
+    inspect_timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class CustomRecognizer:
+    """A recognizer a security team defines in policy YAML (no code): regexes with context, or a deny-list."""
+
+    name: str
+    entity: str
+    patterns: tuple[tuple[str, float], ...] = ()  # (regex, score)
+    context: tuple[str, ...] = ()
+    deny_list: tuple[str, ...] = ()
+    deny_list_score: float = 0.9
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    """Everything from the policy that changes what inspection finds. Hashable: part of the report cache key."""
+
+    limits: Limits = Limits()
+    recognizers: tuple[CustomRecognizer, ...] = ()
+    allow_list: tuple[str, ...] = ()  # text values never reported (e.g. a support address)
+    ocr: bool = True
+    faces: bool = True
+    barcodes: bool = True
+    metadata: bool = True

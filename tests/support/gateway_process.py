@@ -1,0 +1,110 @@
+"""Start a real `dlp-gateway run` subprocess for end-to-end tests and wait until it is ready."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+REDIRECT_SCRIPT = Path(__file__).with_name("redirect_upstream.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dlp_gateway_exe() -> str:
+    exe = Path(sys.executable).with_name("dlp-gateway")
+    return str(exe) if exe.exists() else (shutil.which("dlp-gateway") or "dlp-gateway")
+
+
+class GatewayProcess:
+    """A `dlp-gateway run` process on 127.0.0.1 whose intercepted traffic goes to a local upstream."""
+
+    def __init__(self, workdir: Path, policy: Path, upstream_port: int | None, extra: list[str] = (),
+                 workers: int = 1) -> None:
+        self.workdir = workdir
+        self.confdir = workdir / "confdir"
+        self.confdir.mkdir(parents=True, exist_ok=True)
+        self.audit_path = workdir / "audit.log"
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.policy = policy
+        args = [
+            dlp_gateway_exe(), "run",
+            "--policy", str(policy),
+            "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+            "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port),
+            "--confdir", str(self.confdir),
+            "--audit-log", str(self.audit_path),
+            "--workers", str(workers),
+            "--set", "connection_strategy=lazy",
+            "--set", "ssl_insecure=true",
+        ]
+        if upstream_port is not None:
+            args += ["-s", str(REDIRECT_SCRIPT), "--set", f"test_upstream=127.0.0.1:{upstream_port}"]
+        args += list(extra)
+        self.log_path = workdir / "gateway.log"
+        self._log = open(self.log_path, "wb")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                     start_new_session=True)
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}{path}"
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url("/readyz"), timeout=2) as resp:
+                    if resp.status == 200 and self.ca_cert.exists():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"gateway not ready after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def audit_lines(self) -> list[str]:
+        return self.audit_path.read_text().splitlines() if self.audit_path.exists() else []
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as resp:
+            return resp.read().decode()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        try:  # inspection workers are children in the same session
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._log.close()

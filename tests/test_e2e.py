@@ -1,0 +1,215 @@
+"""End to end: a real `dlp-gateway run` process, a real HTTPS client and a real recording upstream on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.support.gateway_process import GatewayProcess
+from tests.support.images import gps_exif, photo_like, text_image
+from tests.support.upstream import RecordingUpstream
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EMAIL = "jane.doe@corpmail.com"
+CARD = "4539 1488 0343 6467"
+SSN = "536-22-1947"
+PII_STRINGS = [EMAIL, CARD, CARD.replace(" ", ""), SSN, "jane.doe", "4539148803436467"]
+POLICY = Path(__file__).parent / "policies" / "e2e.yaml"
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, upstream):
+    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+def client(gateway: GatewayProcess, http2: bool = False) -> httpx.Client:
+    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
+                        http2=http2, timeout=180)
+
+
+def multipart(image: bytes, filename: str = "shot.png", mime: str = "image/png") -> dict:
+    return {"files": {"file": (filename, image, mime)}, "data": {"purpose": "vision", "model": "gpt-4o"}}
+
+
+@pytest.fixture(scope="module")
+def clean_png() -> bytes:
+    return text_image(["Quarterly roadmap review", "Ship the new onboarding flow in March"])
+
+
+@pytest.fixture(scope="module")
+def email_png() -> bytes:
+    return text_image(["Please contact the customer:", f"Email: {EMAIL}"])
+
+
+def sent_sha(upstream: RecordingUpstream, path: str) -> str | None:
+    got = upstream.last_for(path)
+    return hashlib.sha256(got.body).hexdigest() if got else None
+
+
+def test_clean_image_is_forwarded_byte_identical(gateway, upstream, clean_png):
+    body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n" \
+        + clean_png + b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nvision\r\n--XyZ--\r\n"
+    with client(gateway) as c:
+        r = c.post("https://chatgpt.com/backend-api/files/clean", content=body,
+                   headers={"content-type": "multipart/form-data; boundary=XyZ"})
+    assert r.status_code == 200, r.text
+    assert upstream.last_for("/backend-api/files/clean").body == body
+
+
+def test_email_image_raw_put_is_blocked_and_never_reaches_upstream(gateway, upstream, email_png):
+    with client(gateway) as c:
+        r = c.put("https://files.oaiusercontent.com/file-abc?sig=1", content=email_png,
+                  headers={"x-ms-blob-type": "BlockBlob", "content-type": "image/png"})
+    assert r.status_code == 403
+    err = r.json()["error"]
+    assert err["rule"] == "block-pii" and err["incident_id"]
+    assert r.headers["x-dlp-action"] == "block"
+    assert upstream.last_for("/file-abc?sig=1") is None
+    assert EMAIL not in r.text
+
+
+def test_ssn_in_multipart_is_blocked(gateway, upstream):
+    image = text_image(["Employee record", f"SSN: {SSN}"])
+    with client(gateway) as c:
+        r = c.post("https://chatgpt.com/backend-api/files/ssn", **multipart(image))
+    assert r.status_code == 403
+    assert upstream.last_for("/backend-api/files/ssn") is None
+
+
+def test_card_in_openai_json_base64_is_blocked_with_openai_error_shape(gateway, upstream):
+    image = text_image(["Payment details", f"Card number {CARD} exp 09/29"])
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(image).decode()}}]}]}
+    with client(gateway) as c:
+        r = c.post("https://api.openai.com/v1/chat/completions", json=payload)
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "dlp_blocked"
+    assert upstream.last_for("/v1/chat/completions") is None
+
+
+def test_gzip_encoded_upload_is_inspected(gateway, upstream, email_png):
+    body = gzip.compress(email_png)
+    with client(gateway) as c:
+        r = c.put("https://files.oaiusercontent.com/file-gz", content=body,
+                  headers={"content-encoding": "gzip", "content-type": "application/octet-stream"})
+    assert r.status_code == 403
+    assert upstream.last_for("/file-gz") is None
+
+
+def test_browser_gets_an_html_block_page(gateway, email_png):
+    with client(gateway) as c:
+        r = c.post("https://chatgpt.com/backend-api/files/html", **multipart(email_png),
+                   headers={"accept": "text/html,application/xhtml+xml", "sec-fetch-mode": "navigate"})
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/html")
+    assert len(r.content) > 512 and "block-pii" in r.text
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    from gateway.inspect import Inspector
+
+    return Inspector()
+
+
+def test_redact_rule_rewrites_image_strips_gps_and_keeps_other_parts(gateway, upstream, verifier):
+    image = text_image(["Support ticket 4411", f"Reply to {EMAIL} today"], fmt="JPEG", exif=gps_exif())
+    assert any(f.entity == "EXIF_GPS" for f in verifier.inspect(image).findings)
+    with client(gateway) as c:
+        r = c.post("https://claude.ai/api/upload", files={"file": ("t.jpg", image, "image/jpeg")},
+                   data={"orgUuid": "o-123", "note": "keep me"})
+    assert r.status_code == 200, r.text
+    got = upstream.last_for("/api/upload")
+    assert got is not None
+    assert int(got.headers["Content-Length"]) == len(got.body)
+    ctype = got.headers["Content-Type"]
+    boundary = ctype.split("boundary=")[1].encode()
+    parts = got.body.split(b"--" + boundary)
+    image_part = next(p for p in parts if b'name="file"' in p)
+    assert b'name="orgUuid"\r\n\r\no-123\r\n' in got.body and b"keep me" in got.body
+    redacted = image_part.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
+    assert redacted != image and Image.open(io.BytesIO(redacted)).format == "JPEG"
+    assert not Image.open(io.BytesIO(redacted)).getexif().get(0x8825)
+    report = verifier.inspect(redacted)
+    assert not [f for f in report.findings if f.entity in ("EMAIL_ADDRESS", "EXIF_GPS")]
+
+
+def test_anthropic_json_base64_is_redacted(gateway, upstream, verifier):
+    image = text_image(["Customer phone and mail", f"Mail: {EMAIL}"])
+    payload = {"model": "claude-sonnet-4", "max_tokens": 100, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                     "data": base64.b64encode(image).decode()}},
+        {"type": "text", "text": "Describe"}]}]}
+    with client(gateway) as c:
+        r = c.post("https://api.anthropic.com/v1/messages", json=payload)
+    assert r.status_code == 200, r.text
+    sent = json.loads(upstream.last_for("/v1/messages").body)
+    block = sent["messages"][0]["content"][0]
+    assert block["source"]["media_type"] == "image/png"
+    new_image = base64.b64decode(block["source"]["data"], validate=True)
+    assert new_image != image and Image.open(io.BytesIO(new_image)).format == "PNG"
+    assert sent["messages"][0]["content"][1] == {"type": "text", "text": "Describe"}
+    assert not [f for f in verifier.inspect(new_image).findings if f.entity == "EMAIL_ADDRESS"]
+
+
+def test_corrupt_image_gets_on_error_and_proxy_stays_up(gateway, upstream, clean_png):
+    corrupt = b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 200
+    with client(gateway) as c:
+        r = c.put("https://files.oaiusercontent.com/file-corrupt", content=corrupt)
+        assert r.status_code == 403
+        assert r.json()["error"]["rule"] == "on_error"
+        ok = c.put("https://files.oaiusercontent.com/file-after-corrupt", content=clean_png)
+    assert ok.status_code == 200
+    assert upstream.last_for("/file-after-corrupt").body == clean_png
+
+
+def test_http2_client_works(gateway, upstream):
+    photo = photo_like()
+    with client(gateway, http2=True) as c:
+        r = c.put("https://files.oaiusercontent.com/file-h2", content=photo)
+        assert r.http_version == "HTTP/2"
+    assert r.status_code == 200
+    assert upstream.last_for("/file-h2").body == photo
+
+
+def test_non_ai_host_is_passed_through_without_decryption(gateway, upstream, email_png):
+    # The client trusts only the upstream's own certificate: this succeeds only if the proxy did not intercept TLS.
+    ctx = ssl.create_default_context(cafile=str(upstream.cert))
+    with httpx.Client(proxy=gateway.proxy_url, verify=ctx, timeout=30) as c:
+        r = c.put(f"https://localhost:{upstream.port}/not-ai", content=email_png)
+    assert r.status_code == 200
+    assert upstream.last_for("/not-ai").body == email_png
+
+
+def test_audit_log_and_metrics_never_contain_pii(gateway):
+    lines = gateway.audit_lines()
+    assert lines, "no audit events were written"
+    events = [json.loads(line) for line in lines]
+    assert {e["action"] for e in events} >= {"block", "redact"}
+    everything = "\n".join(lines) + gateway.metrics_text()
+    for secret in PII_STRINGS:
+        assert secret not in everything
+    assert 'action="block"' in gateway.metrics_text()
