@@ -26,13 +26,10 @@ from gateway.models import (
     RequestContext,
 )
 from gateway.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, PolicyStore
-from gateway.scope import allow_hosts_regexes, is_upload
+from gateway.scope import is_upload
 from gateway.workers import InspectionPool
 
 log = logging.getLogger(__name__)
-
-USER_HEADER = "X-Authenticated-User"
-GROUPS_HEADER = "X-Authenticated-Groups"
 
 
 class DlpGateway:
@@ -97,7 +94,7 @@ class DlpGateway:
         user_set = (ctx.options.allow_hosts and not self._managed_allow_hosts) or ctx.options.ignore_hosts
         if user_set:
             return
-        wanted = allow_hosts_regexes(self.store.current.intercept_host_patterns())
+        wanted = sorted(set(self.store.current.intercept_host_regexes()))
         if list(ctx.options.allow_hosts) != wanted:
             self._managed_allow_hosts = True
             ctx.options.update(allow_hosts=wanted)
@@ -196,6 +193,12 @@ class DlpGateway:
         extraction = extract_images(req.headers.get("content-type"), body, policy.limits.max_images_per_request)
         if not extraction.images and not extraction.undecodable and not extraction.too_many:
             return  # an in-scope request without images: not ours to judge
+        early = policy.decide_before_inspection(self._request_context(flow, dest, []))
+        if early is not None:  # e.g. the allowed corporate tenant: no need to read the images
+            if early.action in (Action.BLOCK, Action.WARN):
+                self._block(flow, early)
+            self._record(flow, self._request_context(flow, dest, []), early, [], started, policy)
+            return
         reports = await self._inspect_all(policy, extraction)
         for note in extraction.undecodable:
             reports.append(ImageReport("", 0, error=InspectionErrorKind.UNSUPPORTED_FORMAT, error_detail=note))
@@ -245,11 +248,14 @@ class DlpGateway:
 
     def _request_context(self, flow: http.HTTPFlow, dest: str | None, reports: list[ImageReport]) -> RequestContext:
         req = flow.request
+        identity = self.store.current.identity if self.store else None
         user = None
-        if auth := flow.metadata.get("proxyauth"):
+        if auth := flow.metadata.get("proxyauth"):  # set by mitmproxy's --proxyauth
             user = auth[0]
-        user = user or req.headers.get(USER_HEADER)
-        groups = frozenset(g.strip() for g in req.headers.get(GROUPS_HEADER, "").split(",") if g.strip())
+        if user is None and identity and identity.user_header:
+            user = req.headers.get(identity.user_header)
+        header_groups = req.headers.get(identity.groups_header) if identity and identity.groups_header else None
+        groups = identity.groups_for(user, header_groups) if identity else frozenset()
         return RequestContext(
             host=req.pretty_host,
             path=req.path,
@@ -260,6 +266,7 @@ class DlpGateway:
             groups=groups,
             image_count=sum(1 for r in reports if r.sha256),
             total_image_bytes=sum(r.size_bytes for r in reports),
+            headers={k.lower(): v for k, v in req.headers.items()},
         )
 
     def _block(self, flow: http.HTTPFlow, decision: Decision) -> None:

@@ -144,9 +144,8 @@ class AuditLog:
         with self._lock:
             if self._closed:
                 return
-            self._handler.handle(record)  # emit() errors go to handleError(): printed on stderr, never raised
-            if isinstance(self._handler, logging.StreamHandler):
-                self._handler.flush()
+            # emit() flushes every line; its errors go to handleError(): printed on stderr, never raised.
+            self._handler.handle(record)
 
     def close(self) -> None:
         with self._lock:

@@ -230,7 +230,8 @@ class GatewayMetrics:
 
 class _Handler(BaseHTTPRequestHandler):
     server: "_MetricsServer"
-    protocol_version = "HTTP/1.1"
+    # One request per connection: a stopped server must not keep answering on a scraper's kept-alive connection.
+    protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         path = self.path.split("?", 1)[0]
@@ -273,7 +274,7 @@ class _MetricsServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, name="dlp-metrics-http", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.2,), name="dlp-metrics-http", daemon=True)
 
     @property
     def port(self) -> int:

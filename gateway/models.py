@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -99,6 +100,7 @@ class RequestContext:
     groups: frozenset[str] = frozenset()
     image_count: int = 0
     total_image_bytes: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)  # request headers (lower-case names)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gateway.models import SEVERITY, Action, Decision, Finding, ImageReport, RequestContext
 from gateway.policy.hosts import host_matches, normalize_host, normalize_path
-from gateway.policy.model import Condition, Policy, Range, Rule
+from gateway.policy.model import Condition, Policy, Rule
 
 Tri = bool | None
 Hit = tuple[int, Finding, float]  # image index, finding, the min_score it passed
@@ -39,6 +39,9 @@ class _Request:
         self.user = (ctx.user or "").lower()
         self.image_count = ctx.image_count or len(reports)
         self.total_bytes = ctx.total_image_bytes or sum(r.size_bytes for r in reports)
+        # RequestContext.headers is optional: header conditions are false when the caller provides none
+        raw_headers = getattr(ctx, "headers", None) or {}
+        self.headers = {str(k).lower(): str(v) for k, v in dict(raw_headers).items()}
         try:
             self.ip = ipaddress.ip_address(ctx.client_ip) if ctx.client_ip else None
         except ValueError:
@@ -97,6 +100,9 @@ def _eval(cond: Condition, req: _Request, view: _View) -> tuple[Tri, list[Hit]]:
         results.append(bool(cond.groups & ctx.groups))
     if cond.clients is not None:
         results.append(req.ip is not None and any(req.ip in net for net in cond.clients))
+    if cond.headers is not None:
+        results.append(all(name in req.headers and any(fnmatch.fnmatchcase(req.headers[name], v) for v in values)
+                           for name, values in cond.headers))
     if cond.image_count is not None:
         results.append(req.image_count in cond.image_count)
     if cond.total_bytes is not None:
@@ -153,11 +159,12 @@ def _eval_rule(rule: Rule, req: _Request, reports: list[ImageReport], unknown_co
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
-    seen: set[tuple[int, Finding]] = set()
+    """Drop a finding matched twice (by two conditions); equal but separate findings all count."""
+    seen: set[tuple[int, int]] = set()
     out = []
     for h in hits:
-        if (h[0], h[1]) not in seen:
-            seen.add((h[0], h[1]))
+        if (h[0], id(h[1])) not in seen:
+            seen.add((h[0], id(h[1])))
             out.append(h)
     return out
 
@@ -193,7 +200,7 @@ def _add_later_redactions(chosen: Decision, later: tuple[Rule, ...], req: _Reque
         outcome, hits = _eval_rule(rule, req, reports, unknown_content=False)
         if outcome is not True:
             continue
-        new = [h for h in _dedupe(hits) if h[1] not in chosen.redactions.get(h[0], [])]
+        new = [h for h in _dedupe(hits) if all(h[1] is not x for x in chosen.redactions.get(h[0], []))]
         if not new:
             continue
         for i, f, _ in new:
@@ -225,8 +232,7 @@ def decide(policy: Policy, ctx: RequestContext, reports: list[ImageReport]) -> D
         return Decision(policy.on_error, "on_error",
                         f"could not inspect {what}; rule '{uncertain[0]}' might have matched: "
                         f"on_error is {policy.on_error.value}")
-    if uncertain:
-        chosen.reason += f"; could not inspect {what}"
+    chosen.reason += f"; could not inspect {what}"
     return chosen
 
 
@@ -241,5 +247,3 @@ def decide_before_inspection(policy: Policy, ctx: RequestContext) -> Decision | 
             return None
     return Decision(policy.default_action, None, "no rule matched: default action")
 
-
-__all__ = ["decide", "decide_before_inspection", "Range"]

