@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import time
 
@@ -27,6 +28,7 @@ from gateway.models import (
 )
 from gateway.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, PolicyStore
 from gateway.scope import is_upload
+from gateway.warn import PROCEED_PATH, WarnOverrides, proceed_page
 from gateway.workers import InspectionPool
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class DlpGateway:
         self._metrics_server = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._managed_allow_hosts = False
+        self.overrides = WarnOverrides()
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -54,6 +57,10 @@ class DlpGateway:
         loader.add_option("dlp_audit_log", str, "-", 'Audit log: "-" for stdout, a file path (rotated), or "syslog".')
         loader.add_option("dlp_workers", int, 1, "Inspection worker processes (each loads its own models).")
         loader.add_option("dlp_cache_entries", int, 4096, "Inspection reports kept by image hash (0: no cache).")
+        loader.add_option("dlp_warn_secret", str, "", "HMAC secret for warn 'proceed' links (share it across replicas).")
+        loader.add_option(
+            "dlp_proceed_host", str, "dlp-gateway.internal", "Host name of the gateway's own 'proceed anyway' pages."
+        )
         loader.add_option(
             "dlp_intercept_only_destinations",
             bool,
@@ -70,6 +77,8 @@ class DlpGateway:
             if ctx.options.dlp_cache_entries < 0:
                 raise exceptions.OptionsError("dlp_cache_entries must be >= 0")
             self.cache.max_entries = ctx.options.dlp_cache_entries
+        if "dlp_warn_secret" in updated and ctx.options.dlp_warn_secret:
+            self.overrides.secret = ctx.options.dlp_warn_secret.encode()
         if "dlp_policy" in updated:
             path = ctx.options.dlp_policy or str(DEFAULT_POLICY_PATH)
             try:
@@ -83,6 +92,7 @@ class DlpGateway:
             self.store = store
             store.on_reload.append(self._policy_reloaded)
             self.cache.clear()
+            self.metrics.observe_policy_reload(True, store.current.version_id)
             log.info("DLP policy %r loaded from %s", store.current.name, path)
         if updated & {"dlp_policy", "dlp_intercept_only_destinations", "allow_hosts", "ignore_hosts"}:
             self._update_allow_hosts()
@@ -94,7 +104,8 @@ class DlpGateway:
         user_set = (ctx.options.allow_hosts and not self._managed_allow_hosts) or ctx.options.ignore_hosts
         if user_set:
             return
-        wanted = sorted(set(self.store.current.intercept_host_regexes()))
+        proceed = "^" + re.escape(ctx.options.dlp_proceed_host) + r"(?::\d+)?$"
+        wanted = sorted(set(self.store.current.intercept_host_regexes()) | {proceed})
         if list(ctx.options.allow_hosts) != wanted:
             self._managed_allow_hosts = True
             ctx.options.update(allow_hosts=wanted)
@@ -167,7 +178,12 @@ class DlpGateway:
             self._respond_on_error(flow, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or self.store is None or "dlp_destination" not in flow.metadata:
+        if flow.response or flow.error or self.store is None:
+            return
+        if flow.request.pretty_host == ctx.options.dlp_proceed_host and flow.request.path.startswith(PROCEED_PATH):
+            self._proceed(flow)
+            return
+        if "dlp_destination" not in flow.metadata:
             return
         policy = self.store.current  # one policy snapshot per request: never half of a reload
         dest = flow.metadata["dlp_destination"]
@@ -220,9 +236,34 @@ class DlpGateway:
                 req.content = extraction.rebuild(replacements)  # re-encodes Content-Encoding, fixes Content-Length
             except InspectionError as err:
                 decision = _on_error_decision(policy, err.kind, "redaction failed")
-        if decision.action in (Action.BLOCK, Action.WARN):
+        override = False
+        if decision.action is Action.WARN:
+            identity = rctx.user or rctx.client_ip
+            shas = [r.sha256 for r in reports if r.sha256]
+            if self.overrides.granted(identity, shas):
+                override = True
+                decision = Decision(Action.ALLOW, decision.rule, f"user proceeded after a warning; {decision.reason}",
+                                    matched=decision.matched)
+            else:
+                token = self.overrides.issue(identity, shas, decision.rule, dest)
+                self._block(flow, decision, f"http://{ctx.options.dlp_proceed_host}{PROCEED_PATH}{token}")
+        elif decision.action is Action.BLOCK:
             self._block(flow, decision)
-        self._record(flow, rctx, decision, reports, started, policy)
+        self._record(flow, rctx, decision, reports, started, policy, override)
+
+    def _proceed(self, flow: http.HTTPFlow) -> None:
+        """The user clicked "proceed anyway" on a warning page: grant the warned images, record the override."""
+        started = time.perf_counter()
+        rctx = self._request_context(flow, None, [])
+        token = flow.request.path[len(PROCEED_PATH):].split("?", 1)[0]
+        grant = self.overrides.redeem(token, rctx.user or rctx.client_ip)
+        page = proceed_page(grant is not None)
+        flow.response = http.Response.make(200 if grant else 410, page, {"Content-Type": "text/html; charset=utf-8",
+                                                                          "Cache-Control": "no-store"})
+        if grant is not None:
+            self.metrics.observe_warn_override(grant.destination or "unknown")
+            decision = Decision(Action.ALLOW, grant.rule, f"user chose to proceed after a warning ({len(grant.sha256s)} image(s))")
+            self._record(flow, rctx, decision, [], started, self.store.current, override=True)
 
     async def _inspect_all(self, policy: Policy, extraction) -> list[ImageReport]:
         options = policy.inspect_options
@@ -269,7 +310,7 @@ class DlpGateway:
             headers={k.lower(): v for k, v in req.headers.items()},
         )
 
-    def _block(self, flow: http.HTTPFlow, decision: Decision) -> None:
+    def _block(self, flow: http.HTTPFlow, decision: Decision, proceed_url: str = "") -> None:
         incident = flow.metadata.setdefault("dlp_incident", new_incident_id())
         resp = block_response(
             flow.request.pretty_host,
@@ -277,6 +318,7 @@ class DlpGateway:
             incident,
             accept=flow.request.headers.get("accept", ""),
             sec_fetch_mode=flow.request.headers.get("sec-fetch-mode", ""),
+            proceed_url=proceed_url,
         )
         flow.response = http.Response.make(resp.status, resp.body, resp.headers)
 
@@ -293,13 +335,14 @@ class DlpGateway:
             self._block(flow, decision)
         self._record(flow, self._request_context(flow, dest, [report]), decision, [report], started, policy)
 
-    def _record(self, flow, rctx: RequestContext, decision: Decision, reports, started: float, policy: Policy) -> None:
+    def _record(self, flow, rctx: RequestContext, decision: Decision, reports, started: float, policy: Policy,
+                override: bool = False) -> None:
         latency = time.perf_counter() - started
         incident = flow.metadata.setdefault("dlp_incident", new_incident_id())
         flow.metadata["dlp_decision"] = decision.to_json()
         self.metrics.observe_decision(rctx, decision, reports, latency)
         if self.audit is not None:
-            self.audit.write(build_audit_event(rctx, decision, reports, incident, latency, policy.version_id))
+            self.audit.write(build_audit_event(rctx, decision, reports, incident, latency, policy.version_id, override))
 
 
 def _on_error_decision(policy: Policy, kind: InspectionErrorKind, detail: str) -> Decision:

