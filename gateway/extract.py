@@ -218,8 +218,14 @@ def _join(prefix: str, what: str) -> str:
     return f"{prefix} > {what}" if prefix else what
 
 
+def _short(name: str) -> str:
+    """A field name for `where`, quoted and cut short (names are client-controlled)."""
+    return repr(name if len(name) <= 60 else name[:57] + "...")
+
+
 # --------------------------------------------------------------------------------------------- base64 / data URLs
 
+_WS = re.compile(r"[ \t\r\n]+")
 _B64_STD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _B64_URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
@@ -227,8 +233,8 @@ _BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 def _b64decode(text: str) -> bytes | None:
     """Decode standard or URL-safe base64, padded or not, ignoring line breaks. None if it is not base64."""
-    if any(c in text for c in " \t\r\n"):
-        text = re.sub(r"[ \t\r\n]+", "", text)
+    if _WS.search(text):
+        text = _WS.sub("", text)
     if "-" in text or "_" in text:
         if "+" in text or "/" in text:
             return None
@@ -292,38 +298,45 @@ class _StrHit:
 
 
 _CLAIMED = object()  # the string claimed to be an image but was not: already reported
+_PLAIN_BASE64 = object()  # the whole string is base64 of something that is not an image
+
+Where = str | Callable[[], str]  # computed lazily: JSON paths are only built for what gets reported
 
 
-def _string_image(ctx: _Ctx, s: str, where: str, *, min_len: int = MIN_BASE64_CHARS, strict: bool = True):
-    """Check one string: a data: URL or a bare base64 image. Returns _StrHit, _CLAIMED or None."""
+def _where(where: Where) -> str:
+    return where if isinstance(where, str) else where()
+
+
+def _string_image(ctx: _Ctx, s: str, where: Where, *, min_len: int = MIN_BASE64_CHARS, strict: bool = True):
+    """Check one string: a data: URL or a bare base64 image. Returns _StrHit, _CLAIMED, _PLAIN_BASE64 or None."""
     core = s.strip(" \t\r\n")
     if core[:5].lower() == "data:":
         return _data_url_image(ctx, s, core, where)
     if len(core) < min_len:
         return None
-    compact = core.replace("\r", "").replace("\n", "") if ("\n" in core or "\r" in core) else core
+    compact = _WS.sub("", core) if ("\n" in core or "\r" in core) else core
     if not (_B64_STD.fullmatch(compact) or _B64_URL.fullmatch(compact)):
         return None
     head = _b64decode(compact[: min(len(compact), 64) // 4 * 4])
     if head is None or sniff_format(head) is None:
-        return None
+        return _PLAIN_BASE64
     data = _b64decode(compact)
     fmt = sniff_format(data) if data else None
     if fmt is None or (strict and not _plausible_bare(data, fmt)):
-        return None
+        return _PLAIN_BASE64
     style = _B64Style.detect(s)
-    return _StrHit(ctx.add(data, fmt, where), fmt, style.encode, False)
+    return _StrHit(ctx.add(data, fmt, _where(where)), fmt, style.encode, False)
 
 
-def _data_url_image(ctx: _Ctx, s: str, core: str, where: str):
+def _data_url_image(ctx: _Ctx, s: str, core: str, where: Where):
     comma = core.find(",")
     header = core[5:comma] if comma >= 0 else core[5:]
     params = header.split(";")
-    media_type = params[0].strip().lower()
+    media_type = params[0].strip().lower()[:60]
     claims = media_type.startswith("image/")
     if comma < 0:
         if claims:
-            ctx.note(f"{where}: data:{media_type} URL without data")
+            ctx.note(f"{_where(where)}: data:{media_type} URL without data")
             return _CLAIMED
         return None
     payload = core[comma + 1 :]
@@ -338,7 +351,7 @@ def _data_url_image(ctx: _Ctx, s: str, core: str, where: str):
     fmt = sniff_format(data) if data else None
     if fmt is None:
         if claims:
-            ctx.note(f"{where}: data:{media_type} URL is not a known image format")
+            ctx.note(f"{_where(where)}: data:{media_type} URL is not a known image format")
             return _CLAIMED
         return None
     lead, trail = s[: s.find(core[:1])], s[s.find(core[:1]) + len(core) :]
@@ -357,7 +370,7 @@ def _data_url_image(ctx: _Ctx, s: str, core: str, where: str):
             body = quote_from_bytes(new, safe="")
         return f"{lead}{prefix}{hdr},{body}{trail}"
 
-    return _StrHit(ctx.add(data, fmt, where), fmt, encode, True)
+    return _StrHit(ctx.add(data, fmt, _where(where)), fmt, encode, True)
 
 
 # --------------------------------------------------------------------------------------------- dispatch
@@ -391,6 +404,7 @@ def _analyze(ctx: _Ctx, content_type: str | None, data: bytes, where: str, depth
         ctx.warn(f"{where or 'body'}: nesting deeper than {MAX_DEPTH}, not inspected")
         return None, "none"
     media_type, params = _split_content_type(content_type)
+    media_type = media_type[:100]
     before = len(ctx.images)
     node, kind = _analyze_inner(ctx, media_type, params, data, where, depth)
     if media_type.startswith("image/") and len(ctx.images) == before and not ctx.too_many:
@@ -475,31 +489,42 @@ def _infer_boundary(data: bytes) -> bytes | None:
 
 
 def _scan_multipart(ctx: _Ctx, data: bytes, boundary: bytes, where: str, depth: int):
-    """Parse multipart byte by byte. Returns a node, None (no images), or False (no delimiter at all)."""
-    delim = re.compile(rb"(?:\A|(?<=\n))--" + re.escape(boundary) + rb"(--|[ \t]*(?:\r\n|\n|\Z))")
-    marks: list[tuple[int, int, bool]] = []  # (delimiter start, content start, is close delimiter)
-    for m in delim.finditer(data):
-        close = m.group(1) == b"--"
-        marks.append((m.start(), m.end(), close))
-        if close:
-            break
+    """Parse multipart byte by byte. Returns a node, None (no images), or False (no delimiter at all).
+
+    Delimiters are RFC 2046 lines ("--B" or "--B--" plus optional blanks). Servers differ on the edge cases,
+    so this errs on the side of seeing more parts: parts after a closing delimiter are parsed too, and
+    boundary strings that are not delimiter lines are reported in warnings.
+    """
+    dash = b"--" + boundary
+    delim = re.compile(rb"(?:\A|(?<=\n))" + re.escape(dash) + rb"(--)?[ \t]*(?:\r\n|\n|\Z)")
+    marks = [(m.start(), m.end(), m.group(1) is not None) for m in delim.finditer(data)]
     if not marks:
         return False
     label = _join(where, "multipart")
-    if not marks[-1][2]:
+    closes = [i for i, mark in enumerate(marks) if mark[2]]
+    if not closes:
         ctx.warn(f"{label}: no closing boundary")
         marks.append((len(data), len(data), True))
-    elif marks[-1][1] < len(data) and data[marks[-1][1] :].strip(b" \t\r\n"):
-        ctx.warn(f"{label}: {len(data) - marks[-1][1]} bytes after the closing boundary (ignored)")
+    else:
+        if closes[0] != len(marks) - 1:
+            ctx.warn(f"{label}: parts after the closing boundary (inspected too)")
+        tail = data[marks[-1][1] :] if marks[-1][2] else b""
+        if tail.strip(b" \t\r\n"):
+            ctx.warn(f"{label}: {len(tail)} bytes after the closing boundary (ignored)")
+    stray = data.count(dash) - len(closes) - sum(1 for mark in marks if not mark[2])
+    if stray > 0:
+        ctx.warn(f"{label}: {stray} boundary strings that are not delimiter lines")
     children: list[tuple[int, int, _Node]] = []
-    for number, ((_, start, close), (nxt, _, _)) in enumerate(zip(marks, marks[1:])):
+    number = 0
+    for (_, start, close), (nxt, _, _) in zip(marks, marks[1:]):
         if close:
-            break
+            continue
         end = nxt
         if nxt < len(data):  # the line break before a delimiter belongs to the delimiter
             end -= 2 if data[nxt - 2 : nxt] == b"\r\n" else 1
         end = max(start, end)
         node = _scan_part(ctx, data[start:end], number, where, depth)
+        number += 1
         if node is not None:
             children.append((start, end, node))
     return _Splice(data, children) if children else None
@@ -536,7 +561,7 @@ def _scan_part(ctx: _Ctx, part: bytes, number: int, where: str, depth: int) -> _
     raw_headers, sep, body = split
     headers = _parse_headers(raw_headers)
     name = _split_content_type(headers.get("content-disposition"))[1].get("name")
-    label = _join(where, f"multipart part {name!r}" if name is not None else f"multipart part #{number}")
+    label = _join(where, f"multipart part {_short(name)}" if name is not None else f"multipart part #{number}")
     content_type = headers.get("content-type")
     cte = headers.get("content-transfer-encoding", "").strip().lower()
     claims = _split_content_type(content_type)[0].startswith("image/")
@@ -646,7 +671,9 @@ def _scan_json(ctx: _Ctx, data: bytes, where: str, depth: int):
         if m is None:
             break
         pos = m.end()
-        lit, punct = m.group(1), m.group(2)
+        group = m.lastindex  # 1: string, 2: punctuation, 3: number/true/false/null
+        lit = m.group(1) if group == 1 else None
+        punct = m.group(2) if group == 2 else None
         if state <= _VALUE_OR_CLOSE:
             if lit is not None:
                 _json_string(ctx, stack, lit, m.start(1), pos, where, depth, children)
@@ -706,12 +733,18 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         frame.mime = (start, end, lit)
         return
     is_data_key = key in _DATA_KEYS
-    if not (len(lit) >= MIN_BASE64_CHARS + 2 or lit[1:6].lower() == b"data:" or is_data_key):
+    if not (is_data_key or lit[1:6].lower() == b"data:" or (len(lit) >= MIN_BASE64_CHARS + 2 and _MAYBE_IMAGE_B.search(lit))):
         return
     s = _literal_to_str(lit)
     if s is None:
         return
-    path = _join(where, "json " + _json_path(stack))
+    path_cache: list[str] = []
+
+    def path() -> str:
+        if not path_cache:
+            path_cache.append(_join(where, "json " + _json_path(stack)))
+        return path_cache[0]
+
     hit = _string_image(ctx, s, path)
     if isinstance(hit, _StrHit):
         if hit.index is not None:
@@ -721,9 +754,9 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         return
     if hit is _CLAIMED:
         return
-    if len(s) >= MIN_BASE64_CHARS and _MAYBE_IMAGE.search(s):
+    if hit is None and len(s) >= MIN_BASE64_CHARS and _MAYBE_IMAGE.search(s):
         before = len(children)
-        node = _analyze_text(ctx, s.encode("utf-8", "surrogateescape"), path, depth + 1)
+        node = _analyze_text(ctx, s.encode("utf-8", "surrogateescape"), path(), depth + 1)
         if node is not None:
             encode_lit = _literal_encoder(lit)
             children.append(
@@ -732,7 +765,7 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         if len(children) > before:
             return
     if is_data_key:
-        frame.pending.append((start, end, s, lit, path))
+        frame.pending.append((start, end, s, lit, path()))
 
 
 def _json_close(ctx: _Ctx, stack: list[_Frame], children: list[tuple[int, int, _Node]]) -> None:
@@ -741,7 +774,7 @@ def _json_close(ctx: _Ctx, stack: list[_Frame], children: list[tuple[int, int, _
     if frame.mime is None:
         return
     m_start, m_end, m_lit = frame.mime
-    media_type = (_literal_to_str(m_lit) or "").strip().lower()
+    media_type = (_literal_to_str(m_lit) or "").strip().lower()[:60]
     images = list(frame.images)
     if media_type.startswith("image/"):
         for start, end, s, lit, path in frame.pending:
@@ -750,7 +783,7 @@ def _json_close(ctx: _Ctx, stack: list[_Frame], children: list[tuple[int, int, _
                 if hit.index is not None:
                     children.append((start, end, _Leaf(hit.index, _json_leaf_encoder(lit, hit.encode))))
                     images.append((hit.index, hit.fmt))
-            elif hit is None:
+            elif hit is not _CLAIMED:
                 ctx.note(f"{path}: media type {media_type} but data is not a known image format")
     if images:  # one media type field per object: it follows the first image
         index, fmt = images[0]
@@ -772,7 +805,7 @@ def _scan_form(ctx: _Ctx, data: bytes, where: str, depth: int) -> _Node | None:
             continue
         vstart = start + len(name) + 1
         decoded = unquote_to_bytes(value.replace(b"+", b" "))
-        label = _join(where, f"form field {unquote(name.decode('latin-1'))!r}")
+        label = _join(where, f"form field {_short(unquote(name.decode('latin-1')))}")
         fmt = sniff_format(decoded)
         if fmt is not None:
             index = ctx.add(decoded, fmt, label)
@@ -799,7 +832,8 @@ def _scan_text(ctx: _Ctx, data: bytes, where: str, depth: int) -> _Node | None:
         if not text[:5].lower() == "data:" and ("\n" in text):
             text = _consistent_lines(text)
         end = start + len(text)
-        hit = _string_image(ctx, text, _join(where, f"text at byte {start}"))
+        whole = where and start == 0 and not data[end:].strip(b" \t\r\n")
+        hit = _string_image(ctx, text, where if whole else _join(where, f"text at byte {start}"))
         if isinstance(hit, _StrHit) and hit.index is not None:
             children.append((start, end, _Leaf(hit.index, lambda new, e=hit.encode: e(new).encode("latin-1"))))
     return _Splice(data, children) if children else None

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
+
 from gateway.models import (
     Finding,
     ImageReport,
@@ -74,6 +76,7 @@ class Inspector:
                 for text, box in codes:
                     for f in self._text.analyze_text(text, Source.BARCODE.value):
                         findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
+            findings += self._inspect_extra_frames(decoded, report)
             report.findings = findings
         except InspectionError as err:
             report.error, report.error_detail = err.kind, str(err)
@@ -81,6 +84,21 @@ class Inspector:
             log.exception("inspection failed")
             report.error, report.error_detail = InspectionErrorKind.INTERNAL, type(err).__name__
         return report
+
+    def _inspect_extra_frames(self, decoded, report: ImageReport) -> list[Finding]:
+        """Later frames of an animation / multi-page TIFF: PII there must count too.
+
+        Their findings carry no box: boxes refer to frame 0, and redaction keeps only frame 0 anyway.
+        """
+        found: list[Finding] = []
+        for frame in decoded.extra_frames():
+            rgb = np.asarray(frame)
+            if self._ocr is not None and self.options.ocr:
+                words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
+                found += _timed(report, "analyze", lambda: self._text.analyze_words(words))
+            if self._faces is not None and self.options.faces:
+                found += _timed(report, "faces", lambda: self._faces.detect(rgb))
+        return [Finding(f.entity, f.source, f.score, None) for f in found]
 
     def redact(self, data: bytes, findings: list[Finding]) -> bytes:
         """Return the image re-encoded in its own format with the findings painted/blurred and all metadata gone.

@@ -235,58 +235,66 @@ class MrzRecognizer(EntityRecognizer):
         return results
 
     def _parse(self, kind: str, group: list[_Line]) -> list[RecognizerResult] | None:
-        width = {"TD1": 30, "TD2": 36, "TD3": 44}[kind]
+        width, digit_pos, alpha_pos = _LAYOUT[kind]
         texts = [_fit(_fill_k(g.text), width) for g in group]
         if any(len(t) != width for t in texts):
             return None
+        # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
+        texts = [
+            "".join(
+                c.translate(_TO_DIGIT) if (li, ci) in digit_pos else c.translate(_TO_ALPHA) if (li, ci) in alpha_pos else c
+                for ci, c in enumerate(t)
+            )
+            for li, t in enumerate(texts)
+        ]
         if kind == "TD1":
-            l1, l2, l3 = texts
-            doc, doc_cd = l1[5:14], l1[14]
-            dob, dob_cd, exp, exp_cd = l2[0:6], l2[6], l2[8:14], l2[14]
-            composite = l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]
-            comp_cd = l2[29]
-            doc_span = (0, 5, 14)
-            dob_span = (1, 0, 6)
-            name_line, name_from = 2, 0
-            doc_type, issuer = l1[0], l1[2:5]
-            if doc_type not in "ACIV":
-                return None
+            l1, l2, _ = texts
+            doc, doc_cd, dob, dob_cd, exp, exp_cd = l1[5:14], l1[14], l2[0:6], l2[6], l2[8:14], l2[14]
+            composite, comp_cd = (l1[5:30], l2[0:7], l2[8:15], l2[18:29]), l2[29]
+            doc_span, dob_span, name_span = (0, 5, 14), (1, 0, 6), (2, 0)
         else:
             l1, l2 = texts
-            doc, doc_cd = l2[0:9], l2[9]
-            dob, dob_cd, exp, exp_cd = l2[13:19], l2[19], l2[21:27], l2[27]
-            end = width - 1
-            composite = l2[0:10] + l2[13:20] + l2[21:end]
-            comp_cd = l2[end]
-            doc_span = (1, 0, 9)
-            dob_span = (1, 13, 19)
-            name_line, name_from = 0, 5
-            doc_type, issuer = l1[0], l1[2:5]
-            if doc_type not in "PACIV":
-                return None
-        ok = (
-            _check(doc, doc_cd)
-            and _check(_digits(dob), dob_cd)
-            and _check(_digits(exp), exp_cd)
-            and _digits(dob).isdigit()
-            and _digits(exp).isdigit()
-        )
+            doc, doc_cd, dob, dob_cd, exp, exp_cd = l2[0:9], l2[9], l2[13:19], l2[19], l2[21:27], l2[27]
+            composite, comp_cd = (l2[0:10], l2[13:20], l2[21 : width - 1]), l2[width - 1]
+            doc_span, dob_span, name_span = (1, 0, 9), (1, 13, 19), (0, 5)
+        doc_type, issuer = l1[0], l1[2:5]
+        if doc_type not in ("ACIV" if kind == "TD1" else "PACIV"):
+            return None
+        if not (dob.isdigit() and exp.isdigit() and _check(dob, dob_cd) and _check(exp, exp_cd)):
+            return None
+        docs = [v for v in _variants(doc) if _check(v, doc_cd)]
+        if not docs:
+            return None
+        # The composite digit covers the document number as well: try it with the number as read and corrected.
+        rest = "".join(composite)[len(docs[0]) :] if kind != "TD1" else None
+        if kind == "TD1":
+            ok = any(_check(v + "".join(composite)[9:], comp_cd) for v in docs)
+        else:
+            ok = any(_check(v + rest, comp_cd) for v in docs)
         if not ok:
             return None
-        # The composite digit sees the whole zone: try it with the document number as read and OCR-corrected.
-        if not any(_check(composite.replace(doc, v, 1), comp_cd) for v in _variants(doc)):
-            return None
-        score = 1.0
-        out = [RecognizerResult("MRZ", group[0].start, group[-1].end, score)]
-        doc_entity = "US_PASSPORT" if doc_type == "P" and issuer.translate(_TO_ALPHA) == "USA" else "ID_DOCUMENT_NUMBER"
+        out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
+        doc_entity = "US_PASSPORT" if doc_type == "P" and issuer == "USA" else "ID_DOCUMENT_NUMBER"
         for entity, (li, a, b) in ((doc_entity, doc_span), ("DATE_OF_BIRTH", dob_span)):
             span = group[li].span(a, b)
             if span:
-                out.append(RecognizerResult(entity, span[0], span[1], score))
-        name = group[name_line].span(name_from, len(group[name_line].text))
+                out.append(RecognizerResult(entity, span[0], span[1], 1.0))
+        li, a = name_span
+        name = group[li].span(a, len(group[li].text))
         if name:
             out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
         return out
+
+
+# (width, positions holding digits, positions holding letters) as (line, column), ICAO 9303 parts 4-6.
+_LAYOUT: dict[str, tuple[int, frozenset, frozenset]] = {
+    "TD3": (44, frozenset({(1, 9), *((1, i) for i in range(13, 20)), *((1, i) for i in range(21, 28)), (1, 43)}),
+            frozenset({(0, 0), *((0, i) for i in range(2, 5)), *((1, i) for i in range(10, 13)), (1, 20)})),
+    "TD2": (36, frozenset({(1, 9), *((1, i) for i in range(13, 20)), *((1, i) for i in range(21, 28)), (1, 35)}),
+            frozenset({(0, 0), *((0, i) for i in range(2, 5)), *((1, i) for i in range(10, 13)), (1, 20)})),
+    "TD1": (30, frozenset({(0, 14), *((1, i) for i in range(0, 7)), *((1, i) for i in range(8, 15)), (1, 29)}),
+            frozenset({(0, 0), *((0, i) for i in range(2, 5)), (1, 7), *((1, i) for i in range(15, 18))})),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -174,13 +174,38 @@ class TextAnalyzer:
             for r in self._run(normalized, self._numeric, artifacts):
                 if not any(o.entity_type == r.entity_type and o.start < r.end and r.start < o.end for o in results):
                     results.append(r)
-        return [r for r in results if r.entity_type not in EXCLUDED_ENTITIES]
+        return _drop_ner_noise([r for r in results if r.entity_type not in EXCLUDED_ENTITIES], text)
 
     def _run(self, text: str, entities: list[str], artifacts) -> list[RecognizerResult]:
         return self._engine.analyze(
             text=text, language="en", entities=entities, nlp_artifacts=artifacts,
             allow_list=self._allow, allow_list_match="regex", regex_flags=re.IGNORECASE,
         )
+
+
+_DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
+_NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
+
+
+def _drop_ner_noise(results: list[RecognizerResult], text: str) -> list[RecognizerResult]:
+    """spaCy's small model tags digit runs (card groups, phone tails) as DATE and code names as PERSON: drop NER
+    results overlapping a pattern finding, digit-only DATE_TIME that isn't date-shaped, names with digits."""
+    def from_ner(r: RecognizerResult) -> bool:
+        return (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY) in _NER_RECOGNIZERS
+
+    patterns = [r for r in results if not from_ner(r)]
+    kept = []
+    for r in results:
+        if from_ner(r):
+            value = text[r.start : r.end]
+            if any(p.start < r.end and r.start < p.end and p.entity_type != r.entity_type for p in patterns):
+                continue
+            if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(value):
+                continue
+            if r.entity_type in ("PERSON", "LOCATION", "NRP") and any(c.isdigit() for c in value):
+                continue
+        kept.append(r)
+    return kept
 
 
 def _sub_box(w: _Placed, a: int, b: int) -> Box:

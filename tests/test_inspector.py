@@ -1,0 +1,56 @@
+"""The Inspector orchestrator with real models: every detector feeds one report; errors never raise."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from gateway.inspect import Inspector
+from gateway.models import InspectionErrorKind
+from tests.support.images import FONT, gps_exif, text_image
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def inspector() -> Inspector:
+    return Inspector()
+
+
+def test_text_metadata_and_stages_in_one_report(inspector):
+    report = inspector.inspect(text_image(["Contact: jane.doe@corpmail.com"], fmt="JPEG", exif=gps_exif()))
+    assert report.ok and report.format == "JPEG"
+    entities = {f.entity for f in report.findings}
+    assert {"EMAIL_ADDRESS", "EXIF_GPS"} <= entities
+    assert {"decode", "metadata", "ocr", "analyze", "faces", "barcodes"} <= set(report.stage_seconds)
+
+
+def test_pii_in_a_later_animation_frame_is_found(inspector):
+    font = ImageFont.truetype(FONT, 30)
+    frames = []
+    for text in ["Hello there", "Mail jane.doe@corpmail.com"]:
+        im = Image.new("RGB", (700, 120), "white")
+        ImageDraw.Draw(im).text((20, 40), text, font=font, fill="black")
+        frames.append(im)
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=500)
+    report = inspector.inspect(buf.getvalue())
+    emails = [f for f in report.findings if f.entity == "EMAIL_ADDRESS"]
+    assert emails and emails[0].box is None
+
+
+def test_corrupt_input_is_reported_not_raised(inspector):
+    report = inspector.inspect(b"\x89PNG\r\n\x1a\n" + b"junk" * 50)
+    assert report.error is InspectionErrorKind.CORRUPT and not report.findings
+
+
+def test_options_share_models(inspector):
+    from gateway.models import CustomRecognizer, InspectOptions
+
+    other = inspector.with_options(InspectOptions(recognizers=(CustomRecognizer("code", "PROJECT_CODENAME",
+                                                                                 deny_list=("BLUEBIRD",)),)))
+    assert other._ocr is inspector._ocr and other._faces is inspector._faces
+    report = other.inspect(text_image(["Status of project BLUEBIRD"]))
+    assert "PROJECT_CODENAME" in {f.entity for f in report.findings}
