@@ -319,10 +319,11 @@ def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limi
                 img, blob = redacted[name]
                 # found but no redacted output: everything is still there. Otherwise read the redacted image the
                 # way the original was readable (one Tesseract mode, not both, to halve the OCR time).
-                run.leaked[idx] = img is None or bool(probe.visible(img, blob, item, entry["geometry"], (measurable,)))
+                run.leaked[idx] = img is None or bool(
+                    probe.visible(img, blob, item, entry["geometry"], (measurable,)))
         results.append({"file": entry["file"], "category": entry["category"], "clean": entry["clean"],
                         "tools": {k: v.__dict__ for k, v in per_tool.items()}})
-        if log and (n + 1) % 10 == 0:
+        if log and ((n + 1) % 5 == 0 or n + 1 == len(images)):
             log(f"[{n + 1}/{len(images)}] {time.perf_counter() - t_start:.0f}s", file=sys.stderr)
     return {"corpus": str(corpus), "images": results, "summary": summarize(images, results, list(tools))}
 

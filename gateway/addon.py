@@ -206,7 +206,9 @@ class DlpGateway:
         if len(body) > policy.limits.max_body_bytes:
             self._respond_on_error(flow, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
             return
-        extraction = extract_images(req.headers.get("content-type"), body, policy.limits.max_images_per_request)
+        args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
+        # Walking a large JSON body takes a while in Python: keep it off the event loop.
+        extraction = await asyncio.to_thread(extract_images, *args) if len(body) > 256_000 else extract_images(*args)
         if not extraction.images and not extraction.undecodable and not extraction.too_many:
             return  # an in-scope request without images: not ours to judge
         early = policy.decide_before_inspection(self._request_context(flow, dest, []))

@@ -8,22 +8,25 @@ Supported wrappings (detected by content, the Content-Type is only a hint):
 * JSON: every string value that is a data: URL, a bare base64 image (standard or URL-safe, padded or not,
   line-wrapped or not), or that itself holds JSON/text with such strings;
 * application/x-www-form-urlencoded values;
-* anything else that is text: data: URLs and long base64 runs found by a regex scan.
+* anything else: data: URLs and long base64 runs found by a text scan.
 
 Rebuilding splices new bytes into the original body: everything except the replaced images (and, where the
 format changes, their media type) stays byte-identical, including JSON key order, whitespace and escapes.
 
 Images are recognised by magic bytes only (gateway.formats.sniff_format). Content that *claims* to be an image
 (image/* Content-Type, data:image/... URL, an image media_type next to a "data" field) but does not sniff as one
-is reported in ``Extraction.undecodable`` so the caller can apply on_error. Structural oddities (invalid JSON,
-unterminated multipart, nesting too deep, ...) go to ``Extraction.warnings``. ``extract_images`` never raises
-on bad input; when more than ``max_images`` images are found it stops collecting and sets ``too_many``.
+is reported in ``Extraction.undecodable`` so the caller can apply on_error; so is content nested deeper than
+MAX_DEPTH. Structural oddities (invalid JSON, unterminated multipart, boundary strings that are not delimiter
+lines, image signatures inside an unparsed binary body, ...) go to ``Extraction.warnings``.
+``extract_images`` never raises on bad input; when more than ``max_images`` images are found it stops
+collecting and sets ``too_many`` (images then holds the first max_images; the rest cannot be replaced).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import quopri
 import re
@@ -377,9 +380,23 @@ def _data_url_image(ctx: _Ctx, s: str, core: str, where: Where):
 
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 _JSONISH = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*[{\[\"]")
-# a cheap test: could this text hold a data: URL, an image claim or a long base64 run at all?
-_MAYBE_IMAGE = re.compile(r"data:|image/|[A-Za-z0-9+/_\\-]{%d}" % MIN_BASE64_CHARS, re.I)
-_MAYBE_IMAGE_B = re.compile(_MAYBE_IMAGE.pattern.encode(), re.I)
+
+
+def _alphabet_table(alphabet: bytes) -> bytes:
+    """A bytes.translate table: alphabet bytes -> b"A", every other byte -> b" "."""
+    return bytes(0x41 if b in alphabet else 0x20 for b in range(256))
+
+
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_RUN_TABLE = _alphabet_table(_B64_CHARS)
+_LOOSE_RUN_TABLE = _alphabet_table(_B64_CHARS + b"\\")  # JSON may escape "/" as "\/"
+_RUN = b"A" * MIN_BASE64_CHARS
+
+
+def _maybe_image(data: bytes) -> bool:
+    """Cheap test (C speed, no regex): could this hold a data: URL, an image claim or a long base64 run?"""
+    low = data.lower()
+    return b"data:" in low or b"image/" in low or _RUN in data.translate(_LOOSE_RUN_TABLE)
 
 
 def _split_content_type(value: str | None) -> tuple[str, dict[str, str]]:
@@ -400,8 +417,8 @@ def _analyze(ctx: _Ctx, content_type: str | None, data: bytes, where: str, depth
     """Find images in `data` (declared as content_type). Returns (rebuild node or None, kind)."""
     if not data:
         return None, "none"
-    if depth > MAX_DEPTH:
-        ctx.warn(f"{where or 'body'}: nesting deeper than {MAX_DEPTH}, not inspected")
+    if depth > MAX_DEPTH:  # could hide an image: the caller must treat it as uninspectable
+        ctx.note(f"{where or 'body'}: nesting deeper than {MAX_DEPTH}, not inspected")
         return None, "none"
     media_type, params = _split_content_type(content_type)
     media_type = media_type[:100]
@@ -450,7 +467,7 @@ def _analyze_inner(ctx, media_type, params, data, where, depth) -> tuple[_Node |
 def _analyze_text(ctx: _Ctx, data: bytes, where: str, depth: int) -> _Node | None:
     """A decoded text value (JSON string, form value): JSON inside, else a text scan. Never a raw sniff."""
     if depth > MAX_DEPTH:
-        ctx.warn(f"{where}: nesting deeper than {MAX_DEPTH}, not inspected")
+        ctx.note(f"{where}: nesting deeper than {MAX_DEPTH}, not inspected")
         return None
     if _JSONISH.match(data):
         cp = ctx.checkpoint()
@@ -655,7 +672,7 @@ def _json_path(stack: list[_Frame]) -> str:
 
 def _scan_json(ctx: _Ctx, data: bytes, where: str, depth: int):
     """Tokenize JSON without recursion. Returns a node, None (valid, nothing found) or False (not valid JSON)."""
-    if not _MAYBE_IMAGE_B.search(data):
+    if not _maybe_image(data):
         try:  # nothing to find: let the C parser say whether it is JSON (it recurses: deep nesting falls through)
             json.loads(data.decode("utf-8-sig"))
             return None
@@ -733,7 +750,7 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         frame.mime = (start, end, lit)
         return
     is_data_key = key in _DATA_KEYS
-    if not (is_data_key or lit[1:6].lower() == b"data:" or (len(lit) >= MIN_BASE64_CHARS + 2 and _MAYBE_IMAGE_B.search(lit))):
+    if not (is_data_key or lit[1:6].lower() == b"data:" or (len(lit) >= MIN_BASE64_CHARS + 2 and _maybe_image(lit))):
         return
     s = _literal_to_str(lit)
     if s is None:
@@ -754,9 +771,9 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         return
     if hit is _CLAIMED:
         return
-    if hit is None and len(s) >= MIN_BASE64_CHARS and _MAYBE_IMAGE.search(s):
+    if hit is None and len(s) >= MIN_BASE64_CHARS and _maybe_image(raw := s.encode("utf-8", "surrogateescape")):
         before = len(children)
-        node = _analyze_text(ctx, s.encode("utf-8", "surrogateescape"), path(), depth + 1)
+        node = _analyze_text(ctx, raw, path(), depth + 1)
         if node is not None:
             encode_lit = _literal_encoder(lit)
             children.append(
@@ -814,22 +831,52 @@ def _scan_form(ctx: _Ctx, data: bytes, where: str, depth: int) -> _Node | None:
             node = _analyze_text(ctx, decoded, label, depth + 1)
         if node is not None:
             safe = "".join(sorted(_FORM_SAFE & set(value.decode("latin-1"))))
-            children.append((vstart, vstart + len(value), _Recode(node, lambda new, s=safe: quote_plus(new, safe=s).encode())))
+            recode = _Recode(node, lambda new, s=safe: quote_plus(new, safe=s).encode())
+            children.append((vstart, vstart + len(value), recode))
     return _Splice(data, children) if children else None
 
 
-_TEXT_CANDIDATE = re.compile(
-    rb"(?i:data:)[^,\s\"'<>()\\]{0,256},[^\s\"'<>()\\]*"
-    rb"|[A-Za-z0-9+/_-]{%d,}={0,2}(?:(?:\r\n|\n)[A-Za-z0-9+/_-]{4,}={0,2})*" % MIN_BASE64_CHARS
-)
+_DATA_URL = re.compile(rb"data:[^,\s\"'<>()\\]{0,256},[^\s\"'<>()\\]*", re.I)
+_RUN_TAIL = re.compile(rb"={0,2}(?:(?:\r\n|\n)[A-Za-z0-9+/_-]{4,}={0,2})*")
+
+
+def _text_candidates(data: bytes) -> list[tuple[int, int]]:
+    """Spans of data: URLs and of base64 runs >= MIN_BASE64_CHARS (with padding and wrapped lines), in order.
+
+    Found with bytes.find on a lowered / translated copy: a regex like [A-Za-z0-9+/]{64,} tries every position
+    and is ~20x slower on large text bodies.
+    """
+    urls: list[tuple[int, int]] = []  # data: URLs win over base64 runs they overlap (a run may end in "data")
+    low = data.lower()
+    pos = low.find(b"data:")
+    while pos >= 0:
+        m = _DATA_URL.match(data, pos)
+        if m is not None:
+            urls.append((pos, m.end()))
+            pos = m.end()
+        pos = low.find(b"data:", pos + 1)
+    url_starts = [start for start, _ in urls]
+    spans = list(urls)
+    runs = data.translate(_RUN_TABLE)
+    pos = runs.find(_RUN)
+    while pos >= 0:
+        end = runs.find(b" ", pos + len(_RUN))
+        end = len(data) if end < 0 else end
+        span = (pos, _RUN_TAIL.match(data, end).end())
+        i = bisect.bisect_right(url_starts, span[0])
+        if not (i and urls[i - 1][1] > span[0]) and not (i < len(urls) and urls[i][0] < span[1]):
+            spans.append(span)
+        pos = runs.find(_RUN, span[1])
+    spans.sort()
+    return spans
 
 
 def _scan_text(ctx: _Ctx, data: bytes, where: str, depth: int) -> _Node | None:
     """Data URLs and long base64 runs anywhere in a text (or binary) body."""
     children: list[tuple[int, int, _Node]] = []
-    for m in _TEXT_CANDIDATE.finditer(data):
-        start, text = m.start(), m.group().decode("latin-1")
-        if not text[:5].lower() == "data:" and ("\n" in text):
+    for start, end in _text_candidates(data):
+        text = data[start:end].decode("latin-1")
+        if text[:5].lower() != "data:" and "\n" in text:
             text = _consistent_lines(text)
         end = start + len(text)
         whole = where and start == 0 and not data[end:].strip(b" \t\r\n")

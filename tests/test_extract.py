@@ -528,6 +528,13 @@ def test_text_body_with_base64_and_data_url():
     )
 
 
+def test_data_url_glued_to_a_base64_run_is_found():
+    body = ("Q" * 70 + "data:image/png;base64," + b64(PNG) + " and " + b64(GIF)).encode()
+    ex = extract_images("text/plain", body)
+    assert [i.data for i in ex.images] == [PNG, GIF]
+    assert ex.rebuild({0: JPEG}) == body.replace(b"image/png;base64," + b64(PNG).encode(), b"image/jpeg;base64," + b64(JPEG).encode())
+
+
 def test_text_body_with_wrapped_base64_followed_by_text():
     text = b64(PNG)
     wrapped = "\n".join(text[i : i + 64] for i in range(0, len(text), 64))
@@ -590,7 +597,7 @@ def test_deeply_nested_multipart_is_capped():
         ctype = f"multipart/mixed; boundary=b{level + 1}"
         body = multipart([part("x", multipart([body], f"b{level}", epilogue=b""), ctype=inner_ct)], f"b{level + 1}")
     ex = extract_images(ctype, body)
-    assert ex.images == [] and any("nesting deeper" in w for w in ex.warnings)
+    assert ex.images == [] and any("nesting deeper" in u for u in ex.undecodable)
 
 
 def test_invalid_utf8_everywhere():

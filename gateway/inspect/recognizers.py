@@ -110,6 +110,7 @@ class OfflineEmailRecognizer(EmailRecognizer):
 _CHAR_VALUE = {**{str(d): d for d in range(10)}, **{chr(65 + i): 10 + i for i in range(26)}, "<": 0}
 _TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2",
                            "S": "5", "G": "6", "B": "8", "<": "0"})
+_TO_DIGIT_NOT_FILLER = str.maketrans({k: v for k, v in zip("OQDUILTZSGB", "00001112568")})
 _TO_ALPHA = str.maketrans({"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"})
 # What OCR makes of the '<' filler: K, «, brackets; runs of fillers also lose their spaces.
 _FILLER_LOOKALIKES = "<«‹(「[{kK"
@@ -124,18 +125,21 @@ def _digits(s: str) -> str:
     return s.translate(_TO_DIGIT)
 
 
-def _variants(field: str) -> set[str]:
-    """The field as read, and with letters OCR confuses for digits fixed when the field is mostly digits."""
-    out = {field}
+def _variants(field: str) -> list[str]:
+    """The field as read, with O/Q/D read for 0, and with every digit look-alike fixed (OCR confusions)."""
+    out = [field, field.translate(str.maketrans("OQD", "000"))]
     core = field.strip("<")
     if core and sum(c.isdigit() for c in core) >= len(core) - 2:
-        out.add(field[: len(field) - len(field.lstrip("<"))] + _digits(core) + "<" * (len(field) - len(field.rstrip("<"))))
-    return out
+        out.append(field.translate(_TO_DIGIT_NOT_FILLER))
+    return list(dict.fromkeys(out))
 
 
 def _check(field: str, digit: str) -> bool:
     d = _digits(digit)
     return d.isdigit() and any(mrz_check_digit(v) == int(d) for v in _variants(field))
+
+
+_DATES_RUN = re.compile(r"[0-9OIS]{7}[MFX<][0-9OIS]{7}")
 
 
 class _Line:
@@ -159,6 +163,7 @@ class _Line:
             chars.append(u)
             offsets.append(start + i)
         self.text = "".join(chars)
+        self.filled = _fill_k(self.text)
         self.offsets = offsets
         self.start = start
         self.end = start + len(raw.rstrip())
@@ -166,9 +171,9 @@ class _Line:
     def span(self, i: int, j: int) -> tuple[int, int] | None:
         """Offsets in the analysed text of cleaned characters [i, j), fillers at both ends trimmed."""
         j = min(j, len(self.text))
-        while i < j and self.text[i] == "<":
+        while i < j and self.filled[i] == "<":
             i += 1
-        while j > i and self.text[j - 1] == "<":
+        while j > i and self.filled[j - 1] == "<":
             j -= 1
         if i >= j:
             return None
@@ -176,7 +181,8 @@ class _Line:
 
     def looks_like_mrz(self) -> bool:
         t = self.text
-        return 24 <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t)
+        # Filler runs, or the birth date/sex/expiry run of a check-digit line (when OCR dropped the fillers).
+        return 24 <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t or bool(_DATES_RUN.search(t)))
 
 
 def _fill_k(s: str) -> str:
@@ -185,19 +191,22 @@ def _fill_k(s: str) -> str:
     return re.sub(r"(?<=<)K|K(?=<)", "<", s)
 
 
-def _fit(s: str, n: int) -> str:
-    """Pad/truncate trailing fillers so a line is exactly n characters (OCR miscounts long '<' runs)."""
-    if len(s) < n:
-        return s + "<" * (n - len(s))
-    if len(s) > n and set(s[n:]) <= {"<"}:
-        return s[:n]
-    if len(s) > n:
-        # Too many fillers inside the line: squeeze the longest filler run.
-        extra = len(s) - n
-        runs = sorted(re.finditer(r"<{2,}", s), key=lambda m: -len(m.group()))
-        if runs and len(runs[0].group()) > extra:
-            m = runs[0]
-            return s[: m.start()] + "<" * (len(m.group()) - extra) + s[m.end():]
+def _fit(s: str, n: int, tail: int = 0) -> str:
+    """Make a line exactly n characters: OCR miscounts and drops '<' runs. Fillers sit at the end of a field, so
+    the line's last `tail` characters (check digits) stay at the end and the text before them is padded or trimmed."""
+    if len(s) == n:
+        return s
+    head, end = (s[:-tail], s[-tail:]) if tail else (s, "")
+    want = n - tail
+    if len(head) < want:
+        return head + "<" * (want - len(head)) + end
+    extra = len(head) - want
+    if set(head[want:]) <= {"<"}:
+        return head[:want] + end
+    runs = sorted(re.finditer(r"<{2,}", head), key=lambda m: -len(m.group()))
+    if runs and len(runs[0].group()) > extra:
+        m = runs[0]
+        return head[: m.start()] + "<" * (len(m.group()) - extra) + head[m.end() :] + end
     return s
 
 
@@ -236,7 +245,8 @@ class MrzRecognizer(EntityRecognizer):
 
     def _parse(self, kind: str, group: list[_Line]) -> list[RecognizerResult] | None:
         width, digit_pos, alpha_pos = _LAYOUT[kind]
-        texts = [_fit(_fill_k(g.text), width) for g in group]
+        tails = {"TD3": (0, 2), "TD2": (0, 1), "TD1": (0, 1, 0)}[kind]
+        texts = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
         if any(len(t) != width for t in texts):
             return None
         # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
@@ -266,12 +276,8 @@ class MrzRecognizer(EntityRecognizer):
         if not docs:
             return None
         # The composite digit covers the document number as well: try it with the number as read and corrected.
-        rest = "".join(composite)[len(docs[0]) :] if kind != "TD1" else None
-        if kind == "TD1":
-            ok = any(_check(v + "".join(composite)[9:], comp_cd) for v in docs)
-        else:
-            ok = any(_check(v + rest, comp_cd) for v in docs)
-        if not ok:
+        after_doc = "".join(composite)[9:]
+        if not any(_check(v + after_doc, comp_cd) for v in docs):
             return None
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
         doc_entity = "US_PASSPORT" if doc_type == "P" and issuer == "USA" else "ID_DOCUMENT_NUMBER"
