@@ -278,8 +278,11 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limit: int | None = None,
-              probe: LeakProbe | None = None, log=print) -> dict:
-    """Run the tools over the corpus; returns per-image results and the summary."""
+              probe: LeakProbe | None = None, log=print, checkpoint: Path | None = None) -> dict:
+    """Run the tools over the corpus; returns per-image results and the summary.
+
+    With `checkpoint`, the partial result is rewritten after every image (a long run can be read while it runs).
+    """
     manifest = json.loads((corpus / "manifest.json").read_text())
     probe = probe or LeakProbe()
     tools = {k: v for k, v in (("ours", inspector), ("presidio", baseline)) if v is not None}
@@ -323,8 +326,12 @@ def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limi
                     probe.visible(img, blob, item, entry["geometry"], (measurable,)))
         results.append({"file": entry["file"], "category": entry["category"], "clean": entry["clean"],
                         "tools": {k: v.__dict__ for k, v in per_tool.items()}})
-        if log and ((n + 1) % 5 == 0 or n + 1 == len(images)):
-            log(f"[{n + 1}/{len(images)}] {time.perf_counter() - t_start:.0f}s", file=sys.stderr)
+        if checkpoint is not None:
+            partial = {"corpus": str(corpus), "partial": n + 1 < len(images), "images": results,
+                       "summary": summarize(images[:n + 1], results, list(tools))}
+            checkpoint.write_text(json.dumps(partial, indent=1, default=str))
+        if log:
+            log(f"[{n + 1}/{len(images)}] {entry['file']} {time.perf_counter() - t_start:.0f}s", file=sys.stderr)
     return {"corpus": str(corpus), "images": results, "summary": summarize(images, results, list(tools))}
 
 
@@ -430,7 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-presidio", action="store_true")
     ap.add_argument("--no-ours", action="store_true", help="baseline only (e.g. before the Inspector exists)")
     ap.add_argument("--out", type=Path, default=Path("bench/out/detection.json"))
+    ap.add_argument("--report", type=Path, help="only print the tables of an existing (even partial) result file")
     args = ap.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(args.report.read_text())["summary"]))
+        return 0
     if not (args.corpus / "manifest.json").exists():
         ap.error(f"no manifest in {args.corpus}: run python -m bench.corpus --out {args.corpus}")
     inspector = baseline = None
@@ -443,10 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.presidio_baseline import PresidioBaseline
 
         baseline = PresidioBaseline()
-    result = benchmark(args.corpus, inspector, baseline, args.limit,
-                       log=lambda *a, **k: print(*a, **k))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=str))
+    result = benchmark(args.corpus, inspector, baseline, args.limit, checkpoint=args.out)
     print(markdown(result["summary"]))
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

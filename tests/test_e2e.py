@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import ssl
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -45,9 +46,8 @@ def gateway(tmp_path_factory, upstream):
 
 
 def client(gateway: GatewayProcess, http2: bool = False) -> httpx.Client:
-    # http1=False makes the client offer only h2 in ALPN (httpx prefers http/1.1 when offered both).
     return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        http1=not http2, http2=http2, timeout=180)
+                        http2=http2, timeout=180)
 
 
 def multipart(image: bytes, filename: str = "shot.png", mime: str = "image/png") -> dict:
@@ -187,13 +187,23 @@ def test_corrupt_image_gets_on_error_and_proxy_stays_up(gateway, upstream, clean
     assert upstream.last_for("/file-after-corrupt").body == clean_png
 
 
-def test_http2_client_works(gateway, upstream):
+def test_http2_clients_are_inspected_too(gateway, upstream, email_png, tmp_path):
+    # curl offers h2 first in ALPN (httpx prefers http/1.1), so the client side of the proxy speaks HTTP/2.
+    def curl(path: str, body: bytes) -> tuple[int, str]:
+        f = tmp_path / "body.bin"
+        f.write_bytes(body)
+        out = subprocess.run(
+            ["curl", "-sS", "--http2", "--proxy", gateway.proxy_url, "--cacert", str(gateway.ca_cert), "-X", "PUT",
+             "--data-binary", f"@{f}", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+             f"https://files.oaiusercontent.com{path}"], capture_output=True, text=True, timeout=180, check=True)
+        code, version = out.stdout.split()
+        return int(code), version
+
     photo = photo_like()
-    with client(gateway, http2=True) as c:
-        r = c.put("https://files.oaiusercontent.com/file-h2", content=photo)
-        assert r.http_version == "HTTP/2"
-    assert r.status_code == 200
+    assert curl("/file-h2", photo) == (200, "2")
     assert upstream.last_for("/file-h2").body == photo
+    assert curl("/file-h2-pii", email_png) == (403, "2")
+    assert upstream.last_for("/file-h2-pii") is None
 
 
 def test_non_ai_host_is_passed_through_without_decryption(gateway, upstream, email_png):
