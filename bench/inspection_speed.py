@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             "findings": sorted({f.entity for f in report.findings}),
             "easyocr_default_s": easy,
         }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"partial": True, "machine": info, "images": per_image}, indent=2))
         print(f"{name}: inspector {statistics.median(totals):.2f}s {per_image[name]['inspector_stages_median']}; "
               f"easyocr readtext {statistics.median(easy):.2f}s; load {os.getloadavg()[0]:.1f}",
               file=sys.stderr, flush=True)

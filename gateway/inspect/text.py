@@ -244,7 +244,8 @@ def _layout(words: list[OcrWord]) -> tuple[str, list[list[_Placed]]]:
         height = max(w.box[3] - w.box[1] for w in row)
         current = [row[0]]
         for prev, w in zip(row, row[1:]):
-            if w.box[0] - prev.box[2] > 3 * height:
+            # A long '<' run of an MRZ line is often not detected at all: that gap is not a column break.
+            if w.box[0] - prev.box[2] > 3 * height and not prev.text.rstrip("-").endswith("<"):
                 pieces.append(current)
                 current = []
             current.append(w)
