@@ -26,8 +26,12 @@ system-deps:
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.all
+bench: $(STAMP) system-deps
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.corpus --out bench/out/corpus
+	$(BIN)/python -m bench.detection --corpus bench/out/corpus
+	$(BIN)/python -m bench.inspection_speed
+	$(BIN)/python -m bench.proxy
 
 clean:
 	rm -rf $(VENV) .pytest_cache
