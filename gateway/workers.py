@@ -24,6 +24,12 @@ _inspector = None  # the worker's Inspector; models load once per process
 
 
 def _worker_init(threads: int) -> None:
+    # Inspection is batch work: let the proxy's event loop win the CPU whenever both want it, so small requests stay
+    # fast while images are being read (measured: x4.3 slower small requests without this).
+    try:
+        os.nice(10)
+    except OSError:
+        pass
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import torch
 
@@ -56,8 +62,9 @@ def _worker_redact(data: bytes, findings: list[Finding], options: InspectOptions
 
 
 class _Worker:
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, initializer=_worker_init) -> None:
         self.threads = threads
+        self.initializer = initializer
         self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -65,7 +72,7 @@ class _Worker:
         return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
+            initializer=self.initializer,
             initargs=(self.threads,),
         )
 
@@ -80,11 +87,11 @@ class _Worker:
 class InspectionPool:
     """Runs inspections in `workers` processes; callers await results with a deadline."""
 
-    def __init__(self, workers: int, threads_per_worker: int | None = None) -> None:
+    def __init__(self, workers: int, threads_per_worker: int | None = None, initializer=_worker_init) -> None:
         self.size = max(1, workers)
         cores = os.cpu_count() or 1
         self.threads = threads_per_worker or max(1, cores // self.size)
-        self._workers = [_Worker(self.threads) for _ in range(self.size)]
+        self._workers = [_Worker(self.threads, initializer) for _ in range(self.size)]
         self._idle: asyncio.Queue[_Worker] | None = None
         self.waiting = 0  # requests queued for a worker
         self.in_flight = 0
@@ -105,8 +112,8 @@ class InspectionPool:
         return await self._run(timeout, _worker_redact, data, findings, options)
 
     async def _run(self, timeout: float, fn, *args):
+        """Wait (at most `timeout`) for a free worker, then give the job `timeout` to finish."""
         assert self._idle is not None, "InspectionPool.start() was not awaited"
-        deadline = time.monotonic() + timeout
         self.waiting += 1
         try:
             worker = await asyncio.wait_for(self._idle.get(), timeout)
@@ -115,20 +122,33 @@ class InspectionPool:
         finally:
             self.waiting -= 1
         self.in_flight += 1
+        healthy = True
         try:
             fut = asyncio.wrap_future(worker.executor.submit(fn, *args))
-            return await asyncio.wait_for(fut, max(0.0, deadline - time.monotonic()))
+            return await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             log.warning("inspection timed out after %.1fs; restarting its worker", timeout)
-            worker.restart()
+            healthy = False
             raise InspectionError(InspectionErrorKind.TIMEOUT, f"inspection took longer than {timeout:g}s") from None
         except BrokenProcessPool:
             log.error("inspection worker died; restarting it")
-            worker.restart()
+            healthy = False
             raise InspectionError(InspectionErrorKind.INTERNAL, "inspection worker died") from None
         finally:
             self.in_flight -= 1
-            self._idle.put_nowait(worker)
+            if healthy:
+                self._idle.put_nowait(worker)
+            else:
+                asyncio.get_running_loop().create_task(self._restart(worker))
+
+    async def _restart(self, worker: _Worker) -> None:
+        """Replace a hung or dead worker; it rejoins the pool once its models are loaded again."""
+        worker.restart()
+        try:
+            await asyncio.wrap_future(worker.executor.submit(_worker_ping))
+        except Exception:  # noqa: BLE001 - a worker that cannot start is retried on its next restart
+            log.exception("inspection worker failed to restart")
+        self._idle.put_nowait(worker)
 
     def shutdown(self) -> None:
         for w in self._workers:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from gateway.inspect.craft_onnx import load_detector, preprocess
 from gateway.models import Box
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class OcrEngine:
             )
         except Exception as e:  # easyocr raises FileNotFoundError/ValueError/RuntimeError on bad weights
             raise RuntimeError(f"cannot load EasyOCR models from {model_dir}: {e}") from e
+        self._craft, self.detector_backend = load_detector(
+            self._reader.detector, os.path.join(model_dir, WEIGHT_FILES[0]), torch.get_num_threads(), cache_dir)
 
     # -- public --------------------------------------------------------------------------------------------------
 
@@ -135,7 +138,6 @@ class OcrEngine:
     def _detect(self, rgb: np.ndarray, scale: float) -> tuple[list[Box], list[Box]]:
         """CRAFT line boxes and word boxes in original pixels (one CRAFT pass). The image is resized by `scale` and
         tiled if still larger than the canvas bound."""
-        from easyocr.detection import get_textbox
         from easyocr.utils import group_text_box
 
         h, w = rgb.shape[:2]
@@ -147,12 +149,9 @@ class OcrEngine:
         sh, sw = img.shape[:2]
         lines: list[Box] = []
         words: list[Box] = []
-        r = self._reader
         for ty in _tile_starts(sh):
             for tx in _tile_starts(sw):
-                tile = np.ascontiguousarray(img[ty : ty + TILE_PX, tx : tx + TILE_PX])
-                polys = get_textbox(r.detector, tile, canvas_size=TILE_PX + 32, mag_ratio=1.0, text_threshold=0.7,
-                                    link_threshold=0.4, low_text=0.4, poly=False, device=r.device)[0]
+                polys = self._craft_boxes(img[ty : ty + TILE_PX, tx : tx + TILE_PX])
                 if not polys:
                     continue
                 for out, width_ths, margin in ((lines, 0.5, 0.15), (words, 0.0, 0.08)):
@@ -168,6 +167,14 @@ class OcrEngine:
                             min(w, int(np.ceil((x1 + tx) / scale))), min(h, int(np.ceil((y1 + ty) / scale))),
                         ))
         return _dedupe_boxes(lines), _dedupe_boxes(words)
+
+    def _craft_boxes(self, tile: np.ndarray) -> list[np.ndarray]:
+        """CRAFT text boxes (4 corner points, flattened) in `tile` pixels; EasyOCR's thresholds."""
+        from easyocr.craft_utils import getDetBoxes
+
+        maps = self._craft(preprocess(tile))[0]
+        boxes, _, _ = getDetBoxes(maps[:, :, 0], maps[:, :, 1], 0.7, 0.4, 0.4, False)
+        return [(np.asarray(b) * 2).astype(np.int32).reshape(-1) for b in boxes]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import regex as re
 import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -33,23 +35,44 @@ def is_placeholder(value: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # Secrets
 
+
+def looks_random(value: str) -> bool:
+    """A key/token rather than an identifier, a path or a word: mixed character classes, many distinct characters."""
+    v = "".join(value.split())
+    classes = sum(bool(re.search(p, v)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    if re.fullmatch(r"[A-Z0-9_]+|[a-z0-9_]+|[a-z]+(?:[._-][a-z]+)*", v) and sum(c.isdigit() for c in v) < 4:
+        return False  # OPENAI_API_KEY, snake_case_name, some.dotted-name
+    return classes >= 2 and len(set(v)) >= 10
+
+
+# The rest of a quoted key that OCR broke up with spaces: chunks up to the closing quote.
+_QUOTED_TAIL = r"(?:(?:[ \t]{1,2}[A-Za-z0-9/+_.-]+)+(?=[\"'“”]))?"
+# A secret value as OCR reads it: 16+ key characters, possibly continued after a space OCR put at '/', '+', '-'.
+_VALUE = r"[A-Za-z0-9/+_.-]{16,}(?:[ \t](?=[/+_-])[A-Za-z0-9/+_.-]+|(?<=[/+_-])[ \t][A-Za-z0-9/+_.-]+)*"
 _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", 0.9),
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?:[ \t]?[A-Z0-9]){16}\b", 0.9),  # OCR may insert spaces
     # 40-char secret keys are only recognisable next to their name; the lookbehind keeps the span on the value.
     (
         "aws_secret_access_key",
-        r"(?i)(?<=secret[_ .-]?(?:access[_ .-]?)?key[\"'\s]*[:=]\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+        r"(?i)(?<=secret[_ .-]?(?:access[_ .-]?)?key[\"'\s]*[:=-]?\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
         0.85,
     ),
-    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{30,40}\b", 0.9),
+    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{30,40}\b" + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
     ("gitlab_pat", r"\bglpat-[A-Za-z0-9_-]{20,}\b", 0.9),
-    ("slack_token", r"\bxox[bpars]-[A-Za-z0-9-]{10,}\b", 0.9),
-    ("stripe_live_key", r"\b[sr]k_live_[A-Za-z0-9]{20,}\b", 0.9),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}\b", 0.9),
-    ("openai_key", r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b", 0.85),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b", 0.85),
+    ("slack_token", r"\bxox[bpars]-[A-Za-z0-9-]{10,}\b" + _QUOTED_TAIL, 0.9),
+    ("stripe_live_key", r"\b[sr]k_live_[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
+    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL, 0.9),
+    ("openai_key", r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL, 0.85),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b" + _QUOTED_TAIL, 0.85),
     ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.\s?eyJ[A-Za-z0-9_-]{8,}\.\s?[A-Za-z0-9_-]{8,}", 0.85),
+    # A whole PEM block, header to footer, whatever OCR made of the dashes and the base64 lines.
+    (
+        "private_key_block",
+        r"-*[ \t]*BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t-]*(?:\n[^\n]*){1,60}?\n[ \t-]*"
+        r"END[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t-]*",
+        0.95,
+    ),
     # The PEM header plus the base64 body lines that follow it (the body is the secret to paint over).
     (
         "private_key",
@@ -58,6 +81,13 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.95,
     ),
     ("url_password", r"(?<=\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]{1,64}:)[^\s:/@]{3,128}(?=@[A-Za-z0-9])", 0.8),
+    # The same in a database URL whose '://' OCR lost or split, and whose password it split at a space.
+    (
+        "db_url_password",
+        r"(?<=\b(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|amqp|mssql)[:;]?[ \t]*/{0,2}[ \t]*"
+        r"[^\s:/@]{1,64}[:;])[^\s:/@]{3,64}(?:[ \t][^\s:/@]{2,64})?(?=@[A-Za-z0-9])",
+        0.8,
+    ),
     ("password_assignment", r"(?i)(?<=\b(?:password|passwd|pwd)[\"'\s]*[:=]\s*[\"']?)[^\s\"']{6,64}", 0.6),
 )
 
@@ -82,10 +112,36 @@ class SecretRecognizer(PatternRecognizer):
         return is_placeholder(pattern_text)
 
 
+class CredentialAssignmentRecognizer(PatternRecognizer):
+    """A long random value assigned to a credential-named variable, however OCR mangled it (missing '_', '=' read
+    as '-' or dropped, the value split at '/'): `SLACK_TOKEN "xoxb-..."`, `export API_KEY=...`."""
+
+    PATTERN = (
+        r"(?<=\b[A-Za-z0-9_]*(?i:key|token|secret|passw(?:or)?d|pwd|credentials?)[A-Za-z0-9_]*[\"'\]]?[ \t]*[:=-]?[ \t]*"
+        r"[\"'“”]?[ \t]?)" + _VALUE + _QUOTED_TAIL + r"(?![ \t]?[A-Za-z0-9/+_.-]*(?i:example))"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="SECRET",
+            name="CredentialAssignmentRecognizer",
+            patterns=[Pattern("credential_assignment", self.PATTERN, 0.7)],
+            global_regex_flags=re.MULTILINE,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return is_placeholder(pattern_text) or not looks_random(pattern_text)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Email without documentation domains, offline TLD list
 
 _TLD = tldextract.TLDExtract(suffix_list_urls=())  # bundled public-suffix snapshot, never the network
+
+
+def public_suffix(domain: str) -> str:
+    """The public suffix of a host name ("co.uk" for "mail.yahoo.co.uk"), "" when it has none."""
+    return _TLD(domain).suffix
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -103,6 +159,70 @@ class OfflineEmailRecognizer(EmailRecognizer):
             return True
         return any(domain == d or domain.endswith("." + d) for d in _DOC_DOMAINS)
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates of birth: a date next to "DOB" / "date of birth" / "born", or the birth date a verified MRZ states
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_SEP = r"[ \t]?[/.\-_,][ \t]?"
+_DATE = re.compile(
+    rf"(?<![\w/.-])(?:(?P<a>\d{{1,2}}){_SEP}(?P<b>\d{{1,2}}){_SEP}(?P<y1>\d{{4}}|\d{{2}})"
+    rf"|(?P<y2>(?:19|20)\d{{2}}){_SEP}(?P<m2>\d{{1,2}}){_SEP}(?P<d2>\d{{1,2}})"
+    rf"|(?P<mon3>{_MON})[ \t]+(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?,?[ \t]+(?P<y3>\d{{4}})"
+    rf"|(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?[ \t.-]*(?P<mon4>{_MON})[ \t.,-]*(?P<y4>\d{{4}}))(?![\w/-])",
+    re.IGNORECASE,
+)
+_DOB_CONTEXT = re.compile(
+    r"\b(?:d\.?\s?o\.?\s?b|date\s+of\s+birth|birth\s?date|birthday|born|geburtsdatum|date\s+de\s+naissance|"
+    r"fecha\s+de\s+nacimiento|data\s+di\s+nascita)\b",
+    re.IGNORECASE,
+)
+DOB_CONTEXT_CHARS = 48  # how far before a date its label may be (the label may sit in the previous column/line)
+
+
+def find_dates(text: str) -> list[tuple[int, int, tuple[int, int, int]]]:
+    """Calendar dates in text as (start, end, (year, month, day)); ambiguous d/m order gives the first valid
+    reading (month/day when both fit); 2-digit years are 19xx/20xx. Impossible dates are skipped."""
+    out = []
+    for m in _DATE.finditer(text):
+        g = m.groupdict()
+        if g["a"]:
+            a, b, y = int(g["a"]), int(g["b"]), int(g["y1"])
+            if len(g["y1"]) == 2:
+                y += 1900 if y > 30 else 2000
+            candidates = [(y, a, b), (y, b, a)]
+        elif g["y2"]:
+            candidates = [(int(g["y2"]), int(g["m2"]), int(g["d2"]))]
+        else:
+            mon, d, y = (g["mon3"], g["d3"], g["y3"]) if g["mon3"] else (g["mon4"], g["d4"], g["y4"])
+            month = _MONTHS.index(mon[:3].lower()) + 1
+            candidates = [(int(y), month, int(d))]
+        for y, mo, d in candidates:
+            if 1900 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
+                out.append((m.start(), m.end(), (y, mo, d)))
+                break
+    return out
+
+
+class DateOfBirthRecognizer(EntityRecognizer):
+    """DATE_OF_BIRTH: a date (numeric, ISO, or with a month name) shortly after a date-of-birth label."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["DATE_OF_BIRTH"], name="DateOfBirthRecognizer", supported_language="en")
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:  # noqa: D102
+        results = []
+        for start, end, _ in find_dates(text):
+            before = text[max(0, start - DOB_CONTEXT_CHARS) : start]
+            labels = list(_DOB_CONTEXT.finditer(before))
+            # The nearest label must belong to this date, not to another date in between.
+            if labels and not find_dates(before[labels[-1].end() :]):
+                results.append(RecognizerResult("DATE_OF_BIRTH", start, end, 0.85))
+        return results
 
 # ---------------------------------------------------------------------------------------------------------------
 # ICAO 9303 machine readable zone
@@ -236,14 +356,16 @@ class MrzRecognizer(EntityRecognizer):
                 group = lines[i : i + n_lines]
                 if len(group) < n_lines or not all(g.looks_like_mrz() for g in group):
                     continue
-                found = self._parse(kind, group)
-                if found:
+                parsed = self._parse(kind, group)
+                if parsed:
+                    found, facts = parsed
+                    found += _visual_zone(text, facts, (group[0].start, group[-1].end))
                     results.extend(r for r in found if r.entity_type in entities or not entities)
                     used.update(range(i, i + n_lines))
                     break
         return results
 
-    def _parse(self, kind: str, group: list[_Line]) -> list[RecognizerResult] | None:
+    def _parse(self, kind: str, group: list[_Line]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width, digit_pos, alpha_pos = _LAYOUT[kind]
         tails = {"TD3": (0, 2), "TD2": (0, 1), "TD1": (0, 1, 0)}[kind]
         texts = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
@@ -277,7 +399,8 @@ class MrzRecognizer(EntityRecognizer):
             return None
         # The composite digit covers the document number as well: try it with the number as read and corrected.
         after_doc = "".join(composite)[9:]
-        if not any(_check(v + after_doc, comp_cd) for v in docs):
+        docs = [v for v in docs if _check(v + after_doc, comp_cd)]
+        if not docs:
             return None
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
         doc_entity = "US_PASSPORT" if doc_type == "P" and issuer == "USA" else "ID_DOCUMENT_NUMBER"
@@ -289,7 +412,45 @@ class MrzRecognizer(EntityRecognizer):
         name = group[li].span(a, len(group[li].text))
         if name:
             out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
-        return out
+        names = [n for n in re.split(r"<+", texts[li][a:]) if len(n) >= 2]
+        return out, _MrzFacts(doc_entity, docs[0].strip("<"), dob, tuple(names))
+
+
+@dataclass(frozen=True)
+class _MrzFacts:
+    """What a verified MRZ states, to find the same values printed in the visual zone."""
+
+    doc_entity: str
+    doc_number: str
+    dob: str  # YYMMDD
+    names: tuple[str, ...]
+
+
+# Letters and digits OCR confuses, mapped to one representative so a printed number compares with the MRZ's.
+_CANON = str.maketrans("OQDILTZSGB", "0001112568")
+
+
+def _visual_zone(text: str, facts: _MrzFacts, mrz_span: tuple[int, int]) -> list[RecognizerResult]:
+    """The MRZ's birth date, document number and names where the document prints them in readable form."""
+    out = []
+
+    def outside(a: int, b: int) -> bool:
+        return b <= mrz_span[0] or a >= mrz_span[1]
+
+    for start, end, (y, m, d) in find_dates(text):
+        if outside(start, end) and f"{y % 100:02d}{m:02d}{d:02d}" == facts.dob:
+            out.append(RecognizerResult("DATE_OF_BIRTH", start, end, 0.95))
+    doc = facts.doc_number.upper().translate(_CANON)
+    names = {n.upper() for n in facts.names}
+    for tok in re.finditer(r"[A-Za-z0-9<]+", text):
+        if not outside(tok.start(), tok.end()):
+            continue
+        value = tok.group().upper()
+        if len(doc) >= 6 and value.translate(_CANON) == doc:
+            out.append(RecognizerResult(facts.doc_entity, tok.start(), tok.end(), 0.95))
+        elif value in names:
+            out.append(RecognizerResult("PERSON", tok.start(), tok.end(), 0.9))
+    return out
 
 
 # (width, positions holding digits, positions holding letters) as (line, column), ICAO 9303 parts 4-6.

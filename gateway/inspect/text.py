@@ -10,7 +10,15 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResu
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
 from gateway.inspect.ocr import OcrWord
-from gateway.inspect.recognizers import MrzRecognizer, OfflineEmailRecognizer, SecretRecognizer, build_custom
+from gateway.inspect.recognizers import (
+    CredentialAssignmentRecognizer,
+    DateOfBirthRecognizer,
+    MrzRecognizer,
+    OfflineEmailRecognizer,
+    SecretRecognizer,
+    build_custom,
+    public_suffix,
+)
 from gateway.models import Box, CustomRecognizer, Finding, Source
 
 log = logging.getLogger(__name__)
@@ -48,7 +56,7 @@ EXCLUDED_ENTITIES = frozenset({"ORGANIZATION", "URL"})
 # Entities worth a second pass over the digit-normalised text (checksums break on O/0, l/1 confusions).
 NUMERIC_ENTITIES = frozenset(
     {"CREDIT_CARD", "US_SSN", "US_ITIN", "PHONE_NUMBER", "IBAN_CODE", "US_BANK_NUMBER", "US_PASSPORT",
-     "IP_ADDRESS", "UK_NHS", "ABA_ROUTING_NUMBER", "DATE_TIME"}
+     "IP_ADDRESS", "UK_NHS", "ABA_ROUTING_NUMBER", "DATE_TIME", "DATE_OF_BIRTH"}
 )
 DEFAULT_SCORE_THRESHOLD = 0.35
 
@@ -98,7 +106,8 @@ class TextAnalyzer:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
         registry.remove_recognizer("EmailRecognizer")
-        for r in (OfflineEmailRecognizer(), SecretRecognizer(), MrzRecognizer()):
+        for r in (OfflineEmailRecognizer(), SecretRecognizer(), CredentialAssignmentRecognizer(), MrzRecognizer(),
+                  DateOfBirthRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))
@@ -117,11 +126,16 @@ class TextAnalyzer:
 
     # -- plain text ------------------------------------------------------------------------------------------------
 
-    def analyze_text(self, text: str, source: str) -> list[Finding]:
-        """Findings in free text (metadata, decoded QR codes); they have no box."""
+    def analyze_text(self, text: str, source: str, *, ner: bool | None = None) -> list[Finding]:
+        """Findings in free text (metadata, decoded QR codes); they have no box.
+
+        `ner` runs spaCy's PERSON/LOCATION/NRP/DATE_TIME; by default on, except for metadata, where camera
+        make/model/software strings are all NER ever sees (names there are the metadata module's CAMERA_OWNER)."""
+        if ner is None:
+            ner = source != Source.METADATA.value
         seen: set[tuple[str, int, int]] = set()
         out = []
-        for r in self._analyze(text):
+        for r in self._analyze(text, ner=ner):
             key = (r.entity_type, r.start, r.end)
             if key not in seen:
                 seen.add(key)
@@ -131,20 +145,36 @@ class TextAnalyzer:
     # -- OCR words -------------------------------------------------------------------------------------------------
 
     def analyze_words(self, words: list[OcrWord]) -> list[Finding]:
-        """Findings in OCR output, each boxed on exactly the words (or part of a word) it spans, per text line."""
-        text, lines = _layout(words)
-        if not text.strip():
+        """Findings in OCR output, each boxed on exactly the words (or part of a word) it spans, per text line.
+
+        The text is analysed as read, and the lines that change when OCR's damage to emails, IPs, keys and number
+        separators is repaired (tokens split at a '.', '.' read as '_' or ':') once more with the pattern
+        recognizers; a repaired-text finding counts where the as-read text has none of that entity."""
+        pieces = _pieces(words)
+        plain = _compose(pieces)
+        if not plain.text.strip():
             return []
+        found = self._findings(plain, ner=True)
+        repaired = _compose(pieces, repair=True)
+        changed = [i for i, (a, b) in enumerate(zip(plain.line_texts, repaired.line_texts)) if a != b]
+        if changed:
+            sub = _compose([pieces[i] for i in changed], repair=True)
+            for f in self._findings(sub, ner=False):
+                if not any(g.entity == f.entity and _overlap(g.box, f.box) for g in found):
+                    found.append(f)
+        return found
+
+    def _findings(self, layout: _Layout, *, ner: bool) -> list[Finding]:
         out: list[Finding] = []
         seen: set[tuple[str, Box]] = set()
-        for r in self._analyze(text):
-            for box in self._boxes(r.start, r.end, text, lines):
+        for r in self._analyze(layout.text, ner=ner):
+            for box in self._boxes(r.start, r.end, layout.lines):
                 if (r.entity_type, box) not in seen:
                     seen.add((r.entity_type, box))
                     out.append(Finding(entity=r.entity_type, source=Source.OCR.value, score=float(r.score), box=box))
         return out
 
-    def _boxes(self, start: int, end: int, text: str, lines: list[list[_Placed]]) -> list[Box]:
+    def _boxes(self, start: int, end: int, lines: list[list[_Placed]]) -> list[Box]:
         boxes = []
         for line in lines:
             if not line or line[-1].end <= start or line[0].start >= end:
@@ -166,7 +196,7 @@ class TextAnalyzer:
 
     # -- Presidio --------------------------------------------------------------------------------------------------
 
-    def _analyze(self, text: str) -> list[RecognizerResult]:
+    def _analyze(self, text: str, *, ner: bool = True) -> list[RecognizerResult]:
         artifacts = self._nlp.process_text(text, "en")
         results = self._run(text, self._entities, artifacts)
         normalized = normalize_digits(text)
@@ -174,7 +204,10 @@ class TextAnalyzer:
             for r in self._run(normalized, self._numeric, artifacts):
                 if not any(o.entity_type == r.entity_type and o.start < r.end and r.start < o.end for o in results):
                     results.append(r)
-        return _drop_ner_noise([r for r in results if r.entity_type not in EXCLUDED_ENTITIES], text)
+        results = [r for r in results if r.entity_type not in EXCLUDED_ENTITIES]
+        if not ner:
+            return [r for r in results if not _from_ner(r)]
+        return _filter_ner(results, text)
 
     def _run(self, text: str, entities: list[str], artifacts) -> list[RecognizerResult]:
         return self._engine.analyze(
@@ -183,29 +216,83 @@ class TextAnalyzer:
         )
 
 
+def _overlap(a: Box | None, b: Box | None) -> bool:
+    return a is not None and b is not None and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 _DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
 _NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
+# A token no person or place name contains: code punctuation, digits, camelCase.
+_CODE_TOKEN = re.compile(r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]")
+# Words spaCy's small model tags as names on screenshots: UI labels, code and shell words, letter phrases, lorem.
+_NOT_NAME_WORDS = frozenset("""
+    dear hi hello hey thanks thank regards sincerely yours best cheers ok okay yes no sure please btw lgtm
+    reporter contact author assignee owner status priority asset subject from to cc bcc date time name full
+    email mail phone mobile tel fax address home work office department team employee manager
+    bill ship invoice total subtotal due paid order ticket incident client server user admin guest host
+    commit merge push pull branch main master origin git export import return def class self print true false
+    null none await async const let var func function public private static void string int float bool
+    settings config build deploy release bot docker kubectl npm pip python bash zsh sudo cat grep echo curl
+    psql postgres redis http https api json yaml token key secret password login logout sign signup
+    new open closed save cancel edit delete share send reply forward search filter menu home back next
+    lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore
+    magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip
+""".split())
+# Words just before a lone first or last name that make it one.
+_NAME_CONTEXT = re.compile(
+    r"(?i)\b(?:dear|hi|hello|hey|mr|mrs|ms|miss|dr|prof|sir|madam|name|from|by|cc|ping|ask|tell|thanks|"
+    r"author|reporter|assignee|signed|attn|employee|patient|customer|applicant)\b[\s.:,]*$"
+)
+LONE_NAME_SCORE = 0.4  # a single capitalised word without a name cue: kept for redaction, below acting level
+NAME_CONTEXT_CHARS = 24
 
 
-def _drop_ner_noise(results: list[RecognizerResult], text: str) -> list[RecognizerResult]:
-    """spaCy's small model tags digit runs (card groups, phone tails) as DATE and code names as PERSON: drop NER
-    results overlapping a pattern finding, digit-only DATE_TIME that isn't date-shaped, names with digits."""
-    def from_ner(r: RecognizerResult) -> bool:
-        return (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY) in _NER_RECOGNIZERS
+def _from_ner(r: RecognizerResult) -> bool:
+    return (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY) in _NER_RECOGNIZERS
 
-    patterns = [r for r in results if not from_ner(r)]
+
+def _filter_ner(results: list[RecognizerResult], text: str) -> list[RecognizerResult]:
+    """spaCy's small model tags digit runs (card groups, phone tails) as DATE and code, UI labels and lorem ipsum
+    as PERSON/LOCATION: drop NER results overlapping a pattern finding, digit-only DATE_TIME that isn't
+    date-shaped, and names that are code identifiers, lower-case, all-caps or UI words; a lone name word without a
+    cue ("Dear", "Mr", "Author:") keeps a low score."""
+    patterns = [r for r in results if not _from_ner(r)]
     kept = []
     for r in results:
-        if from_ner(r):
-            value = text[r.start : r.end]
+        if _from_ner(r):
             if any(p.start < r.end and r.start < p.end and p.entity_type != r.entity_type for p in patterns):
                 continue
-            if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(value):
+            if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(text[r.start : r.end]):
                 continue
-            if r.entity_type in ("PERSON", "LOCATION", "NRP") and any(c.isdigit() for c in value):
-                continue
+            if r.entity_type in ("PERSON", "LOCATION", "NRP"):
+                r = _clean_name(r, text)
+                if r is None:
+                    continue
         kept.append(r)
     return kept
+
+
+def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
+    """The name result trimmed of UI/code words at its ends, or None when it does not look like a name."""
+    tokens = [(m.start() + r.start, m.end() + r.start, m.group()) for m in re.finditer(r"\S+", text[r.start : r.end])]
+    while tokens and tokens[0][2].strip(".,:;!?'\"").lower() in _NOT_NAME_WORDS:
+        tokens.pop(0)
+    while tokens and tokens[-1][2].strip(".,:;!?'\"").lower() in _NOT_NAME_WORDS:
+        tokens.pop()
+    if not tokens:
+        return None
+    words = [t[2].strip(".,:;!?'\"-") for t in tokens]
+    if any(not w or _CODE_TOKEN.search(w) for w in words):
+        return None
+    if all(w.islower() for w in words) or (r.entity_type == "PERSON" and all(w.isupper() for w in words)):
+        return None  # all-caps names on ID documents come from the MRZ cross-check
+    start, end = tokens[0][0], tokens[-1][1]
+    score = r.score
+    if r.entity_type == "PERSON" and len(tokens) == 1 and not _NAME_CONTEXT.search(
+        text[max(0, start - NAME_CONTEXT_CHARS) : start]
+    ):
+        score = min(score, LONE_NAME_SCORE)
+    return RecognizerResult(r.entity_type, start, end, score, r.analysis_explanation, r.recognition_metadata)
 
 
 def _sub_box(w: _Placed, a: int, b: int) -> Box:
@@ -221,9 +308,18 @@ def _sub_box(w: _Placed, a: int, b: int) -> Box:
     return (max(x0, sx0), y0, min(x1, sx1), y1)
 
 
-def _layout(words: list[OcrWord]) -> tuple[str, list[list[_Placed]]]:
-    """Group words into text lines (by vertical overlap), left to right; lines are joined by newlines. Words far
-    apart on one row (columns) start a new line so entities don't run across columns."""
+@dataclass
+class _Layout:
+    """Analysed text built from OCR words: one text line per row piece, with each word's place in it."""
+
+    text: str
+    lines: list[list[_Placed]]
+    line_texts: list[str]
+
+
+def _pieces(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Group words into text lines (by vertical overlap), left to right. Words far apart on one row (columns)
+    start a new line so entities don't run across columns."""
     items = sorted((w for w in words if w.text.strip()), key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0]))
     rows: list[list[OcrWord]] = []
     for w in items:
@@ -250,20 +346,103 @@ def _layout(words: list[OcrWord]) -> tuple[str, list[list[_Placed]]]:
                 current = []
             current.append(w)
         pieces.append(current)
+    return pieces
+
+
+def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
+    """The text of the pieces, one per line. With `repair`, tokens OCR split inside an email, IP or key are
+    glued back and misread separators fixed (see _glue and repair_line)."""
     text_parts: list[str] = []
     lines: list[list[_Placed]] = []
+    line_texts: list[str] = []
     pos = 0
     for piece in pieces:
         placed = []
+        line = ""
         for i, w in enumerate(piece):
             t = w.text.strip()
             if i:
-                text_parts.append(" ")
-                pos += 1
-            placed.append(_Placed(pos, pos + len(t), w.box))
-            text_parts.append(t)
-            pos += len(t)
-        text_parts.append("\n")
-        pos += 1
+                line += _glue(line.rsplit(" ", 1)[-1], t) if repair else " "
+            placed.append(_Placed(pos + len(line), pos + len(line) + len(t), w.box))
+            line += t
+        if repair:
+            line = repair_line(line)
+        text_parts.append(line + "\n")
+        line_texts.append(line)
+        pos += len(line) + 1
         lines.append(placed)
-    return "".join(text_parts), lines
+    return _Layout("".join(text_parts), lines, line_texts)
+
+
+_SEPS = "._:,;"
+_SECOND_LEVEL = frozenset({"co", "ac", "gov", "or", "ne", "go"})  # yahoo.co + uk
+_TLD_WORD = re.compile(r"([A-Za-z]{2,6})[>)\]\"'.,;:!?]*")
+_IP_HEAD = re.compile(r"\d{1,3}(?:[.,:;_]\d{1,3}){0,2}[.,:;_]?")
+_IP_TAIL = re.compile(r"[.,:;_]?\d{1,3}(?:[.,:;_]\d{1,3}){0,2}")
+
+
+def _glue(left: str, right: str) -> str:
+    """What joins two adjacent OCR tokens: "" when they are one email/IP/key OCR split at a separator, "." for a
+    domain whose dot OCR read as a space ("gmail com"), else a space."""
+    if not left or not right:
+        return " "
+    if right[0] == "@" or left[-1] == "@":
+        return ""
+    if "@" in left:
+        if (left[-1] in _SEPS and right[0].isalnum()) or (right[0] in _SEPS and right[1:2].isalnum()):
+            return ""
+        domain = left.rsplit("@", 1)[1]
+        m = _TLD_WORD.fullmatch(right)
+        if domain[-1:].isalnum() and m:
+            suffix = public_suffix(domain) if "." in domain else ""
+            joined = public_suffix(domain + "." + m.group(1))
+            if joined and ("." not in domain or (domain.rsplit(".", 1)[-1].lower() in _SECOND_LEVEL and joined != suffix)):
+                return "."
+        return " "
+    if "@" in right[1:] and left[-1] in "._" and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", left):
+        return ""
+    head, tail = _IP_HEAD.fullmatch(left), _IP_TAIL.match(right)
+    if head and tail and (left[-1] in _SEPS or right[0] in _SEPS):
+        groups = len(re.findall(r"\d+", left)) + len(re.findall(r"\d+", tail.group()))
+        return "" if groups == 4 else " "
+    if len(left) >= 3 and left[-1] in "_-=/" and right[0].isalnum() and re.search(r"[A-Za-z0-9]", left[:-1]):
+        return ""  # ghp_ + token, KEY= + value, path/ + rest
+    if right[0] in "_=/" and len(right) > 1 and left[-1].isalnum():
+        return ""
+    return " "
+
+
+_EMAIL_LIKE = re.compile(r"[A-Za-z0-9._%+:,;-]*@[A-Za-z0-9._:,;-]*[A-Za-z0-9]")
+_IPV4_LIKE = re.compile(r"(?<![\w.,:])\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}(?![\w]|[.,:;_]\d)")
+_IPV6_LIKE = re.compile(r"(?<![\w:.])[0-9A-Za-z]{1,4}(?:[:.][0-9A-Za-z]{0,4}){4,7}(?![\w:])")
+_HEX_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1"})
+_ENV_DASH = re.compile(r"(?<=\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])-(?=[^\s-])")
+
+
+def repair_line(line: str) -> str:
+    """Undo OCR's usual damage to separators, keeping the length: in email addresses ':' ',' ';' (and '_' in the
+    domain) between letters become '.', IPv4 groups get their dots back, IPv6 groups their colons (and O/l/I
+    their 0/1), '_' or dashes between digits become '-', and `ENV_VAR-value` gets its '='."""
+    def email(m: re.Match) -> str:
+        local, domain = m.group().rsplit("@", 1)
+        local = re.sub(r"(?<=[A-Za-z0-9])[:,;](?=[A-Za-z0-9])", ".", local)
+        domain = re.sub(r"(?<=[A-Za-z0-9])[_:,;](?=[A-Za-z0-9])", ".", domain)
+        return local + "@" + domain
+
+    def ipv4(m: re.Match) -> str:
+        v = m.group()
+        return re.sub(r"[.,:;_]", ".", v) if "." in v else v
+
+    def ipv6(m: re.Match) -> str:
+        v = m.group()
+        fixed = v.translate(_HEX_LOOKALIKE).replace(".", ":")
+        groups = fixed.split(":")
+        if fixed.count(":") >= 5 and v.count(":") >= 3 and all(re.fullmatch(r"[0-9A-Fa-f]{0,4}", g) for g in groups):
+            return fixed
+        return v
+
+    line = _EMAIL_LIKE.sub(email, line)
+    line = _IPV4_LIKE.sub(ipv4, line)
+    line = _IPV6_LIKE.sub(ipv6, line)
+    line = re.sub(r"(?<=\d)[_~—–‐−](?=\d)", "-", line)
+    return _ENV_DASH.sub("=", line)

@@ -66,6 +66,7 @@ class RecordingUpstream:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else every response stalls ~40 ms (delayed ACK)
 
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
