@@ -13,12 +13,8 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import threading
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +22,7 @@ import yaml
 
 from gateway.metrics import GatewayMetrics, start_http_server
 from gateway.models import Action, Decision, Finding, ImageReport, InspectionErrorKind, RequestContext
+from tests.support.prometheus import running_prometheus
 
 ROOT = Path(__file__).resolve().parents[1]
 ALERTS = ROOT / "deploy/prometheus/alerts.yml"
@@ -187,44 +184,10 @@ def drive_traffic(metrics: GatewayMetrics, stop: threading.Event) -> None:
         stop.wait(0.02)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Prometheus:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def get(self, path: str, **params) -> dict:
-        url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def query(self, expr: str) -> list[dict]:
-        body = self.get("/api/v1/query", query=expr)
-        assert body["status"] == "success", (expr, body)
-        return body["data"]["result"]
-
-    def wait_for(self, what: str, check, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                result = check()
-                if result:
-                    return result
-            except (OSError, ValueError, LookupError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}")
-            time.sleep(0.25)
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A metrics endpoint with steady realistic traffic, scraped every second by a real Prometheus with our rules."""
-    prometheus_bin = require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")
+    require_tool("prometheus", "apt-get install -y --no-install-recommends prometheus")
     metrics = GatewayMetrics()
     server = start_http_server(metrics, "127.0.0.1", 0)
     stop = threading.Event()
@@ -232,38 +195,14 @@ def live(tmp_path_factory):
     traffic.start()
 
     tmp = tmp_path_factory.mktemp("prometheus")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(ALERTS)],
-        "scrape_configs": [{"job_name": "dlp-gateway", "static_configs": [{"targets": [f"127.0.0.1:{server.port}"]}]}],
-    }
-    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = open(tmp / "prometheus.log", "w")
-    proc = subprocess.Popen(
-        [prometheus_bin, f"--config.file={tmp / 'prometheus.yml'}", f"--web.listen-address=127.0.0.1:{port}",
-         f"--storage.tsdb.path={tmp / 'data'}", "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    prom = Prometheus(f"http://127.0.0.1:{port}")
     try:
-        prom.wait_for("Prometheus to start", lambda: proc.poll() is not None or urllib.request.urlopen(
-            f"{prom.base}/-/ready", timeout=2).status == 200)
-        assert proc.poll() is None, (tmp / "prometheus.log").read_text()
         # Enough scrapes for rate()/increase() over 1m to have several samples of a moving counter.
-        prom.wait_for("5 scrapes", lambda: float(prom.query(
-            'count_over_time(up{job="dlp-gateway"}[1m])')[0]["value"][1]) >= 5)
-        yield prom, metrics, server
+        with running_prometheus(tmp, f"127.0.0.1:{server.port}", [str(ALERTS)]) as prom:
+            yield prom, metrics, server
     finally:
         stop.set()
         traffic.join(5)
         server.shutdown()
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _has_finite_value(result: list[dict]) -> bool:

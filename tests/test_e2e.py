@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from PIL import Image
 
 from tests.support.gateway_process import GatewayProcess
@@ -224,3 +225,18 @@ def test_audit_log_and_metrics_never_contain_pii(gateway):
     for secret in PII_STRINGS:
         assert secret not in everything
     assert 'action="block"' in gateway.metrics_text()
+
+
+def test_every_dashboard_query_has_data_from_the_live_gateway(gateway, tmp_path):
+    """Real Prometheus scraping the real gateway after the blocked / redacted / allowed uploads above."""
+    from tests.test_deploy import ALERTS, dashboard_exprs, grafana_to_promql, left_of_comparison
+    from tests.support.prometheus import running_prometheus
+
+    with running_prometheus(tmp_path, f"127.0.0.1:{gateway.metrics_port}", [str(ALERTS)]) as prom:
+        actions = {r["metric"]["action"] for r in prom.query("dlp_gateway_uploads_total > 0")}
+        assert {"block", "redact", "allow"} <= actions
+        empty = [title for title, expr in dashboard_exprs() if not prom.query(grafana_to_promql(expr))]
+        assert not empty, f"dashboard panels without data from a live gateway: {empty}"
+        for group in yaml.safe_load(ALERTS.read_text())["groups"]:
+            for rule in group["rules"]:
+                prom.query(left_of_comparison(rule["expr"]))  # every alert expression is valid on live data

@@ -79,26 +79,42 @@ class OcrEngine:
         rgb = _as_rgb(rgb)
         if rgb.shape[0] < 8 or rgb.shape[1] < 8:
             return []
-        words = self._read_upright(rgb)
-        if _mostly_vertical(words):
-            # Text rotated by 90/270: the boxes of its words are tall. Read both turns, keep the better one.
-            best = words
-            for k in (1, 3):
-                turned = [_unrotate_word(w, k, rgb.shape) for w in self._read_upright(np.ascontiguousarray(np.rot90(rgb, k)))]
-                if _quality(turned) > _quality(best):
-                    best = turned
-            words = best
-        elif words and _mean_conf(words) < LOW_CONFIDENCE:
-            flipped = [_unrotate_word(w, 2, rgb.shape) for w in self._read_upright(np.ascontiguousarray(rgb[::-1, ::-1]))]
-            if _quality(flipped) > _quality(words):
-                words = flipped
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        # One CRAFT pass whatever the orientation: CRAFT finds rotated words too (as tall boxes), so a turned page
+        # only needs its boxes turned and the recogniser run on turned crops, never a second detection.
+        polys = self._detect(rgb, detection_scale(grey))
+        if not polys:
+            return []  # nothing to recognise
+        if _mostly_tall(polys):
+            # Text rotated by 90/270: choose the turn on a sample of lines, then read everything that way.
+            sample = {k: self._read_turned(grey, polys, k, max_lines=8) for k in (1, 3)}
+            k = max(sample, key=lambda k: _quality(sample[k]))
+            words = self._read_turned(grey, polys, k)
+        else:
+            words = self._read_turned(grey, polys, 0)
+            if words and _mean_conf(words) < LOW_CONFIDENCE:  # upside down? same boxes, crops turned 180
+                flipped = self._read_turned(grey, polys, 2)
+                if _quality(flipped) > _quality(words):
+                    words = flipped
         return reading_order(words)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
-    def _read_upright(self, rgb: np.ndarray) -> list[OcrWord]:
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        lines, word_boxes = self._detect(rgb, detection_scale(grey))
+    def _read_turned(self, grey: np.ndarray, polys: list[np.ndarray], k: int, max_lines: int | None = None) -> list[OcrWord]:
+        """Recognise the image turned by np.rot90(.., k) using the CRAFT boxes (turned alike); words come back in
+        `grey`'s coordinates."""
+        if k:
+            turned = np.ascontiguousarray(np.rot90(grey, k))
+            polys = [_rotate_points(p, k, grey.shape) for p in polys]
+        else:
+            turned = grey
+        lines, word_boxes = _group(polys, turned.shape)
+        if max_lines is not None:
+            lines = sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]
+        words = self._recognize_lines(turned, lines, word_boxes)
+        return [_unrotate_word(w, k, grey.shape) for w in words] if k else words
+
+    def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box]) -> list[OcrWord]:
         if not lines:
             return []
         grey = _normalize_polarity(grey, lines)
@@ -135,11 +151,9 @@ class OcrEngine:
             i = j
         return results
 
-    def _detect(self, rgb: np.ndarray, scale: float) -> tuple[list[Box], list[Box]]:
-        """CRAFT line boxes and word boxes in original pixels (one CRAFT pass). The image is resized by `scale` and
-        tiled if still larger than the canvas bound."""
-        from easyocr.utils import group_text_box
-
+    def _detect(self, rgb: np.ndarray, scale: float) -> list[np.ndarray]:
+        """CRAFT word/line quadrilaterals (4x2 float, original pixels). The image is resized by `scale` and tiled
+        if still larger than the canvas bound; blank tiles are skipped."""
         h, w = rgb.shape[:2]
         if abs(scale - 1.0) > 0.02:
             interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
@@ -147,26 +161,18 @@ class OcrEngine:
         else:
             img, scale = rgb, 1.0
         sh, sw = img.shape[:2]
-        lines: list[Box] = []
-        words: list[Box] = []
+        polys: list[np.ndarray] = []
         for ty in _tile_starts(sh):
             for tx in _tile_starts(sw):
-                polys = self._craft_boxes(img[ty : ty + TILE_PX, tx : tx + TILE_PX])
-                if not polys:
+                tile = img[ty : ty + TILE_PX, tx : tx + TILE_PX]
+                if int(tile.max()) - int(tile.min()) < 16:  # uniform: no text
                     continue
-                for out, width_ths, margin in ((lines, 0.5, 0.15), (words, 0.0, 0.08)):
-                    horizontal, free = group_text_box(polys, 0.1, 0.5, 0.5, width_ths, margin, True)
-                    found = [(b[0], b[2], b[1], b[3]) for b in horizontal]
-                    for poly in free:  # slanted boxes: their bounding rectangle
-                        xs = [p[0] for p in poly]
-                        ys = [p[1] for p in poly]
-                        found.append((min(xs), min(ys), max(xs), max(ys)))
-                    for x0, y0, x1, y1 in found:
-                        out.append((
-                            max(0, int((x0 + tx) / scale)), max(0, int((y0 + ty) / scale)),
-                            min(w, int(np.ceil((x1 + tx) / scale))), min(h, int(np.ceil((y1 + ty) / scale))),
-                        ))
-        return _dedupe_boxes(lines), _dedupe_boxes(words)
+                for p in self._craft_boxes(tile):
+                    q = (p.reshape(4, 2).astype(np.float32) + (tx, ty)) / scale
+                    q[:, 0] = np.clip(q[:, 0], 0, w)
+                    q[:, 1] = np.clip(q[:, 1], 0, h)
+                    polys.append(q)
+        return _dedupe_polys(polys)
 
     def _craft_boxes(self, tile: np.ndarray) -> list[np.ndarray]:
         """CRAFT text boxes (4 corner points, flattened) in `tile` pixels; EasyOCR's thresholds."""
@@ -175,6 +181,66 @@ class OcrEngine:
         maps = self._craft(preprocess(tile))[0]
         boxes, _, _ = getDetBoxes(maps[:, :, 0], maps[:, :, 1], 0.7, 0.4, 0.4, False)
         return [(np.asarray(b) * 2).astype(np.int32).reshape(-1) for b in boxes]
+
+
+def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], list[Box]]:
+    """EasyOCR's grouping of CRAFT boxes into text lines (for recognition) and words (for word boxes)."""
+    from easyocr.utils import group_text_box
+
+    h, w = shape[:2]
+    flat = [p.reshape(-1) for p in polys]
+    out: tuple[list[Box], list[Box]] = ([], [])
+    for found, width_ths, margin in ((out[0], 0.5, 0.15), (out[1], 0.0, 0.08)):
+        horizontal, free = group_text_box(flat, 0.1, 0.5, 0.5, width_ths, margin, True)
+        rects = [(b[0], b[2], b[1], b[3]) for b in horizontal]
+        for poly in free:  # slanted boxes: their bounding rectangle
+            xs = [p[0] for p in poly]
+            ys = [p[1] for p in poly]
+            rects.append((min(xs), min(ys), max(xs), max(ys)))
+        for x0, y0, x1, y1 in rects:
+            found.append((max(0, int(x0)), max(0, int(y0)), min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))))
+    return _dedupe_boxes(out[0]), _dedupe_boxes(out[1])
+
+
+def _rotate_points(p: np.ndarray, k: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Map points of img to np.rot90(img, k), keeping EasyOCR's corner order (top-left first, clockwise)."""
+    h, w = shape[:2]
+    x, y = p[:, 0], p[:, 1]
+    if k == 1:
+        q = np.stack([y, w - x], axis=1)
+    elif k == 2:
+        q = np.stack([w - x, h - y], axis=1)
+    else:
+        q = np.stack([h - y, x], axis=1)
+    return np.roll(q, -k, axis=0)  # the corner that is top-left after the turn comes first
+
+
+def _mostly_tall(polys: list[np.ndarray]) -> bool:
+    """True when most elongated CRAFT boxes are tall: the text runs vertically."""
+    tall = wide = 0
+    for p in polys:
+        bw, bh = np.ptp(p[:, 0]), np.ptp(p[:, 1])
+        tall += bh > 1.5 * bw
+        wide += bw > 1.5 * bh
+    return tall > wide
+
+
+def _dedupe_polys(polys: list[np.ndarray]) -> list[np.ndarray]:
+    """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps)."""
+    def rect(p: np.ndarray) -> Box:
+        return int(p[:, 0].min()), int(p[:, 1].min()), int(np.ceil(p[:, 0].max())), int(np.ceil(p[:, 1].max()))
+
+    order = sorted(polys, key=lambda p: -np.ptp(p[:, 0]) * np.ptp(p[:, 1]))
+    kept: list[np.ndarray] = []
+    kept_rects: list[Box] = []
+    for p in order:
+        b = rect(p)
+        area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+        if any(_inter(b, k) > 0.7 * area for k in kept_rects):
+            continue
+        kept.append(p)
+        kept_rects.append(b)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -292,14 +358,6 @@ def _normalize_polarity(grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
         if med < float(crop.mean()) and med < 140 or med < 90:
             out[y0:y1, x0:x1] = 255 - crop
     return out
-
-
-def _mostly_vertical(words: list[OcrWord]) -> bool:
-    if len(words) < 2:
-        return bool(words) and (words[0].box[3] - words[0].box[1]) > 2 * (words[0].box[2] - words[0].box[0])
-    tall = sum(1 for w in words if (w.box[3] - w.box[1]) > 1.5 * (w.box[2] - w.box[0]) and len(w.text) > 2)
-    wide = sum(1 for w in words if (w.box[2] - w.box[0]) > 1.5 * (w.box[3] - w.box[1]))
-    return tall > wide
 
 
 def _mean_conf(words: list[OcrWord]) -> float:
