@@ -59,6 +59,9 @@ NUMERIC_ENTITIES = frozenset(
      "IP_ADDRESS", "UK_NHS", "ABA_ROUTING_NUMBER", "DATE_TIME", "DATE_OF_BIRTH"}
 )
 DEFAULT_SCORE_THRESHOLD = 0.35
+# A date or time on its own ("Lunch at 12:30", an invoice date) is no PII: it stays reported for redaction, below
+# the level a default policy acts on. Dates next to a birth-date label are DATE_OF_BIRTH at full score.
+GENERIC_DATE_SCORE = 0.4
 
 # Letters OCR reads instead of digits; one character for one so offsets stay identical.
 _DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "l": "1", "I": "1", "i": "1", "|": "1",
@@ -205,6 +208,9 @@ class TextAnalyzer:
                 if not any(o.entity_type == r.entity_type and o.start < r.end and r.start < o.end for o in results):
                     results.append(r)
         results = [r for r in results if r.entity_type not in EXCLUDED_ENTITIES]
+        for r in results:
+            if r.entity_type == "DATE_TIME":  # any date or time; the PII is DATE_OF_BIRTH
+                r.score = min(r.score, GENERIC_DATE_SCORE)
         if not ner:
             return [r for r in results if not _from_ner(r)]
         return _filter_ner(results, text)
@@ -265,11 +271,24 @@ def _filter_ner(results: list[RecognizerResult], text: str) -> list[RecognizerRe
             if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(text[r.start : r.end]):
                 continue
             if r.entity_type in ("PERSON", "LOCATION", "NRP"):
-                r = _clean_name(r, text)
-                if r is None:
-                    continue
+                # A name does not run across OCR lines: "Sven Jensen\nwhere" is a name and a word.
+                for part in _split_lines(r, text):
+                    part = _clean_name(part, text)
+                    if part is not None:
+                        kept.append(part)
+                continue
         kept.append(r)
     return kept
+
+
+def _split_lines(r: RecognizerResult, text: str) -> list[RecognizerResult]:
+    out, start = [], r.start
+    for chunk in text[r.start : r.end].split("\n"):
+        if chunk.strip():
+            out.append(RecognizerResult(r.entity_type, start, start + len(chunk), r.score, r.analysis_explanation,
+                                        r.recognition_metadata))
+        start += len(chunk) + 1
+    return out
 
 
 def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:

@@ -1,0 +1,206 @@
+"""The fast OCR path (CRAFT on ONNX Runtime, int8) keeps EasyOCR's accuracy: same boxes as torch, cached export,
+fallbacks, small text, rotated pages and tiled large images. Speed itself is measured by bench/, not asserted here."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import resource
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from gateway.inspect import craft_onnx
+from gateway.inspect.ocr import TILE_PX, OcrEngine, detection_scale
+
+pytestmark = pytest.mark.slow
+
+SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+EMAIL = "dana.whitfield@acmecorp.io"
+
+
+def render(lines: list[str], size: int, canvas: tuple[int, int], at: tuple[int, int] = (20, 16)) -> np.ndarray:
+    if not os.path.exists(SANS):
+        pytest.skip("DejaVu fonts not installed (apt-get install fonts-dejavu-core)")
+    f = ImageFont.truetype(SANS, size)
+    img = Image.new("RGB", canvas, "white")
+    d = ImageDraw.Draw(img)
+    x, y = at
+    for line in lines:
+        d.text((x, y), line, font=f, fill=(25, 25, 25))
+        y += int(size * 1.8)
+    return np.asarray(img)
+
+
+def form() -> np.ndarray:
+    img = Image.fromarray(render(["Vendor registration form"], 28, (1240, 800), (60, 40)))
+    d = ImageDraw.Draw(img)
+    f = ImageFont.truetype(SANS, 22)
+    y = 120
+    for label, value in [("Company", "Northwind Traders Ltd"), ("Contact e-mail", "jane.doe@corpmail.com"),
+                         ("Phone", "+1 415 555 0142"), ("Street", "18 Harbour Road"), ("Signed on", "12 March 2024")]:
+        d.text((60, y + 8), label, font=f, fill=(60, 60, 60))
+        d.rectangle((360, y, 1160, y + 44), outline=(120, 120, 120), width=2)
+        d.text((372, y + 8), value, font=f, fill=(15, 15, 15))
+        y += 76
+    return np.asarray(img)
+
+
+def rects(polys: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
+    return [(int(p[:, 0].min()), int(p[:, 1].min()), int(p[:, 0].max()), int(p[:, 1].max())) for p in polys]
+
+
+def text_of(words) -> str:
+    return " ".join(w.text for w in words)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("ocr-cache"))
+
+
+@pytest.fixture(scope="module")
+def engine(cache: str) -> OcrEngine:
+    return OcrEngine(cache_dir=cache)
+
+
+def weights() -> str:
+    import easyocr_en_models
+
+    return os.path.join(easyocr_en_models.model_dir(), "craft_mlt_25k.pth")
+
+
+def detect_with(engine: OcrEngine, run, rgb: np.ndarray):
+    fast, engine._craft = engine._craft, run
+    try:
+        return engine._detect(rgb, detection_scale(rgb[:, :, 0]))
+    finally:
+        engine._craft = fast
+
+
+def test_float_onnx_and_torch_detectors_find_the_same_boxes(engine: OcrEngine, cache: str, monkeypatch):
+    rgb = form()
+    monkeypatch.setenv("DLP_OCR_INT8", "0")
+    float_onnx, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, cache)
+    assert backend == "onnxruntime"
+    onnx_boxes = rects(detect_with(engine, float_onnx, rgb))
+    torch_boxes = rects(detect_with(engine, craft_onnx.torch_runner(engine._reader.detector), rgb))
+    assert len(torch_boxes) >= 12 and len(onnx_boxes) == len(torch_boxes)
+    for b in torch_boxes:
+        assert max(craft_onnx._iou(b, o) for o in onnx_boxes) > 0.9, b
+
+
+def test_int8_detector_reads_the_same_words_as_torch(engine: OcrEngine):
+    """The int8 model moves box edges by at most about one score-map pixel; the words read are the same."""
+    assert engine.detector_backend == "onnxruntime"
+    rgb = form()
+    int8_boxes = rects(engine._detect(rgb, detection_scale(rgb[:, :, 0])))
+    exact = craft_onnx.torch_runner(engine._reader.detector)
+    torch_boxes = rects(detect_with(engine, exact, rgb))
+    assert len(int8_boxes) == len(torch_boxes)
+    for b in torch_boxes:
+        assert max(craft_onnx._iou(b, o) for o in int8_boxes) > 0.8, b
+    fast_words = [w.text for w in engine.read(rgb)]
+    fast, engine._craft = engine._craft, exact
+    try:
+        torch_words = [w.text for w in engine.read(rgb)]
+    finally:
+        engine._craft = fast
+    assert "jane.doe@corpmail.com" in " ".join(fast_words).replace("jane doe", "jane.doe")
+    assert len(set(fast_words) ^ set(torch_words)) <= 2, (fast_words, torch_words)
+
+
+def test_export_is_cached_and_reused(engine: OcrEngine, cache: str, monkeypatch):
+    files = sorted(glob.glob(os.path.join(cache, "craft-*.onnx")))
+    assert len(files) == 2 and any(f.endswith("-int8.onnx") for f in files), files  # float + int8, one of each
+    mtimes = [os.path.getmtime(f) for f in files]
+
+    def no_export(*a, **k):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(craft_onnx, "_export", no_export)
+    monkeypatch.setattr(craft_onnx, "_quantize", no_export)
+    run, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, cache)
+    assert backend == "onnxruntime"
+    assert [os.path.getmtime(f) for f in files] == mtimes
+    maps = run(craft_onnx.preprocess(craft_onnx.test_image()))
+    assert maps.shape[-1] == 2 and maps[..., 0].max() > 0.7  # it still finds the test text
+
+
+def test_export_failure_falls_back_to_torch(engine: OcrEngine, tmp_path, monkeypatch, caplog):
+    def broken(*a, **k):
+        raise RuntimeError("exporter broke")
+
+    monkeypatch.setattr(craft_onnx, "_export", broken)
+    with caplog.at_level(logging.WARNING, logger="gateway.inspect.craft_onnx"):
+        run, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, str(tmp_path))
+    assert backend == "torch"
+    assert "exporter broke" in caplog.text
+    assert not glob.glob(str(tmp_path / "*.onnx"))
+    x = craft_onnx.preprocess(craft_onnx.test_image())
+    assert run(x)[0, ..., 0].max() > 0.7
+
+
+def test_quantisation_failure_falls_back_to_float_onnx(engine: OcrEngine, cache: str, tmp_path, monkeypatch, caplog):
+    float_model = next(f for f in glob.glob(os.path.join(cache, "craft-*.onnx")) if not f.endswith("-int8.onnx"))
+    os.link(float_model, tmp_path / os.path.basename(float_model))  # exported already: only quantisation runs
+
+    def broken(*a, **k):
+        raise RuntimeError("quantiser broke")
+
+    monkeypatch.setattr(craft_onnx, "_quantize", broken)
+    with caplog.at_level(logging.WARNING, logger="gateway.inspect.craft_onnx"):
+        run, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, str(tmp_path))
+    assert backend == "onnxruntime" and "quantiser broke" in caplog.text
+    x = craft_onnx.preprocess(craft_onnx.test_image())
+    exact = craft_onnx.torch_runner(engine._reader.detector)(x)
+    assert np.abs(run(x) - exact).max() < craft_onnx.MAX_ABS_DIFF  # the float model: torch's maps
+
+
+def test_small_11px_text_is_read(engine: OcrEngine):
+    rgb = render(["Invoice for jane.doe@corpmail.com due 12 March 2024", "Reference 77821 approved by Martin"],
+                 11, (520, 70))
+    text = text_of(engine.read(rgb))
+    assert "corpmail" in text and "@" in text, text
+    assert "Invoice" in text and "77821" in text and "Martin" in text, text
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_rotated_document_yields_the_email(engine: OcrEngine, k: int):
+    upright = render([f"Contact: {EMAIL} for access", "Please charge the company card for the travel booking",
+                      "Call me at +1 415-555-0132 after lunch"], 18, (760, 130))
+    rgb = np.ascontiguousarray(np.rot90(upright, k))
+    words = engine.read(rgb)
+    email = [w for w in words if "acmecorp" in w.text]
+    assert email and "@" in email[0].text, text_of(words)
+    # The box is mapped back onto the turned page: tall, inside the image.
+    x0, y0, x1, y1 = email[0].box
+    assert 0 <= x0 < x1 <= rgb.shape[1] and 0 <= y0 < y1 <= rgb.shape[0]
+    assert y1 - y0 > 2 * (x1 - x0)
+
+
+def test_large_image_with_small_text_is_tiled(engine: OcrEngine, monkeypatch):
+    big = Image.new("RGB", (4000, 3000), "white")
+    d = ImageDraw.Draw(big)
+    f = ImageFont.truetype(SANS, 16)
+    spots = {"Quarterly figures attached": (60, 60), "Contact jane.doe@corpmail.com today": (3500, 2900),
+             "Invoice 48213 approved": (2100, 1500)}
+    for text, at in spots.items():
+        d.text(at, text, font=f, fill=(20, 20, 20))
+    rgb = np.asarray(big)
+    tiles: list[tuple[int, int]] = []
+    original = engine._craft_boxes
+
+    def spy(tile):
+        tiles.append(tile.shape[:2])
+        return original(tile)
+
+    monkeypatch.setattr(engine, "_craft_boxes", spy)
+    text = text_of(engine.read(rgb))
+    assert len(tiles) >= 2 and all(h <= TILE_PX and w <= TILE_PX for h, w in tiles), tiles
+    for needle in ("Quarterly", "corpmail", "48213"):
+        assert needle in text, text
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    assert peak_gb < 2.5, peak_gb

@@ -1,0 +1,332 @@
+"""Recall on OCR-damaged text and false positives on code/UI/metadata text.
+
+Most cases feed hand-written OcrWord lists that reproduce what EasyOCR really returned on corpus images (dots read
+as '_' or ':', tokens split at a dot, '=' read as '-', keys split at '/'), so they need no OCR; a few render an
+image and read it with the real engine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from gateway.inspect.ocr import OcrEngine, OcrWord
+from gateway.inspect.recognizers import DateOfBirthRecognizer, find_dates
+from gateway.inspect.text import TextAnalyzer, _compose, _pieces, repair_line
+from gateway.models import Box, Finding
+
+pytestmark = pytest.mark.slow
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> TextAnalyzer:
+    return TextAnalyzer()
+
+
+def line(tokens: list[str], y: int = 100, x: int = 20, char_w: int = 10, h: int = 20, gap: int = 10) -> list[OcrWord]:
+    """OCR words of one text line, boxes by character count (as ocr.py cuts them when CRAFT boxes don't match)."""
+    words = []
+    for t in tokens:
+        words.append(OcrWord(t, (x, y, x + char_w * len(t), y + h), 0.8))
+        x += char_w * len(t) + gap
+    return words
+
+
+def box_of(words: list[OcrWord], *texts: str) -> Box:
+    bs = [w.box for w in words if w.text in texts]
+    return (min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs))
+
+
+def covering(findings: list[Finding], entity: str, target: Box, slack: int = 6) -> list[Finding]:
+    """Findings of `entity` whose box covers at least 90% of target's width, inside target (with slack)."""
+    out = []
+    for f in findings:
+        if f.entity != entity or f.box is None:
+            continue
+        b = f.box
+        inside = b[0] >= target[0] - slack and b[2] <= target[2] + slack and b[1] >= target[1] - slack
+        wide = min(b[2], target[2]) - max(b[0], target[0]) >= 0.9 * (target[2] - target[0])
+        if inside and wide:
+            out.append(f)
+    return out
+
+
+# --- the text rebuilt from OCR words -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tokens,expected", [
+    (["Write", "CO", "jane_", "doe@corpmail:", "com"], "Write CO jane_doe@corpmail.com"),
+    (["Ilarsen@contoso-health", "org"], "Ilarsen@contoso-health.org"),
+    (["ehughes@yahoo.co", "uk"], "ehughes@yahoo.co.uk"),
+    (["Source", "IP:", "91,42.206.", "185"], "Source IP: 91.42.206.185"),
+    (["2001:db8.3cOc:2bld:4f84:2deb:f659:4beb"], "2001:db8:3c0c:2b1d:4f84:2deb:f659:4beb"),
+    (["export", "AWS_SECRET_ACCESS_KEY-WJalrXutnFEMI", "/KZMDENG/bPxRficY"],
+     "export AWS_SECRET_ACCESS_KEY=WJalrXutnFEMI/KZMDENG/bPxRficY"),
+    (["SSN:", "536_22_1947"], "SSN: 536-22-1947"),
+    # left alone: a label before an address, a complete address before a word, times, amounts
+    (["Email:", "jane@gmail.com"], "Email: jane@gmail.com"),
+    (["me@gmail.com", "to"], "me@gmail.com to"),
+    (["Lunch", "at", "12:30?"], "Lunch at 12:30?"),
+    (["Total", "1,250,000,000"], "Total 1,250,000,000"),
+])
+def test_repaired_text(tokens: list[str], expected: str):
+    layout = _compose(_pieces(line(tokens)), repair=True)
+    assert layout.text == expected + "\n"
+    # every word keeps its own characters at its place in the rebuilt text
+    for w, p in zip(line(tokens), layout.lines[0]):
+        assert p.end - p.start == len(w.text)
+
+
+def test_repair_keeps_length():
+    s = "mail jane:doe@corp_mail,com from 10,0.12:7 ref 536_22_1947 and KEY_ID-abc"
+    assert len(repair_line(s)) == len(s)
+
+
+# --- recall on observed OCR damage ---------------------------------------------------------------------------------
+
+def test_email_split_at_dots_boxed_on_all_its_words(analyzer: TextAnalyzer):
+    words = line(["Write", "CO", "jane_", "doe@corpmail:", "com"])
+    found = covering(analyzer.analyze_words(words), "EMAIL_ADDRESS", box_of(words, "jane_", "doe@corpmail:", "com"))
+    assert len(found) == 1
+    assert found[0].box[0] > box_of(words, "CO")[2]  # not the words before it
+
+
+def test_email_domain_dot_read_as_space(analyzer: TextAnalyzer):
+    words = line(["You", "can", "email", "me", "at"]) + line(["hpetrov@contoso-health", "org", "anytime"], y=140)
+    found = covering(analyzer.analyze_words(words), "EMAIL_ADDRESS", box_of(words, "hpetrov@contoso-health", "org"))
+    assert found
+
+
+def test_ip_with_comma_and_split(analyzer: TextAnalyzer):
+    words = line(["The", "VPN", "server", "is", "63,166.8.", "75"])
+    assert covering(analyzer.analyze_words(words), "IP_ADDRESS", box_of(words, "63,166.8.", "75"))
+
+
+def test_ipv6_with_lookalikes(analyzer: TextAnalyzer):
+    words = line(["Also", "seen", "from", "2001:db8.3cOc:2bld:4f84:2deb:f659:4beb"])
+    assert covering(analyzer.analyze_words(words), "IP_ADDRESS", box_of(words, "2001:db8.3cOc:2bld:4f84:2deb:f659:4beb"))
+
+
+@pytest.mark.parametrize("tokens,value", [
+    (["HR", "needs", "my", "SSN:", "536", "22", "1947"], ("536", "22", "1947")),
+    (["Social", "Security", "No.", "536_22_1947"], ("536_22_1947",)),
+])
+def test_ssn_spaced_or_underscored(analyzer: TextAnalyzer, tokens, value):
+    words = line(tokens)
+    assert covering(analyzer.analyze_words(words), "US_SSN", box_of(words, *value))
+
+
+@pytest.mark.parametrize("label,value", [
+    (["my", "DOB", "is"], ["25", "Feb", "1959"]),
+    (["Date", "of", "birth"], ["03/07/1951"]),
+    (["born", "on"], ["March", "4,", "1980"]),
+    (["DOB:"], ["1975-06-O2"]),  # O for 0
+])
+def test_date_of_birth_by_label(analyzer: TextAnalyzer, label, value):
+    words = line(label + value)
+    assert covering(analyzer.analyze_words(words), "DATE_OF_BIRTH", box_of(words, *value))
+
+
+def test_date_of_birth_label_in_other_column(analyzer: TextAnalyzer):
+    words = line(["Date", "of", "birth"], x=20) + line(["03/07/1951"], x=400)  # far apart: separate pieces
+    assert covering(analyzer.analyze_words(words), "DATE_OF_BIRTH", box_of(words, "03/07/1951"))
+
+
+def test_dates_without_birth_label_are_not_dob(analyzer: TextAnalyzer):
+    found = analyzer.analyze_text("Invoice date 12/03/2024, due 01/04/2024", source="barcode")
+    assert "DATE_OF_BIRTH" not in {f.entity for f in found}
+    r = DateOfBirthRecognizer()
+    assert len(r.analyze("DOB 01/02/1980 issued 03/04/2020", [])) == 1  # the label belongs to the first date
+
+
+def test_find_dates_formats():
+    got = [d for _, _, d in find_dates("03/07/1951 1975-06-02 March 4, 1980 25 Feb 1959 28 JUN 2003 31/02/99x 99/99/2000")]
+    assert got == [(1951, 3, 7), (1975, 6, 2), (1980, 3, 4), (1959, 2, 25), (2003, 6, 28)]
+
+
+@pytest.mark.parametrize("tokens,value", [
+    # quotes kept, '=' and spaces lost (code editor)
+    (["4", "SLACK_BOT_TOKEN", '"xoxb-862398846061-2289155962432-HdkcVaYIpUpaqyVacT3W4R12"'],
+     ('"xoxb-862398846061-2289155962432-HdkcVaYIpUpaqyVacT3W4R12"',)),
+    (["AWS_SECRET_ACCESS_KEY", '"chJJidpB/yzxk24fQrlvhhyahRstjqiGt7ortzcQ"'],
+     ('"chJJidpB/yzxk24fQrlvhhyahRstjqiGt7ortzcQ"',)),
+    # '=' read as '-' (terminal)
+    (["export", "AWS_SECRET", "ACCESS_KEY-7eqDW3wnesXrKmC4RBEXA6GLfwbw/vEVBIg88APrG"],
+     ("ACCESS_KEY-7eqDW3wnesXrKmC4RBEXA6GLfwbw/vEVBIg88APrG",)),
+    # a key OCR broke into chunks inside its quotes
+    (["ANTHROPIC_API_KEY", '"sk-ant-api03-kUKEKMKeXuvBnivj', "2cCNYyzLSawoQsOcPMaZztbo-MZ3NZslyDu6BOgyk4XLAKxA", 'nOgAtu4dAA"'],
+     ('"sk-ant-api03-kUKEKMKeXuvBnivj', "2cCNYyzLSawoQsOcPMaZztbo-MZ3NZslyDu6BOgyk4XLAKxA", 'nOgAtu4dAA"')),
+    (["export", "AWS_ACCESS_KEY_ID=AKIASVUSRUCF", "J2", "JCUQJ2"], ("J2", "JCUQJ2")),
+    (["export", "GITHUB_TOKEN=ghp_", "R8x2Kq7Lm4Vn9Tz3Wc6Yb1Hd5Jf0Gs2Pa7Qe"], ("R8x2Kq7Lm4Vn9Tz3Wc6Yb1Hd5Jf0Gs2Pa7Qe",)),
+])
+def test_secret_as_ocr_reads_it(analyzer: TextAnalyzer, tokens, value):
+    words = line(tokens)
+    target = box_of(words, *value)
+    secrets = [f for f in analyzer.analyze_words(words) if f.entity == "SECRET"]
+    assert secrets, tokens
+    # the value is covered (most of it), the variable name before it is not
+    b = max(secrets, key=lambda f: f.box[2] - f.box[0]).box
+    assert min(b[2], target[2]) - max(b[0], target[0]) >= 0.6 * (target[2] - target[0])
+    assert b[0] > words[0].box[2] - 4 or len(tokens) == 1
+
+
+def test_pem_block_without_dashes(analyzer: TextAnalyzer):
+    rows = [["cat", "~/", "ssh/id_rsa"], ["BEGIN", "RSA", "PRIVATE", "KEY", "-"],
+            ["MIIEsSJuWq8KW98/NyEkQlRmCCGSRVd", "-", "tWZHPU3kbZScVkigtX+IMKJ6kJPJJF/", "8"],
+            ["KrQprBx", "JZnztlixgZbiqcnWJa07MPRSUAk8mdyKIGpkuqNIK6530qz91lj", "lhdg1v"],
+            ["END", "RSA", "PRIVATE", "KEY"]]
+    words = [w for i, r in enumerate(rows) for w in line(r, y=40 + 30 * i)]
+    secrets = [f for f in analyzer.analyze_words(words) if f.entity == "SECRET"]
+    body = box_of(words, "KrQprBx", "lhdg1v")
+    assert any(f.box[0] <= body[0] + 4 and f.box[2] >= body[2] - 4 and f.box[1] <= body[1] for f in secrets)
+
+
+def test_mrz_visual_zone_cross_check(analyzer: TextAnalyzer):
+    """The birth date, document number and names printed on the data page, found through the verified MRZ."""
+    rows = [["UNITED", "KINGDOM"], ["ROSSI"], ["LAURA"], ["Date"], ["02", "JUN", "1975"], ["20", "FEB", "2034"],
+            ["XOSMHT2T7"], ["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<"],  # X05MHT2T7 printed, read with O, S
+            ["X05MHT2T78GBR7506028F3402203<<<<<<<<<<<<<<06"]]
+    words = [w for i, r in enumerate(rows) for w in line(r, y=40 + 30 * i)]
+    found = analyzer.analyze_words(words)
+    assert covering(found, "MRZ", box_of(words, "P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<"))
+    assert covering(found, "DATE_OF_BIRTH", box_of(words, "02", "JUN", "1975"))
+    assert not covering(found, "DATE_OF_BIRTH", box_of(words, "20", "FEB", "2034"))  # the expiry date
+    assert covering(found, "ID_DOCUMENT_NUMBER", box_of(words, "XOSMHT2T7"))
+    assert covering(found, "PERSON", box_of(words, "ROSSI")) and covering(found, "PERSON", box_of(words, "LAURA"))
+
+
+# --- false positives -----------------------------------------------------------------------------------------------
+
+CODE_SCREEN = [
+    ["settings", "py"], ["2", "import", "OS"],
+    ["def", "connect", "(", "timeout=30)", ":"], ["return", "Client", "(", "OPENAI_API_KEY,", "timeout=timeout)"],
+    ["$", "git", "log", "-1"], ["commit", "485e7f7b482266a6f6b96a53eb219a86de7ba3a4"],
+    ["Author:", "release-bot", "<noreply@example.com>"], ["Bump", "version", "to", "5.3.8"],
+    ["export", "AWS_ACCESS_KEY_ID-AKIAIOSFODNNZ", "EXAMPLE"],
+    ["export", "AWS_SECRET_ACCESS_KEY-WJalrXutnFEMI", "/KZMDENG/bPxRficYEXAMPLEKEY"],
+    ["export", 'OPENAI_API_KEY="$(pass', "show", 'openai)"'],
+    ["OPENAI_API_KEY", "=", 'os.environ["OPENAI_API_KEY"]'], ["GITHUB_TOKEN", "=", '"<your-github-token>"'],
+    ["pip", "install", "torch==2.14.1", "numpy==2.4.6"], ["psql", "postgres:", "//localhost:5432", "/app"],
+    ["Lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit"],
+    ["Priority:", "P2", "Status:", "open", "Asset:", "LT-4029"], ["Deploy", "of", "v2.4.1", "finished,", "all", "green"],
+    ["Build", "4411", "passed", "on", "main"], ["lgtm,", "merging"], ["Lunch", "at", "12:30?"],
+]
+
+
+def test_code_and_ui_screen_has_nothing_to_act_on(analyzer: TextAnalyzer):
+    words = [w for i, r in enumerate(CODE_SCREEN) for w in line(r, y=20 + 30 * i)]
+    found = analyzer.analyze_words(words)
+    assert not [f for f in found if f.score >= 0.5], [(f.entity, f.score) for f in found]
+    assert not [f for f in found if f.entity in ("SECRET", "EMAIL_ADDRESS", "DATE_OF_BIRTH")]
+
+
+@pytest.mark.parametrize("text", [
+    "Make: Canon\nModel: Canon EOS 5D Mark IV\nSoftware: Adobe Photoshop Lightroom Classic 12.1 (Windows)",
+    "Comment: Handmade Software, Inc. Image Alchemy v1.9",
+    "Make: NIKON CORPORATION\nModel: NIKON D850\nLensModel: 24.0-70.0 mm f/2.8",
+    "ImageDescription: Sunset over Lake Geneva, Switzerland",
+])
+def test_camera_metadata_reports_nothing(analyzer: TextAnalyzer, text: str):
+    assert analyzer.analyze_text(text, source="metadata") == []
+
+
+def test_metadata_patterns_still_found(analyzer: TextAnalyzer):
+    found = analyzer.analyze_text("UserComment: mail dana.whitfield@acmecorp.io, SSN 536-22-1947", source="metadata")
+    assert {"EMAIL_ADDRESS", "US_SSN"} <= {f.entity for f in found}
+    # NER can be asked for explicitly
+    named = analyzer.analyze_text("Photo of Maria Gonzalez at the office", source="metadata", ner=True)
+    assert "PERSON" in {f.entity for f in named}
+
+
+def test_lone_name_without_cue_is_low_score_but_cued_name_is_not(analyzer: TextAnalyzer):
+    cued = analyzer.analyze_text("Hi Sarah, the report is ready.", source="barcode")
+    assert any(f.entity == "PERSON" and f.score >= 0.5 for f in cued)
+    words = line(["Build", "passed,", "ping", "Sarah"]) + line(["Sarah"], y=200)
+    lone = [f for f in analyzer.analyze_words(words) if f.entity == "PERSON"]
+    assert all(f.score < 0.5 for f in lone if f.box[1] >= 190)
+    full = analyzer.analyze_text("The report was written by Anna Maria Eriksson last week.", source="barcode")
+    assert any(f.entity == "PERSON" and f.score >= 0.5 for f in full)
+
+
+# --- real OCR ------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def ocr() -> OcrEngine:
+    return OcrEngine()
+
+
+def render(lines: list[str], size: int, path: str = FONT, dark: bool = False, width: int = 1000):
+    if not os.path.exists(path):
+        pytest.skip("DejaVu fonts not installed")
+    f = ImageFont.truetype(path, size)
+    bg, fg = ((24, 26, 30), (210, 230, 210)) if dark else ((255, 255, 255), (20, 20, 20))
+    img = Image.new("RGB", (width, 30 + int(size * 1.9) * len(lines)), bg)
+    d = ImageDraw.Draw(img)
+    boxes = []
+    for i, text in enumerate(lines):
+        xy = (20, 15 + int(size * 1.9) * i)
+        d.text(xy, text, font=f, fill=fg)
+        boxes.append(d.textbbox(xy, text, font=f))
+    return np.asarray(img), boxes, f
+
+
+def value_box(f, line_box, line_text: str, value: str) -> Box:
+    x0 = line_box[0] + f.getlength(line_text.split(value)[0])
+    return (int(x0), line_box[1], int(x0 + f.getlength(value)), line_box[3])
+
+
+def found_on(findings: list[Finding], entities: set[str], target: Box) -> bool:
+    """Some finding of the entities covers at least half the target's width on its row."""
+    for f in findings:
+        if f.entity in entities and f.box and f.box[1] < target[3] and target[1] < f.box[3]:
+            if min(f.box[2], target[2]) - max(f.box[0], target[0]) >= 0.5 * (target[2] - target[0]):
+                return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def ocr_page(ocr: OcrEngine, analyzer: TextAnalyzer):
+    lines = [
+        "Write to jane.doe@corpmail.com",
+        "HR needs my SSN: 536-22-1947",
+        "Source IP: 91.42.206.185 and 23.217.85.10",
+        "My date of birth is 03/07/1951.",
+        "Can we move standup to 10? Build 4411 passed on main",
+    ]
+    rgb, boxes, f = render(lines, 30)
+    words = ocr.read(rgb)
+    return lines, boxes, f, words, analyzer.analyze_words(words)
+
+
+@pytest.mark.parametrize("i,value,entity", [
+    (0, "jane.doe@corpmail.com", "EMAIL_ADDRESS"),
+    (1, "536-22-1947", "US_SSN"),
+    (2, "91.42.206.185", "IP_ADDRESS"),
+    (2, "23.217.85.10", "IP_ADDRESS"),
+    (3, "03/07/1951", "DATE_OF_BIRTH"),
+])
+def test_real_ocr_recall(ocr_page, i: int, value: str, entity: str):
+    lines, boxes, f, words, findings = ocr_page
+    assert found_on(findings, {entity}, value_box(f, boxes[i], lines[i], value)), [w.text for w in words]
+
+
+def test_real_ocr_clean_line_not_flagged(ocr_page):
+    lines, boxes, _, _, findings = ocr_page
+    last = boxes[-1]
+    assert not [x for x in findings if x.box and x.box[1] >= last[1] - 4 and x.score >= 0.5]
+
+
+def test_real_ocr_secret_in_dark_terminal(ocr: OcrEngine, analyzer: TextAnalyzer):
+    lines = ["$ git log -1", "Author: release-bot", "$ export AWS_SECRET_ACCESS_KEY=chJJ1dpB/yzxk24fQrlYhhyahRstjq1Gt76rt7cQ",
+             "$ git push origin main"]
+    rgb, boxes, f = render(lines, 18, MONO, dark=True, width=900)
+    words = ocr.read(rgb)
+    found = analyzer.analyze_words(words)
+    target = value_box(f, boxes[2], lines[2], "chJJ1dpB/yzxk24fQrlYhhyahRstjq1Gt76rt7cQ")
+    assert found_on(found, {"SECRET"}, target), [w.text for w in words]
+    assert not [x for x in found if x.entity == "PERSON" and x.score >= 0.5], [w.text for w in words]
