@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from gateway import __version__
+
+if TYPE_CHECKING:
+    from gateway.policy import Policy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +29,20 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_policy_commands(sub)
     return parser
+
+
+def load_policy_or_report(path: str) -> "Policy | None":
+    """Load the policy for a command (default policy if `path` is empty); print why not and return None."""
+    from gateway.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+
+    path = path or str(DEFAULT_POLICY_PATH)
+    try:
+        return load_policy(path)
+    except PolicyError as err:
+        print(f"dlp-gateway: invalid policy:\n{err}", file=sys.stderr)
+    except OSError as err:
+        print(f"dlp-gateway: cannot read policy {path}: {err}", file=sys.stderr)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

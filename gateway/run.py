@@ -74,18 +74,13 @@ def _check_own_options(setoptions: list[str]) -> None:
 
 
 def run_command(args: argparse.Namespace, extra: list[str]) -> int:
-    from gateway.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+    from gateway.cli import load_policy_or_report
 
     _check_own_options(args.setoptions)
-    policy_path = args.policy or str(DEFAULT_POLICY_PATH)
-    try:
-        policy = load_policy(policy_path)  # fail loudly before the proxy starts
-    except PolicyError as err:
-        print(f"dlp-gateway: invalid policy:\n{err}", file=sys.stderr)
+    policy = load_policy_or_report(args.policy)  # fail loudly before the proxy starts
+    if policy is None:
         return 2
-    except OSError as err:
-        print(f"dlp-gateway: cannot read policy {policy_path}: {err}", file=sys.stderr)
-        return 2
+    policy_path = policy.path
     confdir = Path(os.path.expanduser(args.confdir))
     listen = f"{args.listen_host or '0.0.0.0'}:{args.listen_port}"
     print(

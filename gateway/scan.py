@@ -35,16 +35,11 @@ def add_scan_command(sub: argparse._SubParsersAction) -> None:
 
 
 def scan_command(args: argparse.Namespace) -> int:
+    from gateway.cli import load_policy_or_report
     from gateway.inspect import Inspector
-    from gateway.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
 
-    try:
-        policy = load_policy(args.policy or DEFAULT_POLICY_PATH)
-    except PolicyError as err:
-        print(f"dlp-gateway: invalid policy:\n{err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"dlp-gateway: cannot read policy: {err}", file=sys.stderr)
+    policy = load_policy_or_report(args.policy)
+    if policy is None:
         return 2
     inspector = Inspector(policy.inspect_options)
     dest = policy.destination_for(args.host, args.path, args.method)
