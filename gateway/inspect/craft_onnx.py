@@ -59,14 +59,28 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     """An ONNX Runtime CRAFT, exporting (and verifying) `net` first unless a cached export exists.
 
     Raises on any failure; `load_detector` turns that into the torch fallback."""
-    import onnxruntime as ort
 
-    base = os.path.join(cache_dir(directory), f"craft-{_file_digest(weights_path)}-op{OPSET}")
+    name = f"craft-{_file_digest(weights_path)}-op{OPSET}"
+    want_int8 = os.environ.get("DLP_OCR_INT8", "1") != "0"
+    path = _prebuilt(name + ("-int8.onnx" if want_int8 else ".onnx"), directory)
+    if path is None:
+        path = _export_cached(net, os.path.join(cache_dir(directory), name), want_int8)
+    return _session(path, threads)
+
+
+def _prebuilt(filename: str, directory: str | None) -> str | None:
+    """A model already built (e.g. at image build time into a read-only $DLP_GATEWAY_CACHE): use it as it is."""
+    d = directory or os.environ.get("DLP_GATEWAY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway")
+    path = os.path.join(d, filename)
+    return path if os.path.isfile(path) else None
+
+
+def _export_cached(net, base: str, want_int8: bool) -> str:
     path = base + ".onnx"
     with _locked(base + ".lock"):  # two workers starting at once export once
         if not os.path.isfile(path):
             _export(net, path)
-        if os.environ.get("DLP_OCR_INT8", "1") != "0":
+        if want_int8:
             int8 = base + "-int8.onnx"
             try:
                 if not os.path.isfile(int8):
@@ -74,6 +88,12 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
                 path = int8
             except Exception as e:  # noqa: BLE001 - any quantiser problem: the float model is exact anyway
                 log.warning("int8 CRAFT unavailable (%s: %s); using the float ONNX model", type(e).__name__, e)
+    return path
+
+
+def _session(path: str, threads: int) -> CraftFn:
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -84,7 +104,8 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     try:
         session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     except Exception:
-        os.unlink(path)  # a truncated / corrupt cache file: export again next time
+        with contextlib.suppress(OSError):  # a truncated / corrupt cache file: export again next time
+            os.unlink(path)
         raise
 
     def run(x: np.ndarray) -> np.ndarray:
