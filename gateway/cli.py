@@ -46,9 +46,10 @@ def load_policy_or_report(path: str) -> "Policy | None":
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command != "run":  # under `run`, mitmproxy's own log handler prints everything once
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if extra and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "passthrough", False):
