@@ -177,6 +177,26 @@ def test_anthropic_json_base64_is_redacted(gateway, upstream, verifier):
     assert not [f for f in verifier.inspect(new_image).findings if f.entity == "EMAIL_ADDRESS"]
 
 
+def test_warn_then_proceed_once_lets_the_same_image_through(gateway, upstream, email_png):
+    with client(gateway) as c:
+        r = c.post("https://gemini.google.com/upload", content=email_png, headers={"content-type": "image/png"})
+        assert r.status_code == 403 and r.headers["x-dlp-action"] == "warn"
+        proceed = r.json()["error"]["proceed_url"]
+        assert proceed.startswith("http://dlp-gateway.internal/dlp-gateway/proceed/")
+        assert upstream.last_for("/upload") is None
+        ok = c.get(proceed)
+        assert ok.status_code == 200 and "continue" in ok.text
+        assert c.get(proceed).status_code == 410  # one-time link
+        again = c.post("https://gemini.google.com/upload", content=email_png, headers={"content-type": "image/png"})
+    assert again.status_code == 200
+    assert upstream.last_for("/upload").body == email_png
+    other = text_image(["Another one: jane.doe@corpmail.com"])
+    with client(gateway) as c:  # the grant covers the warned image only
+        assert c.post("https://gemini.google.com/upload2", content=other).status_code == 403
+    overrides = [json.loads(line) for line in gateway.audit_lines() if json.loads(line).get("override")]
+    assert overrides and all(e["action"] == "allow" for e in overrides)
+
+
 def test_corrupt_image_gets_on_error_and_proxy_stays_up(gateway, upstream, clean_png):
     corrupt = b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 200
     with client(gateway) as c:
