@@ -6,6 +6,7 @@ Load it with `dlp-gateway run`, or with plain `mitmdump -s gateway/addon.py` in 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import signal
@@ -211,18 +212,18 @@ class DlpGateway:
         extraction = await asyncio.to_thread(extract_images, *args) if len(body) > 256_000 else extract_images(*args)
         if not extraction.images and not extraction.undecodable and not extraction.too_many:
             return  # an in-scope request without images: not ours to judge
-        early = policy.decide_before_inspection(self._request_context(flow, dest, []))
+        early = policy.decide_before_inspection(self._request_context(flow, policy, dest, []))
         if early is not None:  # e.g. the allowed corporate tenant: no need to read the images
             if early.action in (Action.BLOCK, Action.WARN):
                 self._block(flow, early)
-            self._record(flow, self._request_context(flow, dest, []), early, [], started, policy)
+            self._record(flow, self._request_context(flow, policy, dest, []), early, [], started, policy)
             return
         reports = await self._inspect_all(policy, extraction)
         for note in extraction.undecodable:
             reports.append(ImageReport("", 0, error=InspectionErrorKind.UNSUPPORTED_FORMAT, error_detail=note))
         if extraction.too_many:
             reports.append(ImageReport("", 0, error=InspectionErrorKind.TOO_MANY_IMAGES))
-        rctx = self._request_context(flow, dest, reports)
+        rctx = self._request_context(flow, policy, dest, reports)
         decision = policy.decide(rctx, reports)
 
         if decision.action is Action.REDACT:
@@ -256,7 +257,8 @@ class DlpGateway:
     def _proceed(self, flow: http.HTTPFlow) -> None:
         """The user clicked "proceed anyway" on a warning page: grant the warned images, record the override."""
         started = time.perf_counter()
-        rctx = self._request_context(flow, None, [])
+        policy = self.store.current
+        rctx = self._request_context(flow, policy, None, [])
         token = flow.request.path[len(PROCEED_PATH):].split("?", 1)[0]
         grant = self.overrides.redeem(token, rctx.user or rctx.client_ip)
         page = proceed_page(grant is not None)
@@ -265,13 +267,14 @@ class DlpGateway:
         if grant is not None:
             self.metrics.observe_warn_override(grant.destination or "unknown")
             decision = Decision(Action.ALLOW, grant.rule, f"user chose to proceed after a warning ({len(grant.sha256s)} image(s))")
-            self._record(flow, rctx, decision, [], started, self.store.current, override=True)
+            self._record(flow, rctx, decision, [], started, policy, override=True)
 
     async def _inspect_all(self, policy: Policy, extraction) -> list[ImageReport]:
         options = policy.inspect_options
 
         async def one(data: bytes) -> ImageReport:
-            cached = self.cache.get(_sha256(data), options)
+            sha = hashlib.sha256(data).hexdigest()
+            cached = self.cache.get(sha, options)
             if cached is not None:
                 return cached
             self.metrics.set_pool(self.pool.waiting + 1, self.pool.in_flight)
@@ -279,7 +282,7 @@ class DlpGateway:
                 report = await self.pool.inspect(data, options, policy.limits.inspect_timeout_seconds)
             except InspectionError as err:
                 self.metrics.observe_error(err.kind.value)
-                return ImageReport(_sha256(data), len(data), error=err.kind, error_detail=str(err))
+                return ImageReport(sha, len(data), error=err.kind, error_detail=str(err))
             finally:
                 self.metrics.set_pool(self.pool.waiting, self.pool.in_flight)
             if report.error is not None:
@@ -289,16 +292,18 @@ class DlpGateway:
 
         return list(await asyncio.gather(*(one(img.data) for img in extraction.images)))
 
-    def _request_context(self, flow: http.HTTPFlow, dest: str | None, reports: list[ImageReport]) -> RequestContext:
+    def _request_context(
+        self, flow: http.HTTPFlow, policy: Policy, dest: str | None, reports: list[ImageReport]
+    ) -> RequestContext:
         req = flow.request
-        identity = self.store.current.identity if self.store else None
+        identity = policy.identity
         user = None
         if auth := flow.metadata.get("proxyauth"):  # set by mitmproxy's --proxyauth
             user = auth[0]
-        if user is None and identity and identity.user_header:
+        if user is None and identity.user_header:
             user = req.headers.get(identity.user_header)
-        header_groups = req.headers.get(identity.groups_header) if identity and identity.groups_header else None
-        groups = identity.groups_for(user, header_groups) if identity else frozenset()
+        header_groups = req.headers.get(identity.groups_header) if identity.groups_header else None
+        groups = identity.groups_for(user, header_groups)
         return RequestContext(
             host=req.pretty_host,
             path=req.path,
@@ -331,11 +336,9 @@ class DlpGateway:
         self.metrics.observe_error(kind.value)
         decision = _on_error_decision(policy, kind, detail)
         report = ImageReport("", 0, error=kind, error_detail=detail)
-        if decision.action in (Action.BLOCK, Action.WARN, Action.REDACT):
-            # An upload we could not read cannot be redacted: fail closed.
-            decision.action = Action.BLOCK if decision.action is not Action.WARN else Action.WARN
+        if decision.action in (Action.BLOCK, Action.WARN):  # the policy language refuses on_error: redact
             self._block(flow, decision)
-        self._record(flow, self._request_context(flow, dest, [report]), decision, [report], started, policy)
+        self._record(flow, self._request_context(flow, policy, dest, [report]), decision, [report], started, policy)
 
     def _record(self, flow, rctx: RequestContext, decision: Decision, reports, started: float, policy: Policy,
                 override: bool = False) -> None:
@@ -363,12 +366,6 @@ def _content_length(flow: http.HTTPFlow) -> int | None:
         return int(value)
     except ValueError:
         return None
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 addons = [DlpGateway()]

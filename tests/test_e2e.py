@@ -197,6 +197,17 @@ def test_warn_then_proceed_once_lets_the_same_image_through(gateway, upstream, e
     assert overrides and all(e["action"] == "allow" for e in overrides)
 
 
+def test_user_from_sso_header_and_group_rule(gateway, upstream, email_png):
+    with client(gateway) as c:
+        r = c.put("https://files.oaiusercontent.com/file-exempt", content=email_png,
+                  headers={"X-Auth-User": "Alice@corp.example"})
+    assert r.status_code == 200
+    assert upstream.last_for("/file-exempt").body == email_png
+    event = json.loads(gateway.audit_lines()[-1])
+    assert event["action"] == "audit" and event["rule"] == "audit-exempt-users"
+    assert event["user"] == "Alice@corp.example"
+
+
 def test_corrupt_image_gets_on_error_and_proxy_stays_up(gateway, upstream, clean_png):
     corrupt = b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 200
     with client(gateway) as c:
