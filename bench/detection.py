@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no manifest in {args.corpus}: run python -m bench.corpus --out {args.corpus}")
     inspector = baseline = None
     if not args.no_ours:
-        from gateway.inspect import Inspector
+        from gateway.inspection import Inspector
         from gateway.models import InspectOptions
 
         inspector = Inspector(InspectOptions())

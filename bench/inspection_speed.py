@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     images = load_images(args.images) if args.images else builtin_images()
     info = machine()
 
-    from gateway.inspect import Inspector
+    from gateway.inspection import Inspector
 
     t0 = time.perf_counter()
     inspector = Inspector()

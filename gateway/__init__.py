@@ -3,7 +3,7 @@
 Pipeline (one module per concept):
     scope      -> is this request an in-scope AI upload? (policy destinations)
     extract    -> find every image in the body and rebuild the body with replacements
-    inspect    -> decode, metadata, OCR + Presidio, faces, barcodes  -> ImageReport
+    inspection -> decode, metadata, OCR + Presidio, faces, barcodes  -> ImageReport
     policy     -> rules decide block / redact / allow / audit / warn  -> Decision
     enforce    -> block responses, redacted bodies
     metrics, audit -> Prometheus counters and the JSON audit log

@@ -36,7 +36,7 @@ def add_scan_command(sub: argparse._SubParsersAction) -> None:
 
 def scan_command(args: argparse.Namespace) -> int:
     from gateway.cli import load_policy_or_report
-    from gateway.inspect import Inspector
+    from gateway.inspection import Inspector
 
     policy = load_policy_or_report(args.policy)
     if policy is None:
@@ -137,7 +137,7 @@ def explain(path: str, report: ImageReport, decision: Decision, elapsed_ms: floa
 def _annotate(data: bytes, report, decision, out: str, path: Path, many: bool, limits) -> None:
     from PIL import ImageDraw
 
-    from gateway.inspect.decode import decode_image
+    from gateway.inspection.decode import decode_image
     from gateway.models import InspectionError
 
     try:

@@ -35,7 +35,7 @@ def _worker_init(threads: int) -> None:
 
     torch.set_num_threads(threads)
     global _inspector
-    from gateway.inspect import Inspector
+    from gateway.inspection import Inspector
 
     _inspector = Inspector(InspectOptions())
 

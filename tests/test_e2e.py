@@ -132,7 +132,7 @@ def test_browser_gets_an_html_block_page(gateway, email_png):
 
 @pytest.fixture(scope="module")
 def verifier():
-    from gateway.inspect import Inspector
+    from gateway.inspection import Inspector
 
     return Inspector()
 

@@ -18,11 +18,11 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFile, PngImagePlugin
 
 from gateway.formats import sniff_format
-from gateway.inspect.barcodes import read_barcodes
-from gateway.inspect.decode import DecodedImage, decode_image
-from gateway.inspect.faces import FaceDetector
-from gateway.inspect.metadata import metadata_findings
-from gateway.inspect.redact import redact_image
+from gateway.inspection.barcodes import read_barcodes
+from gateway.inspection.decode import DecodedImage, decode_image
+from gateway.inspection.faces import FaceDetector
+from gateway.inspection.metadata import metadata_findings
+from gateway.inspection.redact import redact_image
 from gateway.models import Finding, InspectionError, InspectionErrorKind, Limits
 
 LIMITS = Limits()
@@ -281,7 +281,7 @@ def test_no_face_on_a_document(faces: FaceDetector) -> None:
 
 
 def test_missing_weights_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gateway.inspect.faces.WEIGHTS_PACKAGE", "no_such_weights_package")
+    monkeypatch.setattr("gateway.inspection.faces.WEIGHTS_PACKAGE", "no_such_weights_package")
     with pytest.raises(RuntimeError, match="weights missing"):
         FaceDetector()
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from gateway.inspect import Inspector
+from gateway.inspection import Inspector
 from gateway.models import InspectionErrorKind
 from tests.support.images import FONT, gps_exif, text_image
 

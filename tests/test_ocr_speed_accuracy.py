@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from gateway.inspect import craft_onnx
-from gateway.inspect.ocr import TILE_PX, OcrEngine, detection_scale
+from gateway.inspection import craft_onnx
+from gateway.inspection.ocr import TILE_PX, OcrEngine, detection_scale
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +136,7 @@ def test_export_failure_falls_back_to_torch(engine: OcrEngine, tmp_path, monkeyp
         raise RuntimeError("exporter broke")
 
     monkeypatch.setattr(craft_onnx, "_export", broken)
-    with caplog.at_level(logging.WARNING, logger="gateway.inspect.craft_onnx"):
+    with caplog.at_level(logging.WARNING, logger="gateway.inspection.craft_onnx"):
         run, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, str(tmp_path))
     assert backend == "torch"
     assert "exporter broke" in caplog.text
@@ -153,7 +153,7 @@ def test_quantisation_failure_falls_back_to_float_onnx(engine: OcrEngine, cache:
         raise RuntimeError("quantiser broke")
 
     monkeypatch.setattr(craft_onnx, "_quantize", broken)
-    with caplog.at_level(logging.WARNING, logger="gateway.inspect.craft_onnx"):
+    with caplog.at_level(logging.WARNING, logger="gateway.inspection.craft_onnx"):
         run, backend = craft_onnx.load_detector(engine._reader.detector, weights(), 1, str(tmp_path))
     assert backend == "onnxruntime" and "quantiser broke" in caplog.text
     x = craft_onnx.preprocess(craft_onnx.test_image())

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from gateway.inspect.ocr import OcrEngine, OcrWord
-from gateway.inspect.recognizers import MrzRecognizer, mrz_check_digit
-from gateway.inspect.text import TextAnalyzer, normalize_digits
+from gateway.inspection.ocr import OcrEngine, OcrWord
+from gateway.inspection.recognizers import MrzRecognizer, mrz_check_digit
+from gateway.inspection.text import TextAnalyzer, normalize_digits
 from gateway.models import CustomRecognizer, Finding
 
 pytestmark = pytest.mark.slow
@@ -274,5 +274,5 @@ def test_normalize_digits_keeps_length():
 
 def test_bad_custom_regex_fails_loudly():
     with pytest.raises(ValueError, match="invalid regex"):
-        from gateway.inspect.recognizers import build_custom
+        from gateway.inspection.recognizers import build_custom
         build_custom(CustomRecognizer(name="bad", entity="X", patterns=(("(unclosed", 0.5),)))

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from gateway.inspect.ocr import OcrEngine, OcrWord
-from gateway.inspect.recognizers import DateOfBirthRecognizer, find_dates
-from gateway.inspect.text import TextAnalyzer, _compose, _pieces, repair_line
+from gateway.inspection.ocr import OcrEngine, OcrWord
+from gateway.inspection.recognizers import DateOfBirthRecognizer, find_dates
+from gateway.inspection.text import TextAnalyzer, _compose, _pieces, repair_line
 from gateway.models import Box, Finding
 
 pytestmark = pytest.mark.slow

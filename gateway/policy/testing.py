@@ -161,7 +161,7 @@ def generate_image(spec: dict[str, Any]) -> bytes:
 
 # running ----------------------------------------------------------------------------------------------------------
 def _default_factory(options: InspectOptions) -> InspectorLike:
-    from gateway.inspect import Inspector  # provided by the inspection layer; loads real models
+    from gateway.inspection import Inspector  # provided by the inspection layer; loads real models
     return Inspector(options)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from gateway.inspect.craft_onnx import load_detector, preprocess
+from gateway.inspection.craft_onnx import load_detector, preprocess
 from gateway.models import Box
 
 log = logging.getLogger(__name__)

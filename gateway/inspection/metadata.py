@@ -11,7 +11,7 @@ import re
 
 from PIL import Image
 
-from gateway.inspect.decode import DecodedImage
+from gateway.inspection.decode import DecodedImage
 from gateway.models import Finding, Source
 
 log = logging.getLogger(__name__)

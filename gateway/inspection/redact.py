@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageCms
 
-from gateway.inspect.decode import DecodedImage, _oriented
+from gateway.inspection.decode import DecodedImage, _oriented
 from gateway.models import Box, Finding, InspectionError, InspectionErrorKind
 
 FILL = (0, 0, 0)

@@ -31,9 +31,9 @@ class Inspector:
     """Runs every detector the options enable on one image. Heavy models load in __init__, never per image."""
 
     def __init__(self, options: InspectOptions = InspectOptions(), *, _shared: Inspector | None = None) -> None:
-        from gateway.inspect.faces import FaceDetector
-        from gateway.inspect.ocr import OcrEngine
-        from gateway.inspect.text import TextAnalyzer
+        from gateway.inspection.faces import FaceDetector
+        from gateway.inspection.ocr import OcrEngine
+        from gateway.inspection.text import TextAnalyzer
 
         self.options = options
         # Reuse OCR and face models from another Inspector when only the text recognizers differ (policy reload).
@@ -49,9 +49,9 @@ class Inspector:
 
     def inspect(self, data: bytes) -> ImageReport:
         """Inspect one image. Never raises: problems are reported in ImageReport.error."""
-        from gateway.inspect.barcodes import read_barcodes
-        from gateway.inspect.decode import decode_image
-        from gateway.inspect.metadata import metadata_findings
+        from gateway.inspection.barcodes import read_barcodes
+        from gateway.inspection.decode import decode_image
+        from gateway.inspection.metadata import metadata_findings
 
         report = ImageReport(sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
         opts = self.options
@@ -105,8 +105,8 @@ class Inspector:
 
         Raises InspectionError if the image cannot be decoded (the caller then applies on_error).
         """
-        from gateway.inspect.decode import decode_image
-        from gateway.inspect.redact import redact_image
+        from gateway.inspection.decode import decode_image
+        from gateway.inspection.redact import redact_image
 
         return redact_image(decode_image(data, self.options.limits), findings)
 

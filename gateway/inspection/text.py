@@ -9,8 +9,8 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from gateway.inspect.ocr import OcrWord
-from gateway.inspect.recognizers import (
+from gateway.inspection.ocr import OcrWord
+from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
     MrzRecognizer,
