@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import regex as re
@@ -259,6 +261,22 @@ def _check(field: str, digit: str) -> bool:
     return d.isdigit() and any(mrz_check_digit(v) == int(d) for v in _variants(field))
 
 
+# Letter/digit pairs OCR swaps in alphanumeric fields (document numbers): each character's other readings.
+_AMBIGUOUS = {"O": "0", "0": "O", "Q": "0", "D": "0", "S": "5", "5": "S", "Z": "27", "2": "Z", "7": "Z",
+              "B": "8", "8": "B", "I": "1", "1": "I", "L": "1", "A": "4", "4": "A", "G": "6", "6": "G"}
+MAX_DOC_VARIANTS = 512  # about 2^8 ambiguous characters (some have 3 readings); beyond that, no search
+
+
+def _doc_variants(field: str) -> list[str]:
+    """The document number as read, then every reading with look-alike letters/digits swapped (O/0, S/5, Z/2/7,
+    B/8, I/1, A/4, G/6), in order of fewest changes; just the simple variants when there are too many."""
+    options = [c + _AMBIGUOUS.get(c, "") for c in field]
+    if math.prod(len(o) for o in options) > MAX_DOC_VARIANTS:
+        return _variants(field)
+    combos = sorted(itertools.product(*(range(len(o)) for o in options)), key=lambda ix: sum(i > 0 for i in ix))
+    return ["".join(o[i] for o, i in zip(options, ix)) for ix in combos]
+
+
 _DATES_RUN = re.compile(r"[0-9OIS]{7}[MFX<][0-9OIS]{7}")
 
 
@@ -394,12 +412,12 @@ class MrzRecognizer(EntityRecognizer):
             return None
         if not (dob.isdigit() and exp.isdigit() and _check(dob, dob_cd) and _check(exp, exp_cd)):
             return None
-        docs = [v for v in _variants(doc) if _check(v, doc_cd)]
-        if not docs:
-            return None
-        # The composite digit covers the document number as well: try it with the number as read and corrected.
-        after_doc = "".join(composite)[9:]
-        docs = [v for v in docs if _check(v + after_doc, comp_cd)]
+        # The composite digit covers the document number and its check digit as well. When OCR read that check
+        # digit as a letter, the composite decides which digit it was (dates and composite still all verified).
+        after_doc = "".join(composite)[10:]
+        raw_cd = group[doc_span[0]].filled[doc_span[2] : doc_span[2] + 1]
+        cds = [doc_cd] if not raw_cd.isalpha() else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
+        docs = [v for cd in cds for v in _doc_variants(doc) if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         if not docs:
             return None
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]

@@ -1,0 +1,103 @@
+"""MRZ recall on OCR misreads of document numbers and check digits.
+
+The MRZ texts are what EasyOCR really returned on corpus passports/ID cards (bench.corpus, seed 7): letters and
+digits swapped in the alphanumeric document number (O/0, S/5, Z/2/7, I/1, A/4) and a check digit read as a letter.
+The true zones are built with bench.corpus's ICAO generator, so every case is also checked against ground truth.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.corpus import mrz_td1, mrz_td3, mrz_valid
+from gateway.inspection.recognizers import MAX_DOC_VARIANTS, MrzRecognizer, _doc_variants
+from gateway.inspection.text import TextAnalyzer
+
+# (OCR reading, true zone, true document number)
+OCR_MISREADS = [
+    # TD3: O/0, S/5, Z/7, Z/2 in the number
+    (["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "XOSMHTZTZ8GBR7506028F3402203<<<<<<<<<<<<<<06"],
+     ["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "X05MHT2T78GBR7506028F3402203<<<<<<<<<<<<<<06"]),
+    # TD3: the number's check digit 9 read as 'O' (the composite check digit says which digit it was)
+    (["P<GBRJENSEN<<CARLOS<<<<<<<<<<<<<<<<<<<<<<<<<", "LWY7Y264POGBR6607135M2808152<<<<<<<<<<<<<<04"],
+     ["P<GBRJENSEN<<CARLOS<<<<<<<<<<<<<<<<<<<<<<<<<", "LWY7Y264P9GBR6607135M2808152<<<<<<<<<<<<<<04"]),
+    # TD3: check digit 9 read as 'I', a short name line
+    (["P<NLDNAKAMURA<<PRIYA<<<<<<<<<<<<<<<<<<<<<", "XP498WXJWINLD5312065M2803168<<<<<<<<<<<<<<04"],
+     ["P<NLDNAKAMURA<<PRIYA<<<<<<<<<<<<<<<<<<<<<<<<", "XP498WXJW9NLD5312065M2803168<<<<<<<<<<<<<<04"]),
+    # TD3: I/1, S/5
+    (["P<GBRBECKER<<LIAM<<<<<<<<<<<<<<<<<<<<<<<<<<<", "TK3VRINSM3GBR7111088M3011191<<<<<<<<<<<<<<08"],
+     ["P<GBRBECKER<<LIAM<<<<<<<<<<<<<<<<<<<<<<<<<<<", "TK3VR1N5M3GBR7111088M3011191<<<<<<<<<<<<<<08"]),
+    # TD3: A/4, S/5, issuer 'D<<'
+    (["P<D<<DUBOIS<<HANNAH<<<<<<<<<<<<<<<<<<<<<<<<<", "HAWPZSP3G8D<<6403186M3203123<<<<<<<<<<<<<<06"],
+     ["P<D<<DUBOIS<<HANNAH<<<<<<<<<<<<<<<<<<<<<<<<<", "H4WPZ5P3G8D<<6403186M3203123<<<<<<<<<<<<<<06"]),
+    # TD1: O/0, I/1, the first line two fillers short
+    (["I<D<<WOHF6Z9IR2<<<<<<<<<<<<<", "5008218F2811213D<<<<<<<<<<<<<0", "OKAFOR<<RAJESH<<<<<<<<<<<<<<<<"],
+     ["I<D<<W0HF6Z91R2<<<<<<<<<<<<<<<", "5008218F2811213D<<<<<<<<<<<<<0", "OKAFOR<<RAJESH<<<<<<<<<<<<<<<<"]),
+    # TD1: Z/2, S/5 (the check digit itself read as 'S')
+    (["I<FRATWZLJKWFLS<<<<<<<<<<<<<<<", "6710141F3311260FRA<<<<<<<<<<<4", "ROSSI<<NOAH<<<<<<<<<<<<<<<<<<<"],
+     ["I<FRATW2LJKWFL5<<<<<<<<<<<<<<<", "6710141F3311260FRA<<<<<<<<<<<4", "ROSSI<<NOAH<<<<<<<<<<<<<<<<<<<"]),
+    # TD1: S/5, check digit 4 read as 'A', sex 'M' read as '1'
+    (["I<GBRKSNPTHKTKA<<<<<<<<<<<<<<<", "960805213102178GBR<<<<<<<<<<<8", "JENSEN<<PRIYA<<<<<<<<<<<<<<<<<"],
+     ["I<GBRK5NPTHKTK4<<<<<<<<<<<<<<<", "9608052M3102178GBR<<<<<<<<<<<8", "JENSEN<<PRIYA<<<<<<<<<<<<<<<<<"]),
+]
+
+
+@pytest.fixture(scope="module")
+def mrz() -> MrzRecognizer:
+    return MrzRecognizer()
+
+
+def _entities(rec: MrzRecognizer, text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in rec.analyze(text, []):
+        out.setdefault(r.entity_type, []).append(text[r.start : r.end])
+    return out
+
+
+IDS = [ocr[0][5:15] if len(ocr) == 3 else ocr[1][:10] for ocr, _ in OCR_MISREADS]  # the misread number
+
+
+@pytest.mark.parametrize("ocr, truth", OCR_MISREADS, ids=IDS)
+def test_misread_zone_is_found_with_its_document_number(mrz: MrzRecognizer, ocr: list[str], truth: list[str]) -> None:
+    assert mrz_valid(truth) and not mrz_valid(ocr)  # the case really is a misread of a valid zone
+    text = "PASSPORT\n" + "\n".join(ocr) + "\n"
+    found = _entities(mrz, text)
+    assert found.get("MRZ") == ["\n".join(ocr)]
+    doc_line, start = (ocr[0], 5) if len(ocr) == 3 else (ocr[1], 0)
+    assert found["ID_DOCUMENT_NUMBER"] == [doc_line[start : start + 9]]
+
+
+def test_real_ocr_text_through_the_analyzer() -> None:
+    ocr, _ = OCR_MISREADS[0]
+    findings = TextAnalyzer().analyze_text("\n".join(ocr), "ocr")
+    entities = {f.entity for f in findings}
+    assert {"MRZ", "ID_DOCUMENT_NUMBER"} <= entities
+
+
+@pytest.mark.parametrize("make", [mrz_td3, mrz_td1])
+def test_wrong_dates_or_composite_are_still_rejected(mrz: MrzRecognizer, make) -> None:
+    lines = list(make("GBR", "SMITH", "ANNA", "X05MHT2T7", "GBR", "850312", "F", "300101"))
+    assert _entities(mrz, "\n".join(lines)).get("MRZ")
+    dob_line, dob_at = (1, 13) if make is mrz_td3 else (1, 0)
+    for pos in (dob_at + 6, dob_at + 14, len(lines[dob_line]) - 1):  # birth-date, expiry, composite check digit
+        bad = list(lines)
+        row = bad[dob_line]
+        bad[dob_line] = row[:pos] + str((int(row[pos]) + 3) % 10) + row[pos + 1 :]
+        assert not _entities(mrz, "\n".join(bad)).get("MRZ"), (pos, bad)
+
+
+def test_document_number_check_digit_still_counts_without_lookalikes(mrz: MrzRecognizer) -> None:
+    # 'HKMNPRWXY' have no look-alikes: a wrong check digit cannot be explained away by a misread.
+    lines = list(mrz_td3("GBR", "SMITH", "ANNA", "HKMNPRWXY", "GBR", "850312", "F", "300101"))
+    assert _entities(mrz, "\n".join(lines)).get("MRZ")
+    row = lines[1]
+    bad = row[:9] + str((int(row[9]) + 1) % 10) + row[10:]
+    assert not _entities(mrz, "\n".join([lines[0], bad])).get("MRZ")
+
+
+def test_variant_search_is_bounded() -> None:
+    assert _doc_variants("HKMNPRWXY") == ["HKMNPRWXY"]
+    assert _doc_variants("XOSMHTZTZ")[0] == "XOSMHTZTZ"  # the reading as is comes first
+    assert "X05MHT2T7" in _doc_variants("XOSMHTZTZ")
+    many = _doc_variants("OSZBIOSZB")  # 3^2 * 2^7 readings: over the bound, only the simple variants
+    assert len(many) <= 3 < MAX_DOC_VARIANTS
