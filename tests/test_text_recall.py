@@ -330,3 +330,13 @@ def test_real_ocr_secret_in_dark_terminal(ocr: OcrEngine, analyzer: TextAnalyzer
     target = value_box(f, boxes[2], lines[2], "chJJ1dpB/yzxk24fQrlYhhyahRstjq1Gt76rt7cQ")
     assert found_on(found, {"SECRET"}, target), [w.text for w in words]
     assert not [x for x in found if x.entity == "PERSON" and x.score >= 0.5], [w.text for w in words]
+
+
+@pytest.mark.parametrize("address, placeholder", [
+    ("billing@example.com", True), ("billing@exampl.com", True), ("billing@examp.com", True),
+    ("ops@exarnple.org", True), ("jane@corpmail.com", False), ("sam@exa.com", False), ("bob@examiner.com", False),
+])
+def test_ocr_damaged_documentation_domains_are_placeholders(address, placeholder):
+    from gateway.inspection.recognizers import OfflineEmailRecognizer
+
+    assert OfflineEmailRecognizer().invalidate_result(address) is placeholder

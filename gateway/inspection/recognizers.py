@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 from dataclasses import dataclass
@@ -159,7 +160,15 @@ class OfflineEmailRecognizer(EmailRecognizer):
         domain = pattern_text.rsplit("@", 1)[-1].lower().rstrip(".")
         if domain.rsplit(".", 1)[-1] in _DOC_TLDS:
             return True
-        return any(domain == d or domain.endswith("." + d) for d in _DOC_DOMAINS)
+        if any(domain == d or domain.endswith("." + d) for d in _DOC_DOMAINS):
+            return True
+        # OCR drops the last letters of a dot-separated word ("billing@exampl com" -> exampl.com): still a placeholder
+        labels = domain.split(".")
+        return len(labels) >= 2 and labels[-1] in ("com", "org", "net") and _looks_like_example(labels[-2])
+
+
+def _looks_like_example(label: str) -> bool:
+    return (len(label) >= 5 and "example".startswith(label)) or difflib.SequenceMatcher(None, label, "example").ratio() >= 0.8
 
 
 # ---------------------------------------------------------------------------------------------------------------
