@@ -86,3 +86,12 @@ def test_bad_policy_is_a_clear_error(tmp_path, images):
     proc = scan("--policy", str(bad), str(images["clean"]))
     assert proc.returncode == 2
     assert "bad.yaml:4" in proc.stderr and "blok" in proc.stderr
+
+
+def test_every_shipped_policy_test_file_passes_with_the_real_inspector():
+    root = Path(__file__).resolve().parents[1] / "policies"
+    files = sorted(str(p) for p in root.rglob("*.test.yaml"))
+    assert len(files) >= 8
+    proc = subprocess.run([EXE, "policy", "test", *files], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "FAIL" not in proc.stdout
