@@ -37,7 +37,3 @@ def sniff_format(data: bytes) -> str | None:
         if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
             return "HEIF"
     return None
-
-
-def is_image(data: bytes) -> bool:
-    return sniff_format(data) is not None

@@ -28,10 +28,14 @@ def dlp_gateway_exe() -> str:
 
 
 class GatewayProcess:
-    """A `dlp-gateway run` process on 127.0.0.1 whose intercepted traffic goes to a local upstream."""
+    """A gateway process on 127.0.0.1 whose intercepted traffic goes to a local upstream.
+
+    By default `dlp-gateway run`; with script_mode=True a plain `mitmdump -s gateway/addon.py`, as operators who run
+    mitmproxy already would start it.
+    """
 
     def __init__(self, workdir: Path, policy: Path, upstream_port: int | None, extra: list[str] = (),
-                 workers: int = 1) -> None:
+                 workers: int = 1, script_mode: bool = False) -> None:
         self.workdir = workdir
         self.confdir = workdir / "confdir"
         self.confdir.mkdir(parents=True, exist_ok=True)
@@ -39,17 +43,27 @@ class GatewayProcess:
         self.port = free_port()
         self.metrics_port = free_port()
         self.policy = policy
-        args = [
-            dlp_gateway_exe(), "run",
-            "--policy", str(policy),
-            "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
-            "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port),
-            "--confdir", str(self.confdir),
-            "--audit-log", str(self.audit_path),
-            "--workers", str(workers),
-            "--set", "connection_strategy=lazy",
-            "--set", "ssl_insecure=true",
-        ]
+        if script_mode:
+            args = [
+                str(Path(sys.executable).with_name("mitmdump")), "-s", str(REPO / "gateway" / "addon.py"),
+                "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+                "--set", f"confdir={self.confdir}",
+                "--set", f"dlp_policy={policy}",
+                "--set", "dlp_metrics_host=127.0.0.1", "--set", f"dlp_metrics_port={self.metrics_port}",
+                "--set", f"dlp_audit_log={self.audit_path}",
+                "--set", f"dlp_workers={workers}",
+            ]
+        else:
+            args = [
+                dlp_gateway_exe(), "run",
+                "--policy", str(policy),
+                "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+                "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port),
+                "--confdir", str(self.confdir),
+                "--audit-log", str(self.audit_path),
+                "--workers", str(workers),
+            ]
+        args += ["--set", "connection_strategy=lazy", "--set", "ssl_insecure=true"]
         if upstream_port is not None:
             args += ["-s", str(REDIRECT_SCRIPT), "--set", f"test_upstream=127.0.0.1:{upstream_port}"]
         args += list(extra)
