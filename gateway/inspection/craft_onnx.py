@@ -11,15 +11,18 @@ same maps). DLP_OCR_INT8=0 turns quantisation off.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import cv2
 import numpy as np
+
+from gateway.inspection.onnx_cache import cache_dir, open_session, want_int8
+from gateway.inspection.onnx_cache import file_digest as _file_digest
+from gateway.inspection.onnx_cache import locked as _locked
+from gateway.inspection.onnx_cache import prebuilt as _prebuilt
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +30,6 @@ OPSET = 17
 MAX_ABS_DIFF = 1e-3  # score maps are in [0, 1]; measured diff is ~1e-6
 # (1, 3, H, W) float32, normalised -> (1, H/2, W/2, 2) float32 text/link scores
 CraftFn = Callable[[np.ndarray], np.ndarray]
-
-
-def cache_dir(preferred: str | None = None) -> str:
-    """A writable directory for derived model files."""
-    candidates = [preferred, os.environ.get("DLP_GATEWAY_CACHE"), os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway"),
-                  os.path.join(tempfile.gettempdir(), f"dlp-gateway-{os.getuid()}")]
-    for d in candidates:
-        if not d:
-            continue
-        try:
-            os.makedirs(d, exist_ok=True)
-            if os.access(d, os.W_OK):
-                return d
-        except OSError:
-            continue
-    raise RuntimeError("no writable cache directory for the ONNX detector")
 
 
 def torch_runner(net) -> CraftFn:
@@ -61,18 +48,11 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     Raises on any failure; `load_detector` turns that into the torch fallback."""
 
     name = f"craft-{_file_digest(weights_path)}-op{OPSET}"
-    want_int8 = os.environ.get("DLP_OCR_INT8", "1") != "0"
-    path = _prebuilt(name + ("-int8.onnx" if want_int8 else ".onnx"), directory)
+    int8 = want_int8()
+    path = _prebuilt(name + ("-int8.onnx" if int8 else ".onnx"), directory)
     if path is None:
-        path = _export_cached(net, os.path.join(cache_dir(directory), name), want_int8)
+        path = _export_cached(net, os.path.join(cache_dir(directory), name), int8)
     return _session(path, threads)
-
-
-def _prebuilt(filename: str, directory: str | None) -> str | None:
-    """A model already built (e.g. at image build time into a read-only $DLP_GATEWAY_CACHE): use it as it is."""
-    d = directory or os.environ.get("DLP_GATEWAY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway")
-    path = os.path.join(d, filename)
-    return path if os.path.isfile(path) else None
 
 
 def _export_cached(net, base: str, want_int8: bool) -> str:
@@ -92,21 +72,7 @@ def _export_cached(net, base: str, want_int8: bool) -> str:
 
 
 def _session(path: str, threads: int) -> CraftFn:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Spinning threads burn the other core's time on a busy box; shapes change per image, so no memory pattern.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.enable_mem_pattern = False
-    try:
-        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    except Exception:
-        with contextlib.suppress(OSError):  # a truncated / corrupt cache file: export again next time
-            os.unlink(path)
-        raise
+    session = open_session(path, threads)
 
     def run(x: np.ndarray) -> np.ndarray:
         return session.run(["y"], {"image": x})[0]
@@ -262,21 +228,3 @@ def _iou(a, b) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
-
-
-@contextlib.contextmanager
-def _locked(path: str) -> Iterator[None]:
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]

@@ -52,6 +52,9 @@ def looks_random(value: str) -> bool:
 _QUOTED_TAIL = r"(?:(?:[ \t]{1,2}[A-Za-z0-9/+_.-]+)+(?=[\"'“”]))?"
 # A secret value as OCR reads it: 16+ key characters, possibly continued after a space OCR put at '/', '+', '-'.
 _VALUE = r"[A-Za-z0-9/+_.-]{16,}(?:[ \t](?=[/+_-])[A-Za-z0-9/+_.-]+|(?<=[/+_-])[ \t][A-Za-z0-9/+_.-]+)*"
+_SP = r"[ \t]?"  # a space OCR puts after a '_' / '-' separator (or reads the '_' as)
+# Schemes whose URLs carry database / broker credentials; OCR may space out or lose the '://'.
+_DB_SCHEME = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)"
 _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?:[ \t]?[A-Z0-9]){16}\b", 0.9),  # OCR may insert spaces
     # 40-char secret keys are only recognisable next to their name; the lookbehind keeps the span on the value.
@@ -60,15 +63,34 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"(?i)(?<=secret[_ .-]?(?:access[_ .-]?)?key[\"'\s]*[:=-]?\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
         0.85,
     ),
-    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{30,40}\b" + _QUOTED_TAIL, 0.9),
+    # Vendor prefixes as OCR reads them: '_' often comes out as a space, and a space may follow any separator.
+    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{30,40}\b" + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
-    ("gitlab_pat", r"\bglpat-[A-Za-z0-9_-]{20,}\b", 0.9),
-    ("slack_token", r"\bxox[bpars]-[A-Za-z0-9-]{10,}\b" + _QUOTED_TAIL, 0.9),
-    ("stripe_live_key", r"\b[sr]k_live_[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL, 0.9),
-    ("openai_key", r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL, 0.85),
+    ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
+    # xoxb-<team>-<bot>-<secret>: OCR turns some dashes into spaces; chunks with a digit or 10+ chars continue it.
+    (
+        "slack_token",
+        r"\bxox[bpars][- ]" + _SP + r"[A-Za-z0-9-]{4,}(?:[- ]" + _SP + r"(?=[A-Za-z-]*\d|[A-Za-z0-9-]{10})[A-Za-z0-9-]{4,}){1,4}"
+        + _QUOTED_TAIL,
+        0.9,
+    ),
+    ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
+    ("anthropic_key", r"\bsk[- ]?ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{20,}" + _QUOTED_TAIL, 0.9),
+    (
+        "openai_key",
+        r"\bsk[- ](?!ant\b|ant[- _])(?:(?:proj|svcacct|admin)[ \t]?[- _]" + _SP + r")?[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL,
+        0.85,
+    ),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b" + _QUOTED_TAIL, 0.85),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.\s?eyJ[A-Za-z0-9_-]{8,}\.\s?[A-Za-z0-9_-]{8,}", 0.85),
+    # header.payload.signature; OCR may put spaces inside the segments or around the dots.
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{8,}(?:[ \t][A-Za-z0-9_-]{1,8}(?=[ \t]?\.))?" + _SP + r"\." + _SP + r"eyJ[A-Za-z0-9_-]{8,}"
+        r"(?:[ \t][A-Za-z0-9_-]{1,40}(?=[ \t]?\.))?" + _SP + r"\." + _SP + r"[A-Za-z0-9_-]{8,}",
+        0.85,
+    ),
+    # A JWT whose dots OCR lost: a long base64url run starting with the JSON header '{"' (eyJ).
+    ("jwt_fragment", r"\beyJ[A-Za-z0-9_-]{30,}", 0.7),
     # A whole PEM block, header to footer, whatever OCR made of the dashes and the base64 lines.
     (
         "private_key_block",
@@ -83,16 +105,20 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"(?:\s*-{3,}\s*END\s+(?:[A-Z0-9]+\s+){0,3}PRIVATE\s+KEY\s*-{3,})?",
         0.95,
     ),
-    ("url_password", r"(?<=\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]{1,64}:)[^\s:/@]{3,128}(?=@[A-Za-z0-9])", 0.8),
-    # The same in a database URL whose '://' OCR lost or split, and whose password it split at a space.
+    # A URL with credentials is a secret as a whole (user, password and the host they open).
+    ("url_password", r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@]{1,64}:[^\s:/@]{3,128}@[A-Za-z0-9][^\s\"'<>]*", 0.8),
+    # The same for database URLs whose '://' or '@' OCR spaced out, lost or misread ('@1' as 'el'): scheme, user,
+    # ':' and a value of 6+ characters, continued after one OCR space when the rest still looks like a host.
     (
-        "db_url_password",
-        r"(?<=\b(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|amqp|mssql)[:;]?[ \t]*/{0,2}[ \t]*"
-        r"[^\s:/@]{1,64}[:;])[^\s:/@]{3,64}(?:[ \t][^\s:/@]{2,64})?(?=@[A-Za-z0-9])",
+        "db_url",
+        r"\b" + _DB_SCHEME + r"[ \t]?[:;][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}(?:[ \t][^\s:/@]{1,32})?[ \t]?[:;][ \t]?[^\s\"'<>]{6,200}"
+        r"(?:[ \t](?=[^\s\"'<>]*[@.:])[^\s\"'<>]{2,120})?",
         0.8,
     ),
     ("password_assignment", r"(?i)(?<=\b(?:password|passwd|pwd)[\"'\s]*[:=]\s*[\"']?)[^\s\"']{6,64}", 0.6),
 )
+# scheme://user:VALUE — what follows the user's ':' (the password, or a port when there are no credentials)
+_URL_CREDENTIAL = re.compile(r"^[^:;]+[:;][ \t]?/[ \t]?/?[ \t]?[^\s:;/@]{1,64}(?:[ \t][^\s:;/@]{1,32})?[ \t]?[:;][ \t]?(?P<value>\S+)")
 
 
 class SecretRecognizer(PatternRecognizer):
@@ -110,6 +136,13 @@ class SecretRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         if pattern_text.lower() in _PLACEHOLDER_PASSWORDS:
             return True
+        url = _URL_CREDENTIAL.match(pattern_text)
+        if url:  # scheme://user:password@host — judge the password, and the host for documentation domains
+            value = url.group("value")
+            password = value.split("@", 1)[0]
+            if re.fullmatch(r"\d{1,5}(?:/\S*)?", value) or password.lower() in _PLACEHOLDER_PASSWORDS:
+                return True  # host:port, no credentials; or user:password placeholders
+            return is_placeholder(value)
         if "PRIVATE" in pattern_text.upper():
             return bool(re.search(r"example|xxxx|\.\.\.", pattern_text, re.IGNORECASE))
         return is_placeholder(pattern_text)
@@ -165,6 +198,25 @@ class OfflineEmailRecognizer(EmailRecognizer):
         # OCR drops the last letters of a dot-separated word ("billing@exampl com" -> exampl.com): still a placeholder
         labels = domain.split(".")
         return len(labels) >= 2 and labels[-1] in ("com", "org", "net") and _looks_like_example(labels[-2])
+
+
+class DotlessEmailRecognizer(PatternRecognizer):
+    """An email whose last dot OCR dropped ("jo@contoso-healthorg", "x@tradersCom"): a domain without any dot that
+    ends in a common top-level domain. Lower score than a well-formed address."""
+
+    TLDS = ("com", "org", "net", "edu", "gov", "io", "de", "fr", "uk", "nl", "ch", "me", "info")
+
+    def __init__(self) -> None:
+        tlds = "|".join(self.TLDS)
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            name="DotlessEmailRecognizer",
+            patterns=[Pattern("dotless_email", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]{{3,}}(?i:{tlds})\b(?![.@])", 0.6)],
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        domain = pattern_text.rsplit("@", 1)[-1].lower()
+        return _looks_like_example(domain[:7]) or domain.startswith(("localhost", "example"))
 
 
 def _looks_like_example(label: str) -> bool:

@@ -13,6 +13,7 @@ from gateway.inspection.ocr import OcrWord
 from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
+    DotlessEmailRecognizer,
     MrzRecognizer,
     OfflineEmailRecognizer,
     SecretRecognizer,
@@ -109,7 +110,7 @@ class TextAnalyzer:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
         registry.remove_recognizer("EmailRecognizer")
-        for r in (OfflineEmailRecognizer(), SecretRecognizer(), CredentialAssignmentRecognizer(), MrzRecognizer(),
+        for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), SecretRecognizer(), CredentialAssignmentRecognizer(), MrzRecognizer(),
                   DateOfBirthRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
@@ -395,7 +396,7 @@ def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
 
 _SEPS = "._:,;"
 _SECOND_LEVEL = frozenset({"co", "ac", "gov", "or", "ne", "go"})  # yahoo.co + uk
-_TLD_WORD = re.compile(r"([A-Za-z]{2,6})[>)\]\"'.,;:!?]*")
+_TLD_WORD = re.compile(r"([A-Za-z]{2,6}(?:\.[A-Za-z]{2,6})?)[>)\]\"'.,;:!?]*")
 _IP_HEAD = re.compile(r"\d{1,3}(?:[.,:;_]\d{1,3}){0,2}[.,:;_]?")
 _IP_TAIL = re.compile(r"[.,:;_]?\d{1,3}(?:[.,:;_]\d{1,3}){0,2}")
 
@@ -408,6 +409,8 @@ def _glue(left: str, right: str) -> str:
     if right[0] == "@" or left[-1] == "@":
         return ""
     if "@" in left:
+        if right == "." and left[-1].isalnum():  # "orange . fr": the dot read as a word of its own
+            return ""
         if (left[-1] in _SEPS and right[0].isalnum()) or (right[0] in _SEPS and right[1:2].isalnum()):
             return ""
         domain = left.rsplit("@", 1)[1]

@@ -1,0 +1,86 @@
+"""Shared plumbing for the models exported to ONNX once per machine (CRAFT detector, CRNN recogniser): the cache
+directory, prebuilt-model lookup, an export lock, weight digests and ONNX Runtime session options."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+
+def cache_dir(preferred: str | None = None) -> str:
+    """A writable directory for derived model files."""
+    candidates = [preferred, os.environ.get("DLP_GATEWAY_CACHE"), os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway"),
+                  os.path.join(tempfile.gettempdir(), f"dlp-gateway-{os.getuid()}")]
+    for d in candidates:
+        if not d:
+            continue
+        try:
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    raise RuntimeError("no writable cache directory for the ONNX models")
+
+
+def prebuilt(filename: str, directory: str | None) -> str | None:
+    """A model already built (e.g. at image build time into a read-only $DLP_GATEWAY_CACHE): use it as it is."""
+    d = directory or os.environ.get("DLP_GATEWAY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway")
+    path = os.path.join(d, filename)
+    return path if os.path.isfile(path) else None
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """An exclusive file lock (two workers starting at once export once)."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def file_digest(path: str) -> str:
+    """First 16 hex digits of the file's SHA-256: new weights give new cache file names."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def session_options(threads: int):
+    """ONNX Runtime options for a busy CPU box running one worker per core."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Spinning threads burn the other core's time on a busy box; shapes change per image, so no memory pattern.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.enable_mem_pattern = False
+    return opts
+
+
+def open_session(path: str, threads: int):
+    """An ONNX Runtime CPU session for `path`; a file it cannot load (truncated, corrupt) is deleted so that the
+    next start exports it again, and the error is raised."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def want_int8() -> bool:
+    """DLP_OCR_INT8=0 turns int8 quantisation of the OCR models off."""
+    return os.environ.get("DLP_OCR_INT8", "1") != "0"
