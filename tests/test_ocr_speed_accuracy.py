@@ -14,7 +14,16 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from gateway.inspection import craft_onnx
-from gateway.inspection.ocr import TILE_PX, OcrEngine, detection_scale
+from gateway.inspection.ocr import (
+    COARSE_PIXELS,
+    TILE_OVERLAP,
+    TILE_PX,
+    OcrEngine,
+    _split_line,
+    detection_scale,
+    looks_like_text,
+    tile_spans,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -225,3 +234,67 @@ def peak_rss_gb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+@pytest.mark.parametrize("n", [300, 1024, 1025, 1263, 2000, 4000, 9000])
+def test_tiles_are_equal_bounded_and_cover_with_overlap(n: int):
+    spans = tile_spans(n)
+    assert spans[0][0] == 0 and spans[-1][0] + spans[-1][1] == n
+    assert all(size <= TILE_PX for _, size in spans)
+    assert len({size for _, size in spans}) == 1
+    for (a, sa), (b, _) in zip(spans, spans[1:]):
+        assert a + sa - b >= TILE_OVERLAP  # every word narrower than the overlap is whole in one tile
+    # no more tiles than needed: one fewer could not cover n with the overlap
+    k = len(spans)
+    assert k == 1 or (k - 1) * TILE_PX - (k - 2) * TILE_OVERLAP < n
+
+
+def test_word_cut_by_a_tile_edge_is_one_box(engine: OcrEngine):
+    """A long word across the seam of two tiles comes back as one word, not two halves. (13 px text is enlarged
+    x1.29 for CRAFT: 1671 px, two tiles meeting between x=600 and x=700 of the page.)"""
+    rgb = render(["Ref: jane.whitfield-consulting@corpmail.com was here"], 13, (1300, 80), (450, 30))
+    scale = detection_scale(np.asarray(Image.fromarray(rgb).convert("L")))
+    assert len(tile_spans(round(1300 * scale))) == 2
+    words = engine.read(rgb)
+    emails = [w for w in words if "consulting" in w.text or "corpmail" in w.text]
+    assert len(emails) == 1 and "corpmail" in emails[0].text, words
+    assert emails[0].box[0] <= 520 and emails[0].box[2] >= 735, words  # the seam is at 600..700
+
+
+def test_photo_without_text_skips_full_detection(engine: OcrEngine, monkeypatch):
+    """A big text-free photo costs one coarse CRAFT pass, not a full-size one; text in a photo is still read."""
+    rng = np.random.default_rng(1)  # smooth colour fields and blurred shapes, like sky, walls and foliage
+    photo = np.asarray(Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((2000, 1500), Image.BICUBIC))
+    canvases: list[int] = []
+    original = engine._craft_boxes
+
+    def spy(tile):
+        canvases.append(tile.shape[0] * tile.shape[1])
+        return original(tile)
+
+    monkeypatch.setattr(engine, "_craft_boxes", spy)
+    assert not looks_like_text(np.asarray(Image.fromarray(photo).convert("L")))
+    assert engine.read(photo) == []
+    assert sum(canvases) <= COARSE_PIXELS * 1.2, canvases
+    sign = Image.fromarray(photo.copy())
+    d = ImageDraw.Draw(sign)
+    d.rectangle((300, 500, 1500, 700), fill="white")
+    d.text((330, 540), "ALL VISITORS MUST SIGN IN", font=ImageFont.truetype(SANS, 80), fill=(10, 10, 10))
+    assert "VISITORS" in text_of(engine.read(np.asarray(sign))).upper()
+
+
+def test_spaces_align_to_gaps_when_craft_merges_words():
+    """CRAFT merged two words into one box and split another: each word still gets its own place."""
+    words = _split_line("Email: jane.doe@corp.com or call", (0, 0, 330, 20), 0.9,
+                        [(0, 0, 60, 20), (70, 0, 240, 20), (250, 0, 330, 20)])
+    boxes = {w.text: w.box for w in words}
+    assert boxes["jane.doe@corp.com"][:1] == (70,) and boxes["jane.doe@corp.com"][2] == 240
+    assert boxes["Email:"][2] == 60 and boxes["call"][2] == 330
+    assert 250 <= boxes["or"][0] < boxes["call"][0]
+
+
+def test_text_lines_are_told_from_photos():
+    page = render(["Quarterly figures attached", "Contact the finance team today", "Invoice 48213"], 20, (800, 300))
+    assert looks_like_text(np.asarray(Image.fromarray(page).convert("L")))
+    turned = np.rot90(np.asarray(Image.fromarray(page).convert("L")))
+    assert looks_like_text(np.ascontiguousarray(turned))

@@ -265,13 +265,14 @@ def _dedupe_polys(polys: list[np.ndarray]) -> list[np.ndarray]:
     for p in order:
         b = rect(p)
         area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
-        if any(_inter(b, k) > 0.7 * area for k in kept_rects):
-            continue
         for i, k in enumerate(kept_rects):
             if _same_row_overlap(b, k):
                 u = (min(b[0], k[0]), min(b[1], k[1]), max(b[2], k[2]), max(b[3], k[3]))
-                kept_rects[i] = u
-                kept[i] = np.array([[u[0], u[1]], [u[2], u[1]], [u[2], u[3]], [u[0], u[3]]], np.float32)
+                if u != k:
+                    kept_rects[i] = u
+                    kept[i] = np.array([[u[0], u[1]], [u[2], u[1]], [u[2], u[3]], [u[0], u[3]]], np.float32)
+                break
+            if _inter(b, k) > 0.7 * area:
                 break
         else:
             kept.append(p)

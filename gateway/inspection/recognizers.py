@@ -53,6 +53,11 @@ _QUOTED_TAIL = r"(?:(?:[ \t]{1,2}[A-Za-z0-9/+_.-]+)+(?=[\"'“”]))?"
 # A secret value as OCR reads it: 16+ key characters, possibly continued after a space OCR put at '/', '+', '-'.
 _VALUE = r"[A-Za-z0-9/+_.-]{16,}(?:[ \t](?=[/+_-])[A-Za-z0-9/+_.-]+|(?<=[/+_-])[ \t][A-Za-z0-9/+_.-]+)*"
 _SP = r"[ \t]?"  # a space OCR puts after a '_' / '-' separator (or reads the '_' as)
+# More of a key after a space OCR put inside it: a chunk with a digit or a lower-then-upper case change (random
+# text), never a plain word; ']' and '|' are OCR's 'l'.
+_KEY_CONT = r"(?:[ \t](?=[^\s\"'“”]*(?:\d|[a-z][^\s\"'“”]*[A-Z]))[A-Za-z0-9_+/\]|-]{4,}(?![^\s\"'“”]))*"
+# One JWT segment as OCR reads it: base64url, at most three spaces inside.
+_JWT_SEG = r"[A-Za-z0-9_-]{2,}(?:[ \t][A-Za-z0-9_-]{2,}){0,3}"
 # Schemes whose URLs carry database / broker credentials; OCR may space out or lose the '://'.
 _DB_SCHEME = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)"
 _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
@@ -64,7 +69,8 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.85,
     ),
     # Vendor prefixes as OCR reads them: '_' often comes out as a space, and a space may follow any separator.
-    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{30,40}\b" + _QUOTED_TAIL, 0.9),
+    # 36 characters after the prefix; OCR may split them once (the length is checked in invalidate_result)
+    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{4,40}(?:[ \t][A-Za-z0-9]{4,40})?\b" + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
     ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
     # xoxb-<team>-<bot>-<secret>: OCR turns some dashes into spaces; chunks with a digit or 10+ chars continue it.
@@ -75,20 +81,15 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.9,
     ),
     ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
-    ("anthropic_key", r"\bsk[- ]?ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{20,}" + _QUOTED_TAIL, 0.9),
+    ("anthropic_key", r"\bsk[- ]?ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT + _QUOTED_TAIL, 0.9),
     (
         "openai_key",
-        r"\bsk[- ](?!ant\b|ant[- _])(?:(?:proj|svcacct|admin)[ \t]?[- _]" + _SP + r")?[A-Za-z0-9_-]{20,}\b" + _QUOTED_TAIL,
+        r"\bsk[- ](?!ant\b|ant[- _])(?:(?:proj|svcacct|admin)[ \t]?[- _]" + _SP + r")?[A-Za-z0-9_-]{20,}\b" + _KEY_CONT + _QUOTED_TAIL,
         0.85,
     ),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b" + _QUOTED_TAIL, 0.85),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b" + _KEY_CONT + _QUOTED_TAIL, 0.85),
     # header.payload.signature; OCR may put spaces inside the segments or around the dots.
-    (
-        "jwt",
-        r"\beyJ[A-Za-z0-9_-]{8,}(?:[ \t][A-Za-z0-9_-]{1,8}(?=[ \t]?\.))?" + _SP + r"\." + _SP + r"eyJ[A-Za-z0-9_-]{8,}"
-        r"(?:[ \t][A-Za-z0-9_-]{1,40}(?=[ \t]?\.))?" + _SP + r"\." + _SP + r"[A-Za-z0-9_-]{8,}",
-        0.85,
-    ),
+    ("jwt", r"\beyJ" + _JWT_SEG + _SP + r"\." + _SP + r"eyJ" + _JWT_SEG + _SP + r"\." + _SP + _JWT_SEG, 0.85),
     # A JWT whose dots OCR lost: a long base64url run starting with the JSON header '{"' (eyJ).
     ("jwt_fragment", r"\beyJ[A-Za-z0-9_-]{30,}", 0.7),
     # A whole PEM block, header to footer, whatever OCR made of the dashes and the base64 lines.
@@ -115,6 +116,15 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"(?:[ \t](?=[^\s\"'<>]*[@.:])[^\s\"'<>]{2,120})?",
         0.8,
     ),
+    # ... and whose '://' OCR lost entirely ("postgres admin:pw@host"), or whose ':' before the password
+    # ("postgres://admin pw@host"): then the '@' and a host must be there.
+    (
+        "db_url_damaged",
+        r"\b" + _DB_SCHEME + r"(?:[ \t]+[^\s:/@]{1,64}[:;][^\s@\"'<>]{2,64}(?:[ \t][^\s@\"'<>]{2,64})?"
+        r"|[ \t]?[:;][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}[ \t][^\s:/@\"'<>]{3,64})@[A-Za-z0-9][^\s\"'<>]*"
+        r"(?:[ \t](?=[^\s\"'<>]*[.:])[^\s\"'<>]{2,120})?",
+        0.8,
+    ),
     ("password_assignment", r"(?i)(?<=\b(?:password|passwd|pwd)[\"'\s]*[:=]\s*[\"']?)[^\s\"']{6,64}", 0.6),
 )
 # scheme://user:VALUE — what follows the user's ':' (the password, or a port when there are no credentials)
@@ -136,6 +146,9 @@ class SecretRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         if pattern_text.lower() in _PLACEHOLDER_PASSWORDS:
             return True
+        gh = re.match(r"gh[pousr][_ ][ \t]?", pattern_text)
+        if gh and not 30 <= sum(c.isalnum() for c in pattern_text[gh.end():]) <= 42:
+            return True  # GitHub tokens have 36 characters after the prefix
         url = _URL_CREDENTIAL.match(pattern_text)
         if url:  # scheme://user:password@host — judge the password, and the host for documentation domains
             value = url.group("value")

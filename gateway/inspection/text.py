@@ -245,6 +245,14 @@ _NOT_NAME_WORDS = frozenset("""
     lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore
     magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip
 """.split())
+# Last words of company names spaCy's small model tags as people ("Globex Analytics", "Tailspin Toys").
+_ORG_SUFFIXES = frozenset("""
+    inc ltd llc llp plc gmbh ag sa sarl bv nv corp corporation company co group holdings labs lab analytics
+    systems solutions technologies technology tech software services consulting partners bank insurance airlines
+    toys traders trading health healthcare industries enterprises media foods pharma pharmaceuticals logistics
+    motors energy capital ventures studios networks university school hospital clinic foundation agency
+    association institute airways electronics robotics dynamics digital cloud security
+""".split())
 # Words just before a lone first or last name that make it one.
 _NAME_CONTEXT = re.compile(
     r"(?i)\b(?:dear|hi|hello|hey|mr|mrs|ms|miss|dr|prof|sir|madam|name|from|by|cc|ping|ask|tell|thanks|"
@@ -306,6 +314,8 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
         return None
     if all(w.islower() for w in words) or (r.entity_type == "PERSON" and all(w.isupper() for w in words)):
         return None  # all-caps names on ID documents come from the MRZ cross-check
+    if r.entity_type == "PERSON" and words[-1].lower() in _ORG_SUFFIXES:
+        return None  # a company, not a person
     start, end = tokens[0][0], tokens[-1][1]
     score = r.score
     if r.entity_type == "PERSON" and len(tokens) == 1 and not _NAME_CONTEXT.search(
