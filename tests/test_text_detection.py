@@ -247,6 +247,10 @@ def test_analyze_text_vcard(analyzer: TextAnalyzer):
     ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----", "SECRET"),
     ("card 4111-1111-1l11-1111 read by OCR", "CREDIT_CARD"),
     ("ssn S36-22-l947", "US_SSN"),
+    # IBAN check digits misread (measured on the benchmark corpus)
+    ("Send the money to DE8O 3428 5626 5065 3797 51 please", "IBAN_CODE"),
+    ("Bank account (IBAN) DELL 2103 2838 2077 1958 25", "IBAN_CODE"),
+    ("Bank account (IBAN) DES1 0607 6331 6415 0454 74", "IBAN_CODE"),
 ])
 def test_analyze_text_positive(analyzer: TextAnalyzer, text: str, entity: str):
     assert entity in entities(analyzer.analyze_text(text, source="metadata"))

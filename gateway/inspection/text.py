@@ -70,8 +70,14 @@ _DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "l": 
 _TOKEN = re.compile(r"\S+")
 
 
+# An IBAN's check digits as OCR reads them ("DE8O", "DELL", "GBO3", "DES1"), before 4-character groups.
+_IBAN_HEAD = re.compile(r"\b([A-Z]{2})([0-9OoQDIlL|!SsBZz]{2})(?=[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
+_IBAN_CHECK_CONFUSIONS = str.maketrans({**{chr(k): v for k, v in _DIGIT_CONFUSIONS.items()}, "L": "1"})
+
+
 def normalize_digits(text: str) -> str:
-    """Fix digit look-alikes inside mostly-digit tokens (e.g. '4111-1l11' -> '4111-1111'); length is preserved."""
+    """Fix digit look-alikes inside mostly-digit tokens (e.g. '4111-1l11' -> '4111-1111') and in IBAN check
+    digits ('DE8O 3428 ...'); length is preserved."""
     def fix(m: re.Match) -> str:
         tok = m.group()
         digits = sum(c.isdigit() for c in tok)
@@ -80,6 +86,7 @@ def normalize_digits(text: str) -> str:
             return tok.translate(_DIGIT_CONFUSIONS)
         return tok
 
+    text = _IBAN_HEAD.sub(lambda m: m.group(1) + m.group(2).translate(_IBAN_CHECK_CONFUSIONS), text)
     return _TOKEN.sub(fix, text)
 
 
