@@ -210,7 +210,10 @@ class OfflineEmailRecognizer(EmailRecognizer):
             return True
         # OCR drops the last letters of a dot-separated word ("billing@exampl com" -> exampl.com): still a placeholder
         labels = domain.split(".")
-        return len(labels) >= 2 and labels[-1] in ("com", "org", "net") and _looks_like_example(labels[-2])
+        if len(labels) >= 2 and labels[-1] in ("com", "org", "net") and _looks_like_example(labels[-2]):
+            return True
+        # ... or lost its dot: "name@examplecom" (then glued to a following word)
+        return any(len(x) > 7 and x[-3:] in ("com", "org", "net") and _looks_like_example(x[:-3]) for x in labels)
 
 
 class DotlessEmailRecognizer(PatternRecognizer):

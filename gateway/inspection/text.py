@@ -237,7 +237,7 @@ def _overlap(a: Box | None, b: Box | None) -> bool:
 _DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
 _NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
 # A token no person or place name contains: code punctuation, digits, camelCase.
-_CODE_TOKEN = re.compile(r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]")
+_CODE_TOKEN = re.compile(r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]|[a-z]\.[a-z]")
 # Words spaCy's small model tags as names on screenshots: UI labels, code and shell words, letter phrases, lorem.
 _NOT_NAME_WORDS = frozenset("""
     dear hi hello hey thanks thank regards sincerely yours best cheers ok okay yes no sure please btw lgtm
@@ -321,6 +321,8 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
         return None
     if all(w.islower() for w in words) or (r.entity_type == "PERSON" and all(w.isupper() for w in words)):
         return None  # all-caps names on ID documents come from the MRZ cross-check
+    if r.entity_type == "LOCATION" and len(words) == 1 and words[0].isupper() and len(words[0]) <= 3:
+        return None  # SSN, API, PDF: acronyms, not places
     if r.entity_type == "PERSON" and words[-1].lower() in _ORG_SUFFIXES:
         return None  # a company, not a person
     start, end = tokens[0][0], tokens[-1][1]
@@ -412,6 +414,9 @@ def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
 
 
 _SEPS = "._:,;"
+# Top-level domains that are also common English words: "mail me at x@gmail in an hour" is no x@gmail.in.
+_ENGLISH_TLDS = frozenset({"in", "to", "is", "it", "at", "be", "by", "no", "so", "us", "my", "do", "go", "am", "as",
+                           "an", "or", "if", "of", "up", "we", "on"})
 _SECOND_LEVEL = frozenset({"co", "ac", "gov", "or", "ne", "go"})  # yahoo.co + uk
 _TLD_WORD = re.compile(r"([A-Za-z]{2,6}(?:\.[A-Za-z]{2,6})?)[>)\]\"'.,;:!?]*")
 _IP_HEAD = re.compile(r"\d{1,3}(?:[.,:;_]\d{1,3}){0,2}[.,:;_]?")
@@ -432,7 +437,7 @@ def _glue(left: str, right: str) -> str:
             return ""
         domain = left.rsplit("@", 1)[1]
         m = _TLD_WORD.fullmatch(right)
-        if domain[-1:].isalnum() and m:
+        if domain[-1:].isalnum() and m and m.group(1).lower() not in _ENGLISH_TLDS:
             suffix = public_suffix(domain) if "." in domain else ""
             joined = public_suffix(domain + "." + m.group(1))
             if joined and ("." not in domain or (domain.rsplit(".", 1)[-1].lower() in _SECOND_LEVEL and joined != suffix)):
