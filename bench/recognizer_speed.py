@@ -10,7 +10,8 @@ call (grey image + line boxes). Each call is then replayed with each recogniser 
 ONNX float, ONNX int8 (`crnn_onnx.build_int8`, built here even when the runtime verification rejects it).
 Prints time ratios against torch and, per recogniser, how many of the images' labelled items (emails, keys,
 IBANs, names, ...) appear verbatim (spaces ignored) in the lines it read, and the share of lines and of words read
-exactly as torch reads them (and as the float model reads them). One thread for torch and ONNX Runtime; run under `nice -n 5`.
+exactly as torch reads them (and as the float model reads them). One thread for torch and ONNX Runtime; run it
+under `nice -n 5`.
 """
 
 from __future__ import annotations
@@ -99,11 +100,24 @@ def main() -> None:
 
     torch.set_num_threads(1)
     engine = OcrEngine(threads=1)  # the default cache: the CRAFT export is reused
-    cache = tempfile.mkdtemp(prefix="recognizer-speed-")  # a fresh recogniser export (~2 s)
-    reader = engine._reader
+    with tempfile.TemporaryDirectory(prefix="recognizer-speed-") as cache:  # a fresh recogniser export (~2 s)
+        run(engine, args, cache)
+
+
+def readers_torch_recognizer(weights: str, num_class: int) -> torch.nn.Module:
+    """The recogniser easyocr.Reader builds on CPU: the float network with torch dynamic int8 LSTM/Linear."""
+    model = crnn_onnx.float_model(weights, num_class)
+    torch.quantization.quantize_dynamic(model, dtype=torch.qint8, inplace=True)
+    return model
+
+
+def run(engine: OcrEngine, args: argparse.Namespace, cache: str) -> None:
     import easyocr_en_models
 
+    reader = engine._reader
     weights = os.path.join(easyocr_en_models.model_dir(), WEIGHT_FILES[1])
+    if not isinstance(reader.recognizer, torch.nn.Module):  # OcrEngine already swapped in the ONNX recogniser
+        reader.recognizer = readers_torch_recognizer(weights, len(reader.converter.character))
     os.environ["DLP_OCR_INT8"] = "0"  # the float export; int8 is built below without the runtime verification
     float_onnx, backend = crnn_onnx.load_recognizer(reader, weights, 1, cache)
     assert backend == "onnxruntime", "ONNX export failed (see the log)"
@@ -111,11 +125,20 @@ def main() -> None:
     t0 = time.perf_counter()
     crnn_onnx.build_int8(float_onnx.path, int8_path)
     print(f"int8 build: {time.perf_counter() - t0:.1f} s")
+    int8 = crnn_onnx.OnnxRecognizer(int8_path, 1)
+    lines = crnn_onnx.verification_lines()
+    agreement = crnn_onnx.agreement_rate(reader, float_onnx, int8, lines)
+    reference = crnn_onnx.agreement_rate(
+        reader, float_onnx, crnn_onnx.easyocr_quantised(weights, len(reader.converter.character)), lines)
+    required = crnn_onnx.required_agreement(reference)
+    verdict = "kept" if agreement >= required else "rejected: the gateway runs the float model"
+    print(f"int8 reads {agreement:.1%} of the verification lines as float; EasyOCR's quantised recogniser "
+          f"{reference:.1%} (needs {required:.1%}): {verdict}")
     recognizers = {
         "torch": reader.recognizer,
         "torch float": crnn_onnx.float_model(weights, len(reader.converter.character)),
         "onnx float": float_onnx,
-        "onnx int8": crnn_onnx.OnnxRecognizer(int8_path, 1),
+        "onnx int8": int8,
     }
 
     images = corpus_images(args.corpus, args.images)

@@ -55,6 +55,26 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     return _session(path, threads)
 
 
+def cached_detector(weights_path: str, threads: int, directory: str | None = None) -> CraftFn | None:
+    """The ONNX CRAFT exported earlier for these weights (prebuilt or in the cache dir), without loading the torch
+    network; None when there is none yet or it does not load (then `load_detector` exports it again)."""
+    name = f"craft-{_file_digest(weights_path)}-op{OPSET}" + ("-int8.onnx" if want_int8() else ".onnx")
+    path = _prebuilt(name, directory)
+    if path is None:
+        try:
+            candidate = os.path.join(cache_dir(directory), name)
+        except RuntimeError:
+            return None
+        path = candidate if os.path.isfile(candidate) else None
+    if path is None:
+        return None
+    try:
+        return _session(path, threads)
+    except Exception as e:  # noqa: BLE001 - a corrupt file is deleted by open_session and exported again
+        log.warning("cached CRAFT detector %s unusable (%s: %s)", path, type(e).__name__, e)
+        return None
+
+
 def _export_cached(net, base: str, want_int8: bool) -> str:
     path = base + ".onnx"
     with _locked(base + ".lock"):  # two workers starting at once export once

@@ -1,12 +1,16 @@
 """EasyOCR's text recogniser (english_g2 CRNN: VGG + BiLSTM + Linear) through ONNX Runtime.
 
-Exported once per machine, like the CRAFT detector (craft_onnx): from the float weights (the Reader's own
-recogniser is torch-dynamic-quantised and cannot be exported), into the cache dir, under a name carrying a hash of
-the weights. The float export must give torch's logits on rendered text lines of several widths. The int8 model
-PLACEHOLDER if it reads the same strings as the float model on at least
-MIN_INT8_AGREEMENT of a set of rendered lines (emails, keys, IBANs, digits, light and dark); a rejection is
-remembered next to the model so that later starts do not quantise again. Any failure falls back to the Reader's
-torch recogniser. DLP_OCR_INT8=0 turns quantisation off.
+Exported once per machine like the CRAFT detector (craft_onnx): from the float weights (the Reader's own
+recogniser is torch-dynamic-quantised and does not export), into the cache dir, under a name carrying a hash of the
+weights. The float export must give torch's logits on rendered lines of several widths; it runs ~1.7x faster than
+the Reader's recogniser (1 thread, corpus line crops). The int8 model (QDQ convolutions + int8 LSTM/MatMul weights,
+~3x faster) is kept if it reads the float model's strings on rendered lines (emails, keys, IBANs, digits; light and
+dark) as often as EasyOCR's own CPU recogniser (torch dynamic int8) does, within INT8_SLACK, or on
+MIN_INT8_AGREEMENT of them. (The float network flips a few % of lines on one grey level of input change; both
+quantised models differ from it on ~7% of lines and read the same labelled items on the benchmark corpus.) A
+rejection is remembered next to the model with the measured agreements, so later starts do not quantise again.
+Any failure falls back to the Reader's torch recogniser.
+DLP_OCR_INT8=0 turns quantisation off.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 
 import cv2
@@ -26,7 +31,8 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 MAX_ABS_DIFF = 1e-3  # logits reach ~20; measured diff is ~4e-5
-MIN_INT8_AGREEMENT = 0.98  # share of verification lines the int8 model must read exactly as the float one
+MIN_INT8_AGREEMENT = 0.98  # share of verification lines read exactly as the float model: always enough
+INT8_SLACK = 0.03  # ... or at most this much below EasyOCR's own quantised recogniser's share (3 of 96 lines)
 HEIGHT = 64  # EasyOCR's recogniser input height
 WIDTHS = (64, 200, 520, 1000)  # widths (and batch sizes 1 and 3) the float export is checked at
 
@@ -68,14 +74,19 @@ def onnx_recognizer(reader, weights_path: str, threads: int, directory: str | No
     path = _prebuilt_model(name, directory, int8)
     if path is None:
         path = _export_cached(reader, weights_path, os.path.join(cache_dir(directory), name), int8)
-    return OnnxRecognizer(path, threads)
+    try:
+        return OnnxRecognizer(path, threads)
+    except Exception as e:  # noqa: BLE001 - a truncated / corrupt cache file (now deleted): build it again, once
+        log.warning("cached text recogniser %s unusable (%s: %s); exporting it again", path, type(e).__name__, e)
+        path = _export_cached(reader, weights_path, os.path.join(cache_dir(directory), name), int8)
+        return OnnxRecognizer(path, threads)
 
 
 def _prebuilt_model(name: str, directory: str | None, int8: bool) -> str | None:
     """A prebuilt model: the int8 one, or the float one when int8 is off or was rejected for this model."""
     if int8 and (path := prebuilt(name + "-int8.onnx", directory)):
         return path
-    if not int8 or prebuilt(name + "-int8.rejected", directory):
+    if not int8 or _rejected(prebuilt(name + "-int8.rejected", directory)):
         return prebuilt(name + ".onnx", directory)
     return None
 
@@ -85,22 +96,48 @@ def _export_cached(reader, weights_path: str, base: str, int8: bool) -> str:
     with locked(base + ".lock"):  # two workers starting at once export once
         if not os.path.isfile(path):
             _export(float_model(weights_path, len(reader.converter.character)), path)
-        if int8 and not os.path.isfile(base + "-int8.rejected"):
+        if int8 and not _rejected(base + "-int8.rejected"):
             try:
                 if not os.path.isfile(base + "-int8.onnx"):
-                    _quantize(reader, path, base + "-int8.onnx")
+                    _quantize(reader, weights_path, path, base + "-int8.onnx")
                 path = base + "-int8.onnx"
             except Int8Rejected as e:
                 log.warning("int8 text recogniser rejected (%s); using the float ONNX model", e)
                 with open(base + "-int8.rejected", "w") as f:
-                    f.write(f"{e}\n")
+                    f.write(f"{e.agreement} {e.reference}\n")
             except Exception as e:  # noqa: BLE001 - any quantiser problem: the float model is exact anyway
-                log.warning("int8 text recogniser unavailable (%s: %s); using the float ONNX model", type(e).__name__, e)
+                log.warning("int8 text recogniser unavailable (%s: %s); using the float ONNX model",
+                            type(e).__name__, e)
     return path
+
+
+def _rejected(marker: str | None) -> bool:
+    """True when `marker` records an int8 agreement below today's threshold (a lowered threshold retries)."""
+    if not marker:
+        return False
+    try:
+        with open(marker) as f:
+            values = [float(v) for v in f.read().split()]
+    except (OSError, ValueError):
+        return False
+    if not values:
+        return False
+    return values[0] < required_agreement(values[1] if len(values) > 1 else None)
+
+
+def required_agreement(reference: float | None) -> float:
+    """The int8 model's required agreement with the float one, given EasyOCR's quantised recogniser's."""
+    return MIN_INT8_AGREEMENT if reference is None else min(MIN_INT8_AGREEMENT, reference - INT8_SLACK)
 
 
 class Int8Rejected(RuntimeError):
     """The int8 model reads the verification lines differently from the float one."""
+
+    def __init__(self, agreement: float, reference: float | None = None) -> None:
+        super().__init__(f"it reads {agreement:.1%} of the verification lines as the float model "
+                         f"(required {required_agreement(reference):.1%})")
+        self.agreement = agreement
+        self.reference = reference
 
 
 def float_model(weights_path: str, num_class: int):
@@ -116,6 +153,14 @@ def float_model(weights_path: str, num_class: int):
                   hidden_size=int(state["SequenceModeling.0.rnn.weight_hh_l0"].shape[1]), num_class=num_class)
     model.load_state_dict(state)
     return model.eval()
+
+
+def easyocr_quantised(weights_path: str, num_class: int):
+    """The recogniser EasyOCR runs on CPU: the float model with torch dynamic int8 quantisation (as get_recognizer
+    does with quantize=True)."""
+    import torch
+
+    return torch.quantization.quantize_dynamic(float_model(weights_path, num_class), dtype=torch.qint8)
 
 
 def _exportable(model):
@@ -143,15 +188,17 @@ def _export(model, path: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".crnn-", suffix=".onnx", dir=os.path.dirname(path))
     os.close(fd)
     try:
-        x = torch.from_numpy(test_inputs()[1])
-        with torch.no_grad():
+        x = torch.from_numpy(check_inputs()[1])
+        # The tracer warns about the LSTM's batch size and shape checks; the checks below run batches of 1 and 3.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 _exportable(model), x, tmp, opset_version=OPSET, dynamo=False,
                 input_names=["image"], output_names=["preds"],
                 dynamic_axes={"image": {0: "n", 3: "w"}, "preds": {0: "n", 1: "t"}},
             )
         session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
-        for x in test_inputs():
+        for x in check_inputs():
             with torch.no_grad():
                 expected = model(torch.from_numpy(x), None).numpy()
             got = session.run(["preds"], {"image": x})[0]
@@ -165,18 +212,22 @@ def _export(model, path: str) -> None:
             os.unlink(tmp)
 
 
-def _quantize(reader, src: str, dst: str) -> None:
-    """Int8 model, accepted only if it reads the verification lines as the float model does."""
+def _quantize(reader, weights_path: str, src: str, dst: str) -> None:
+    """Int8 model, accepted only if it reads the verification lines as the float model does, as often as EasyOCR's
+    own quantised recogniser (within INT8_SLACK)."""
     log.info("quantising the text recogniser to int8 at %s (once per machine)", dst)
     fd, tmp = tempfile.mkstemp(prefix=".crnn-int8-", suffix=".onnx", dir=os.path.dirname(dst))
     os.close(fd)
     try:
         build_int8(src, tmp)
-        agreement = agreement_rate(reader, OnnxRecognizer(src, 1), OnnxRecognizer(tmp, 1), verification_lines())
-        if agreement < MIN_INT8_AGREEMENT:
-            raise Int8Rejected(f"it reads {agreement:.1%} of the verification lines as the float model, "
-                               f"< {MIN_INT8_AGREEMENT:.0%}")
-        log.info("int8 text recogniser reads %.1f%% of the verification lines as the float model", 100 * agreement)
+        lines = verification_lines()
+        exact = OnnxRecognizer(src, 1)
+        agreement = agreement_rate(reader, exact, OnnxRecognizer(tmp, 1), lines)
+        reference = agreement_rate(reader, exact, easyocr_quantised(weights_path, len(reader.converter.character)), lines)
+        if agreement < required_agreement(reference):
+            raise Int8Rejected(agreement, reference)
+        log.info("int8 text recogniser reads %.1f%% of the verification lines as the float model (EasyOCR's "
+                 "quantised recogniser: %.1f%%)", 100 * agreement, 100 * reference)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
     finally:
@@ -188,7 +239,8 @@ def build_int8(src: str, dst: str) -> None:
     """Int8 version of the float model `src`, unverified: static QDQ (per-channel weights, calibrated on rendered
     lines) for the convolutions, which take ~65% of the time, then dynamic per-channel int8 weights for the LSTMs
     and MatMuls (~30%)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                          quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     inputs = calibration_inputs()
@@ -207,9 +259,10 @@ def build_int8(src: str, dst: str) -> None:
     os.close(fd)
     try:
         quant_pre_process(src, pre, skip_symbolic_shape=True)
-        quantize_static(pre, convs, Reader(), quant_format=QuantFormat.QDQ, per_channel=True, op_types_to_quantize=["Conv"],
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        quantize_dynamic(convs, dst, op_types_to_quantize=["LSTM", "MatMul"], per_channel=True, weight_type=QuantType.QInt8)
+        quantize_static(pre, convs, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        op_types_to_quantize=["Conv"], activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantize_dynamic(convs, dst, op_types_to_quantize=["LSTM", "MatMul"], per_channel=True,
+                         weight_type=QuantType.QInt8)
     finally:
         for f in (pre, convs):
             with contextlib.suppress(FileNotFoundError):
@@ -221,8 +274,8 @@ def build_int8(src: str, dst: str) -> None:
 
 
 def read_lines(reader, recognizer, crops: Sequence[np.ndarray]) -> list[str]:
-    """What `recognizer` reads on grey line crops, through EasyOCR's get_text as OcrEngine uses it (crops resized
-    to height 64, greedy decoding, the low-contrast second pass)."""
+    """What `recognizer` reads on grey line crops, one at a time through EasyOCR's get_text with OcrEngine's
+    settings (crops resized to height 64, greedy decoding, the low-contrast second pass)."""
     from easyocr.recognition import get_text
     from easyocr.utils import get_image_list
 
@@ -231,9 +284,8 @@ def read_lines(reader, recognizer, crops: Sequence[np.ndarray]) -> list[str]:
     for crop in crops:
         h, w = crop.shape
         items, _ = get_image_list([[0, w, 0, h]], [], crop, model_height=HEIGHT)
-        width = items[0][1].shape[1]
-        result = get_text(reader.character, HEIGHT, width, recognizer, reader.converter, items, ignore,
-                          "greedy", 5, 1, 0.1, 0.5, 0.003, 0, "cpu")
+        result = get_text(reader.character, HEIGHT, items[0][1].shape[1], recognizer, reader.converter, items,
+                          ignore, "greedy", 5, 1, 0.1, 0.5, 0.003, 0, "cpu")
         out.append(result[0][1])
     return out
 
@@ -269,12 +321,12 @@ def sample_texts(rng: np.random.Generator, n: int) -> list[str]:
         lambda: f"sk_live_{chars(24)}",
         lambda: f"xoxb-{digits(11)}-{digits(12)}-{chars(20)}",
         lambda: f"DE{digits(2)} {digits(4)} {digits(4)} {digits(4)} {digits(4)} {digits(2)}",
-        lambda: f"GB{digits(2)} {chars(4, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')} {digits(4)} {digits(4)} {digits(4)} {digits(2)}",
+        lambda: f"GB{digits(2)} {chars(4, _ALNUM[:26])} {digits(4)} {digits(4)} {digits(4)} {digits(2)}",
         lambda: f"{digits(4)} {digits(4)} {digits(4)} {digits(4)}",
         lambda: f"+1 {digits(3)} {digits(3)} {digits(4)}",
         lambda: f"SSN {digits(3)}-{digits(2)}-{digits(4)}",
         lambda: f"{word()} {word().lower()} {digits(int(rng.integers(2, 6)))} {word()}",
-        lambda: f"export {chars(6, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')}_KEY={chars(int(rng.integers(8, 30)))}",
+        lambda: f"export {chars(6, _ALNUM[:26])}_KEY={chars(int(rng.integers(8, 30)))}",
         lambda: f"{digits(2)}/{digits(2)}/{digits(4)} {word()}",
         lambda: word(),
     ]
@@ -318,7 +370,8 @@ def model_input(crops: Sequence[np.ndarray], width: int | None = None) -> np.nda
     for crop in crops:
         h, w = crop.shape
         rw = max(1, round(w * HEIGHT / h))
-        resized.append(cv2.resize(crop, (rw if width is None else min(width, rw), HEIGHT), interpolation=cv2.INTER_CUBIC))
+        rw = rw if width is None else min(width, rw)
+        resized.append(cv2.resize(crop, (rw, HEIGHT), interpolation=cv2.INTER_CUBIC))
     width = width or max(r.shape[1] for r in resized)
     out = np.empty((len(resized), 1, HEIGHT, width), np.float32)
     for x, r in zip(out, resized):
@@ -327,7 +380,7 @@ def model_input(crops: Sequence[np.ndarray], width: int | None = None) -> np.nda
     return out / 127.5 - 1.0
 
 
-def test_inputs() -> list[np.ndarray]:
+def check_inputs() -> list[np.ndarray]:
     """Recogniser inputs of several widths and batch sizes 1 and 3, from rendered lines."""
     lines = verification_lines(6, seed=5)
     return [model_input(lines[i : i + 1 + (i % 2) * 2], w) for i, w in enumerate(WIDTHS)]
