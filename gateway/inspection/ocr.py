@@ -30,11 +30,13 @@ MAX_CANVAS_PIXELS = 3_000_000  # detection time budget per image (about 3x a 102
 # 1024 keeps CRAFT's activations small (peak RSS 1.6 GB on a 4000x3000 page vs 3.1 GB at 1536, same time).
 TILE_PX = 1024
 TILE_OVERLAP = 128
-# Photos: below this many text-line glyphs a CRAFT pass on a COARSE_PIXELS canvas first checks for any text
-# (a 2000x1500 photo: ~0.5 s instead of ~6 s); canvases under COARSE_MIN_PIXELS go straight to full detection.
+# Photos and images with fewer than TEXT_GLYPHS_MIN text-line glyphs: a CRAFT pass on a COARSE_PIXELS canvas first
+# checks for any text (a 2000x1500 photo: ~0.5 s instead of ~6 s); canvases under COARSE_MIN_PIXELS go straight to
+# full detection.
 TEXT_GLYPHS_MIN = 30
 COARSE_PIXELS = 600_000
-COARSE_MIN_PIXELS = 1_200_000
+COARSE_SHARE = 0.4  # ... and at most this share of the full canvas
+COARSE_MIN_PIXELS = 700_000
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
 RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
@@ -103,10 +105,12 @@ class OcrEngine:
         # only needs its boxes turned and the recogniser run on turned crops, never a second detection.
         scale = detection_scale(grey)
         h, w = grey.shape
-        if h * w * scale * scale > COARSE_MIN_PIXELS and (looks_like_photo(rgb) or not looks_like_text(grey)):
+        canvas = h * w * scale * scale
+        if canvas > COARSE_MIN_PIXELS and (looks_like_photo(rgb) or not looks_like_text(grey)):
             # A photo, or no visible lines of glyphs: a cheap CRAFT pass on a small canvas decides whether the
             # full-size detection (seconds on a big photo) is needed at all.
-            if not self._detect(rgb, min(scale, math.sqrt(COARSE_PIXELS / (h * w)))):
+            coarse = min(COARSE_PIXELS, COARSE_SHARE * canvas)
+            if not self._detect(rgb, min(scale, math.sqrt(coarse / (h * w)))):
                 return []
         polys = self._detect(rgb, scale)
         if not polys:

@@ -216,6 +216,21 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return any(len(x) > 7 and x[-3:] in ("com", "org", "net") and _looks_like_example(x[:-3]) for x in labels)
 
 
+class InternationalPhoneRecognizer(PatternRecognizer):
+    """A number in international format (+CC and 8-15 digits in groups) that phonenumbers rejects, typically because
+    OCR lost a digit ("+33 6 66 93 50 27" read as "+33 66 93 50 27"): still a phone number to redact, lower score."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="InternationalPhoneRecognizer",
+            patterns=[Pattern("international_phone", r"(?<![\w+])\+\d{1,3}(?:[ \t.-]?\(?\d{1,5}\)?){1,6}(?![\w])", 0.6)],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return 8 <= sum(c.isdigit() for c in pattern_text) <= 15
+
+
 class DotlessEmailRecognizer(PatternRecognizer):
     """An email whose last dot OCR dropped ("jo@contoso-healthorg", "x@tradersCom"): a domain without any dot that
     ends in a common top-level domain. Lower score than a well-formed address."""
