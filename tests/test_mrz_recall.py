@@ -18,6 +18,9 @@ OCR_MISREADS = [
     # TD3: O/0, S/5, Z/7, Z/2 in the number
     (["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "XOSMHTZTZ8GBR7506028F3402203<<<<<<<<<<<<<<06"],
      ["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "X05MHT2T78GBR7506028F3402203<<<<<<<<<<<<<<06"]),
+    # TD3: the 7 of the birth date read as 'Z' (int8 recogniser) as well
+    (["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "XOSMHTZTZ8GBRZ506028F3402203<<<<<<<<<<<<<<06"],
+     ["P<GBRROSSI<<LAURA<<<<<<<<<<<<<<<<<<<<<<<<<<<", "X05MHT2T78GBR7506028F3402203<<<<<<<<<<<<<<06"]),
     # TD3: the number's check digit 9 read as 'O' (the composite check digit says which digit it was)
     (["P<GBRJENSEN<<CARLOS<<<<<<<<<<<<<<<<<<<<<<<<<", "LWY7Y264POGBR6607135M2808152<<<<<<<<<<<<<<04"],
      ["P<GBRJENSEN<<CARLOS<<<<<<<<<<<<<<<<<<<<<<<<<", "LWY7Y264P9GBR6607135M2808152<<<<<<<<<<<<<<04"]),
@@ -54,7 +57,7 @@ def _entities(rec: MrzRecognizer, text: str) -> dict[str, list[str]]:
     return out
 
 
-IDS = [ocr[0][5:15] if len(ocr) == 3 else ocr[1][:10] for ocr, _ in OCR_MISREADS]  # the misread number
+IDS = [ocr[0][5:15] if len(ocr) == 3 else ocr[1][:20] for ocr, _ in OCR_MISREADS]  # the misread number (+ dates)
 
 
 @pytest.mark.parametrize("ocr, truth", OCR_MISREADS, ids=IDS)

@@ -335,6 +335,10 @@ def mrz_check_digit(field: str) -> int:
     return sum(_CHAR_VALUE.get(c, 0) * (7, 3, 1)[i % 3] for i, c in enumerate(field)) % 10
 
 
+# The same, reading Z and T as 7 (a 7 in OCR-B comes out as either); tried when the first reading fails its checks.
+_TO_DIGIT_SEVEN = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items()}, "Z": "7", "T": "7"})
+
+
 def _digits(s: str) -> str:
     return s.translate(_TO_DIGIT)
 
@@ -478,17 +482,26 @@ class MrzRecognizer(EntityRecognizer):
     def _parse(self, kind: str, group: list[_Line]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width, digit_pos, alpha_pos = _LAYOUT[kind]
         tails = {"TD3": (0, 2), "TD2": (0, 1), "TD1": (0, 1, 0)}[kind]
-        texts = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
-        if any(len(t) != width for t in texts):
+        raw = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
+        if any(len(t) != width for t in raw):
             return None
-        # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
-        texts = [
-            "".join(
-                c.translate(_TO_DIGIT) if (li, ci) in digit_pos else c.translate(_TO_ALPHA) if (li, ci) in alpha_pos else c
-                for ci, c in enumerate(t)
-            )
-            for li, t in enumerate(texts)
-        ]
+        for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
+            # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
+            texts = [
+                "".join(
+                    c.translate(to_digit) if (li, ci) in digit_pos else c.translate(_TO_ALPHA) if (li, ci) in alpha_pos
+                    else c
+                    for ci, c in enumerate(t)
+                )
+                for li, t in enumerate(raw)
+            ]
+            parsed = self._verify(kind, group, texts)
+            if parsed:
+                return parsed
+        return None
+
+    def _verify(self, kind: str, group: list[_Line], texts: list[str]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
+        width = _LAYOUT[kind][0]
         if kind == "TD1":
             l1, l2, _ = texts
             doc, doc_cd, dob, dob_cd, exp, exp_cd = l1[5:14], l1[14], l2[0:6], l2[6], l2[8:14], l2[14]
