@@ -298,3 +298,26 @@ def test_text_lines_are_told_from_photos():
     assert looks_like_text(np.asarray(Image.fromarray(page).convert("L")))
     turned = np.rot90(np.asarray(Image.fromarray(page).convert("L")))
     assert looks_like_text(np.ascontiguousarray(turned))
+
+
+@pytest.mark.parametrize("degrees", [-4, 3])
+def test_tilted_page_is_read_level_with_lines_kept(engine: OcrEngine, degrees: int):
+    """A page tilted by a few degrees (photo of a screen, crooked scan) is read level: the e-mail comes out whole,
+    on one numbered line, and its box (in the tilted image) covers where it is."""
+    page = Image.fromarray(render(["Invoice 48213 for March", f"Contact {EMAIL} today", "Total EUR 3958.00"],
+                                  22, (900, 260), (40, 40)))
+    tilted = page.rotate(degrees, resample=Image.BICUBIC, expand=True, fillcolor="white")
+    words = engine.read(np.asarray(tilted))
+    assert words and all(w.line >= 0 for w in words), words
+    email = [w for w in words if "@" in w.text]
+    assert len(email) == 1 and "acmecorp" in email[0].text, text_of(words)
+    contact = [w for w in words if w.text == "Contact"]
+    assert contact and contact[0].line == email[0].line
+    # the e-mail is drawn at x 140..470 on the untilted page: its box in the tilted image spans most of that width
+    x0, _, x1, _ = email[0].box
+    assert x1 - x0 >= 250, email
+
+
+def test_level_page_has_no_line_numbers(engine: OcrEngine):
+    words = engine.read(render([f"Contact {EMAIL} today"], 22, (700, 80)))
+    assert words and all(w.line == -1 for w in words)

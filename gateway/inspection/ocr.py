@@ -37,6 +37,7 @@ TEXT_GLYPHS_MIN = 30
 COARSE_PIXELS = 600_000
 COARSE_SHARE = 0.4  # ... and at most this share of the full canvas
 COARSE_MIN_PIXELS = 700_000
+SKEW_MIN_DEG, SKEW_MAX_DEG = 1.5, 25.0  # tilted pages read level; below 1.5 degrees line crops are fine as they are
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
 RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
@@ -49,6 +50,9 @@ class OcrWord:
     text: str
     box: tuple[int, int, int, int]  # x0, y0, x1, y1
     confidence: float
+    # The text line the word was read in, numbered top to bottom, when the boxes alone do not show the lines
+    # (a tilted page: its level lines climb or fall across the image); -1 when they do.
+    line: int = -1
 
 
 class OcrEngine:
@@ -121,11 +125,14 @@ class OcrEngine:
             k = max(sample, key=lambda k: _quality(sample[k]))
             words = self._read_turned(grey, polys, k)
         else:
-            words = self._read_turned(grey, polys, 0)
+            angle = skew_angle(polys)
+            words = self._read_deskewed(grey, polys, angle) if angle else self._read_turned(grey, polys, 0)
             if words and _mean_conf(words) < LOW_CONFIDENCE:  # upside down? same boxes, crops turned 180
                 flipped = self._read_turned(grey, polys, 2)
                 if _quality(flipped) > _quality(words):
                     words = flipped
+        if words and words[0].line >= 0:  # read level: keep that reading order
+            return words
         return reading_order(words)
 
     # -- internals -----------------------------------------------------------------------------------------------
@@ -145,6 +152,33 @@ class OcrEngine:
                      for x0, y0, x1, y1 in sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]]
         words = self._recognize_lines(turned, lines, word_boxes)
         return [_unrotate_word(w, k, grey.shape) for w in words] if k else words
+
+    def _read_deskewed(self, grey: np.ndarray, polys: list[np.ndarray], angle: float) -> list[OcrWord]:
+        """Recognise a page turned by a few degrees (a photo of a screen, a crooked scan): the image and its CRAFT
+        boxes are rotated level, so that lines group and crop cleanly; word boxes come back as the bounding
+        rectangles of the words in `grey`'s coordinates."""
+        h, w = grey.shape
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        cos, sin = abs(m[0, 0]), abs(m[0, 1])
+        nw, nh = int(math.ceil(h * sin + w * cos)), int(math.ceil(h * cos + w * sin))
+        m[0, 2] += nw / 2 - w / 2
+        m[1, 2] += nh / 2 - h / 2
+        level = cv2.warpAffine(grey, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        level_polys = [cv2.transform(p.reshape(1, 4, 2).astype(np.float32), m)[0] for p in polys]
+        lines, word_boxes = _group(level_polys, level.shape)
+        back = cv2.invertAffineTransform(m)
+        out = []
+        level_words = reading_order(self._recognize_lines(level, lines, word_boxes))
+        line_of = _line_numbers(level_words)
+        for word, line in zip(level_words, line_of):
+            x0, y0, x1, y1 = word.box
+            corners = cv2.transform(np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32), back)[0]
+            bx0, by0 = np.floor(corners.min(axis=0)).astype(int)
+            bx1, by1 = np.ceil(corners.max(axis=0)).astype(int)
+            box = (max(0, int(bx0)), max(0, int(by0)), min(w, int(bx1)), min(h, int(by1)))
+            if box[2] > box[0] and box[3] > box[1]:
+                out.append(OcrWord(word.text, box, word.confidence, line))
+        return out
 
     def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box]) -> list[OcrWord]:
         if not lines:
@@ -194,6 +228,7 @@ class OcrEngine:
             img, scale = rgb, 1.0
         sh, sw = img.shape[:2]
         polys: list[np.ndarray] = []
+        tiles: list[int] = []  # which tile each box came from
         for ty, th in tile_spans(sh):
             for tx, tw in tile_spans(sw):
                 tile = img[ty : ty + th, tx : tx + tw]
@@ -206,7 +241,8 @@ class OcrEngine:
                     q[:, 0] = np.clip(q[:, 0], 0, w)
                     q[:, 1] = np.clip(q[:, 1], 0, h)
                     polys.append(q)
-        return _dedupe_polys(polys)
+                    tiles.append(ty * sw + tx)
+        return _dedupe_polys(polys, tiles)
 
     def _craft_boxes(self, tile: np.ndarray) -> list[np.ndarray]:
         """CRAFT text boxes (4 corner points, flattened) in `tile` pixels; EasyOCR's thresholds."""
@@ -262,6 +298,26 @@ def _rotate_points(p: np.ndarray, k: int, shape: tuple[int, ...]) -> np.ndarray:
     return np.roll(q, -k, axis=0)  # the corner that is top-left after the turn comes first
 
 
+def skew_angle(polys: list[np.ndarray]) -> float:
+    """The page's tilt in degrees (OpenCV's sense: positive turns it level counter-clockwise) when most wide
+    CRAFT boxes agree on one between SKEW_MIN_DEG and SKEW_MAX_DEG; else 0.0 (level, or no consensus)."""
+    angles = []
+    for p in polys:
+        q = p.reshape(4, 2).astype(float)
+        dx, dy = q[1, 0] - q[0, 0], q[1, 1] - q[0, 1]  # top edge, left to right (EasyOCR's corner order)
+        if math.hypot(dx, dy) > 2.5 * math.hypot(q[3, 0] - q[0, 0], q[3, 1] - q[0, 1]):
+            angles.append(math.degrees(math.atan2(dy, dx)))
+    # CRAFT returns short words on a tilted page as level rectangles; the long ones show the tilt.
+    slanted = [a for a in angles if abs(a) >= 0.5]
+    if len(slanted) < max(3, 0.2 * len(angles)):
+        return 0.0
+    median = float(np.median(slanted))
+    agree = sum(abs(a - median) <= 2.0 for a in slanted)
+    if not SKEW_MIN_DEG <= abs(median) <= SKEW_MAX_DEG or agree < 0.6 * len(slanted):
+        return 0.0
+    return median
+
+
 def _mostly_tall(polys: list[np.ndarray]) -> bool:
     """True when most elongated CRAFT boxes are tall: the text runs vertically."""
     tall = wide = 0
@@ -272,30 +328,34 @@ def _mostly_tall(polys: list[np.ndarray]) -> bool:
     return tall > wide
 
 
-def _dedupe_polys(polys: list[np.ndarray]) -> list[np.ndarray]:
+def _dedupe_polys(polys: list[np.ndarray], tiles: list[int] | None = None) -> list[np.ndarray]:
     """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps) and join the two halves of a word
-    cut by a tile edge (boxes on one row that overlap) into one box."""
+    cut by a tile edge (boxes of different tiles on one row that overlap) into one box."""
     def rect(p: np.ndarray) -> Box:
         return int(p[:, 0].min()), int(p[:, 1].min()), int(np.ceil(p[:, 0].max())), int(np.ceil(p[:, 1].max()))
 
-    order = sorted(polys, key=lambda p: -np.ptp(p[:, 0]) * np.ptp(p[:, 1]))
+    tiles = tiles if tiles is not None else [0] * len(polys)
+    order = sorted(range(len(polys)), key=lambda i: -np.ptp(polys[i][:, 0]) * np.ptp(polys[i][:, 1]))
     kept: list[np.ndarray] = []
     kept_rects: list[Box] = []
-    for p in order:
-        b = rect(p)
+    kept_tiles: list[set[int]] = []
+    for i in order:
+        p, b = polys[i], rect(polys[i])
         area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
-        for i, k in enumerate(kept_rects):
-            if _same_row_overlap(b, k):
+        for j, k in enumerate(kept_rects):
+            if tiles[i] not in kept_tiles[j] and _same_row_overlap(b, k):
                 u = (min(b[0], k[0]), min(b[1], k[1]), max(b[2], k[2]), max(b[3], k[3]))
                 if u != k:
-                    kept_rects[i] = u
-                    kept[i] = np.array([[u[0], u[1]], [u[2], u[1]], [u[2], u[3]], [u[0], u[3]]], np.float32)
+                    kept_rects[j] = u
+                    kept[j] = np.array([[u[0], u[1]], [u[2], u[1]], [u[2], u[3]], [u[0], u[3]]], np.float32)
+                kept_tiles[j].add(tiles[i])
                 break
             if _inter(b, k) > 0.7 * area:
                 break
         else:
             kept.append(p)
             kept_rects.append(b)
+            kept_tiles.append({tiles[i]})
     return kept
 
 
@@ -449,6 +509,20 @@ def _align_spaces(spaces: list[tuple[int, int]], gaps: list[tuple[int, int]], x0
         else:
             j -= 1
     return pairs[::-1]
+
+
+def _line_numbers(words: list[OcrWord]) -> list[int]:
+    """Line number of each word of a list in reading order: a new line starts where the next word is no longer on
+    the row (its centre leaves the previous word's vertical extent, or it starts left of it)."""
+    out, line = [], 0
+    for i, w in enumerate(words):
+        if i:
+            p = words[i - 1]
+            cy = (w.box[1] + w.box[3]) / 2
+            if not p.box[1] <= cy <= p.box[3] or w.box[0] < p.box[0]:
+                line += 1
+        out.append(line)
+    return out
 
 
 def reading_order(words: list[OcrWord]) -> list[OcrWord]:

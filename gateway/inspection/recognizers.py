@@ -18,7 +18,7 @@ from gateway.models import CustomRecognizer
 # Placeholders: values that look like secrets/PII in documentation but are not.
 
 _PLACEHOLDER_WORDS = re.compile(
-    r"example|sample|dummy|placeholder|your[_-]|redacted|xxxx|\*\*\*|\.\.\.|[<>{}]|\$\{|1234567890|abcdefgh",
+    r"exampl|sample|dummy|placeholder|your[_-]|redacted|xxxx|\*\*\*|\.\.\.|[<>{}]|\$\{|1234567890|abcdefgh",
     re.IGNORECASE,
 )
 _SAME_CHAR_RUN = re.compile(r"(.)\1{5,}")
@@ -167,7 +167,7 @@ class CredentialAssignmentRecognizer(PatternRecognizer):
 
     PATTERN = (
         r"(?<=\b[A-Za-z0-9_]*(?i:key|token|secret|passw(?:or)?d|pwd|credentials?)[A-Za-z0-9_]*[\"'\]]?[ \t]*[:=-]?[ \t]*"
-        r"[\"'“”]?[ \t]?)" + _VALUE + _QUOTED_TAIL + r"(?![ \t]?[A-Za-z0-9/+_.-]*(?i:example))"
+        r"[\"'“”]?[ \t]?)" + _VALUE + _QUOTED_TAIL + r"(?![ \t]?[A-Za-z0-9/+_.-]*(?i:exampl))"
     )
 
     def __init__(self) -> None:

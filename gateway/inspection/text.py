@@ -360,6 +360,12 @@ class _Layout:
 def _pieces(words: list[OcrWord]) -> list[list[OcrWord]]:
     """Group words into text lines (by vertical overlap), left to right. Words far apart on one row (columns)
     start a new line so entities don't run across columns."""
+    if words and all(w.line >= 0 for w in words):  # the OCR numbered the lines (a tilted page read level)
+        by_line: dict[int, list[OcrWord]] = {}
+        for w in words:
+            if w.text.strip():
+                by_line.setdefault(w.line, []).append(w)
+        return [by_line[k] for k in sorted(by_line)]
     items = sorted((w for w in words if w.text.strip()), key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0]))
     rows: list[list[OcrWord]] = []
     for w in items:
