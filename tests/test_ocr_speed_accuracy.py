@@ -22,6 +22,7 @@ from gateway.inspection.ocr import (
     _split_line,
     detection_scale,
     looks_like_text,
+    projection_tilt,
     tile_spans,
 )
 
@@ -321,3 +322,13 @@ def test_tilted_page_is_read_level_with_lines_kept(engine: OcrEngine, degrees: i
 def test_level_page_has_no_line_numbers(engine: OcrEngine):
     words = engine.read(render([f"Contact {EMAIL} today"], 22, (700, 80)))
     assert words and all(w.line == -1 for w in words)
+
+
+def test_level_code_screenshot_is_not_taken_for_tilted(engine: OcrEngine):
+    """CRAFT boxes that join two tight lines look slanted; the page's rows of ink say it is level."""
+    lines = [f'{i}  DATABASE_URL = "postgres://app:LvuVeREARNFFzmjY@billing-db.eu-west-1.rds.net:5432/app"'
+             for i in range(1, 9)]
+    page = render(lines, 15, (1000, 260), (20, 10))
+    grey = np.asarray(Image.fromarray(page).convert("L"))
+    assert projection_tilt(grey, 2.5) == 0.0
+    assert all(w.line == -1 for w in engine.read(page))

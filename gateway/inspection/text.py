@@ -237,8 +237,10 @@ def _overlap(a: Box | None, b: Box | None) -> bool:
 
 _DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
 _NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
-# A token no person or place name contains: code punctuation, digits, camelCase.
-_CODE_TOKEN = re.compile(r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]|[a-z]\.[a-z]")
+# A token no person or place name contains: code punctuation, digits, camelCase, domains, "KEtsv"-style OCR noise.
+_CODE_TOKEN = re.compile(
+    r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]|[a-z]\.[a-z]|^[A-Z]{2,}[a-z]"
+)
 # Words spaCy's small model tags as names on screenshots: UI labels, code and shell words, letter phrases, lorem.
 _NOT_NAME_WORDS = frozenset("""
     dear hi hello hey thanks thank regards sincerely yours best cheers ok okay yes no sure please btw lgtm
