@@ -16,6 +16,7 @@ from gateway.inspection.recognizers import (
     DotlessEmailRecognizer,
     InternationalPhoneRecognizer,
     MrzRecognizer,
+    NameCueRecognizer,
     OfflineEmailRecognizer,
     SecretRecognizer,
     build_custom,
@@ -119,7 +120,7 @@ class TextAnalyzer:
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
         registry.remove_recognizer("EmailRecognizer")
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), InternationalPhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer()):
+                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))
