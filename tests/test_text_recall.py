@@ -384,3 +384,17 @@ def test_names_cued_by_layout(analyzer: TextAnalyzer, tokens, name):
 
 def test_salutation_to_a_role_is_no_name(analyzer: TextAnalyzer):
     assert not [f for f in analyzer.analyze_words(line(["Dear", "Customer,"])) if f.entity == "PERSON"]
+
+
+def test_pem_block_with_ocr_junk_after_the_header(analyzer: TextAnalyzer):
+    """'-----BEGIN RSA PRIVATE KEY-----' read as 'BEGIN RSA PRIVATE KEY _' (benchmark terminal screenshot)."""
+    rows = [["BEGIN", "RSA", "PRIVATE", "KEY", "_"],
+            ["MIIEssJulq8Kw98/", "NyEkQlRmCCGSRVd-", "tWZHPU3kbZScVkigtX+IMKJ6kJPJJF/", "8"],
+            ["KrQprBx", "JZnztlixgZbiqcnWJa07MPRSUAk8mdyKIGpkuqNIK6530qz91lj", "lhdg1v"],
+            ["END", "RSA", "PRIVATE", "KEY"]]
+    words = [w for i, r in enumerate(rows) for w in line(r, y=40 + 30 * i)]
+    secrets = [f for f in analyzer.analyze_words(words) if f.entity == "SECRET"]
+    for first, last in (("MIIEssJulq8Kw98/", "8"), ("KrQprBx", "lhdg1v")):  # each body line is painted over
+        body = box_of(words, first, last)
+        assert any(f.box[0] <= body[0] + 4 and f.box[2] >= body[2] - 4 and f.box[1] <= body[1] and f.box[3] >= body[3]
+                   for f in secrets), (body, secrets)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from gateway.inspection.onnx_cache import cache_dir, open_session, want_int8
+from gateway.inspection.onnx_cache import cache_dir, calibration_reader, open_session, want_int8
 from gateway.inspection.onnx_cache import file_digest as _file_digest
 from gateway.inspection.onnx_cache import locked as _locked
 from gateway.inspection.onnx_cache import prebuilt as _prebuilt
@@ -182,18 +182,11 @@ def calibration_images() -> list[np.ndarray]:
 def _quantize(src: str, dst: str) -> None:
     """Static int8 quantisation (QDQ, per-channel weights), accepted only if it finds the float model's boxes."""
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     log.info("quantising the CRAFT detector to int8 at %s (once per machine)", dst)
     inputs = [preprocess(img) for img in calibration_images()]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter([{"image": x} for x in inputs])
-
-        def get_next(self):
-            return next(self._it, None)
 
     d = os.path.dirname(dst)
     fd, pre = tempfile.mkstemp(prefix=".craft-pre-", suffix=".onnx", dir=d)
@@ -208,7 +201,7 @@ def _quantize(src: str, dst: str) -> None:
         # The half-resolution decoder stage and the score head stay float: quantised, they moved box edges enough to
         # change words read (measured); the rest is int8 (~2.5x faster than float).
         keep_float = [n for n in convs if n.startswith(("/upconv4/", "/conv_cls/"))]
-        quantize_static(pre, tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(pre, tmp, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=keep_float)
         exact = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
         quant = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])

@@ -25,7 +25,15 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from gateway.inspection.onnx_cache import cache_dir, file_digest, locked, open_session, prebuilt, want_int8
+from gateway.inspection.onnx_cache import (
+    cache_dir,
+    calibration_reader,
+    file_digest,
+    locked,
+    open_session,
+    prebuilt,
+    want_int8,
+)
 
 log = logging.getLogger(__name__)
 
@@ -239,18 +247,10 @@ def build_int8(src: str, dst: str) -> None:
     """Int8 version of the float model `src`, unverified: static QDQ (per-channel weights, calibrated on rendered
     lines) for the convolutions, which take ~65% of the time, then dynamic per-channel int8 weights for the LSTMs
     and MatMuls (~30%)."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
-                                          quantize_static)
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     inputs = calibration_inputs()
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter([{"image": x} for x in inputs])
-
-        def get_next(self):
-            return next(self._it, None)
 
     d = os.path.dirname(dst)
     fd, pre = tempfile.mkstemp(prefix=".crnn-pre-", suffix=".onnx", dir=d)
@@ -259,7 +259,7 @@ def build_int8(src: str, dst: str) -> None:
     os.close(fd)
     try:
         quant_pre_process(src, pre, skip_symbolic_shape=True)
-        quantize_static(pre, convs, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(pre, convs, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         op_types_to_quantize=["Conv"], activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         quantize_dynamic(convs, dst, op_types_to_quantize=["LSTM", "MatMul"], per_channel=True,
                          weight_type=QuantType.QInt8)

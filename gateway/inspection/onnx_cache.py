@@ -84,3 +84,17 @@ def open_session(path: str, threads: int):
 def want_int8() -> bool:
     """DLP_OCR_INT8=0 turns int8 quantisation of the OCR models off."""
     return os.environ.get("DLP_OCR_INT8", "1") != "0"
+
+
+def calibration_reader(inputs: list, name: str = "image"):
+    """An onnxruntime CalibrationDataReader over `inputs` (arrays fed as the model input `name`)."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter([{name: x} for x in inputs])
+
+        def get_next(self):
+            return next(self._it, None)
+
+    return Reader()

@@ -95,8 +95,8 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     # A whole PEM block, header to footer, whatever OCR made of the dashes and the base64 lines.
     (
         "private_key_block",
-        r"-*[ \t]*BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t-]*(?:\n[^\n]*){1,60}?\n[ \t-]*"
-        r"END[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t-]*",
+        r"-*[ \t]*BEGIN[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t_=~.-]*(?:\n[^\n]*){1,60}?\n[ \t_=~.-]*"
+        r"END[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t_=~.-]*",
         0.95,
     ),
     # The PEM header plus the base64 body lines that follow it (the body is the secret to paint over).
@@ -112,7 +112,7 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     # ':' and a value of 6+ characters, continued after one OCR space when the rest still looks like a host.
     (
         "db_url",
-        r"\b" + _DB_SCHEME + r"[ \t]?[:;][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}(?:[ \t][^\s:/@]{1,32})?[ \t]?[:;][ \t]?[^\s\"'<>]{6,200}"
+        r"\b" + _DB_SCHEME + r"[ \t]?[:;=][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}(?:[ \t][^\s:/@]{1,32})?[ \t]?[:;][ \t]?[^\s\"'<>]{6,200}"
         r"(?:[ \t](?=[^\s\"'<>]*[@.:])[^\s\"'<>]{2,120})?",
         0.8,
     ),
@@ -120,15 +120,15 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     # ("postgres://admin pw@host"): then the '@' and a host must be there.
     (
         "db_url_damaged",
-        r"\b" + _DB_SCHEME + r"(?:[ \t]+[^\s:/@]{1,64}[:;][^\s@\"'<>]{2,64}(?:[ \t][^\s@\"'<>]{2,64})?"
-        r"|[ \t]?[:;][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}[ \t][^\s:/@\"'<>]{3,64})@[A-Za-z0-9][^\s\"'<>]*"
+        r"\b" + _DB_SCHEME + r"(?:(?:[ \t]*=)?[ \t]+[^\s:/@=]{1,64}[:;][^\s@\"'<>]{2,64}(?:[ \t][^\s@\"'<>]{2,64})?"
+        r"|[ \t]?[:;=][ \t]?/[ \t]?/?[ \t]?[^\s:/@]{1,64}[ \t][^\s:/@\"'<>]{3,64})@[A-Za-z0-9][^\s\"'<>]*"
         r"(?:[ \t](?=[^\s\"'<>]*[.:])[^\s\"'<>]{2,120})?",
         0.8,
     ),
     ("password_assignment", r"(?i)(?<=\b(?:password|passwd|pwd)[\"'\s]*[:=]\s*[\"']?)[^\s\"']{6,64}", 0.6),
 )
 # scheme://user:VALUE — what follows the user's ':' (the password, or a port when there are no credentials)
-_URL_CREDENTIAL = re.compile(r"^[^:;]+[:;][ \t]?/[ \t]?/?[ \t]?[^\s:;/@]{1,64}(?:[ \t][^\s:;/@]{1,32})?[ \t]?[:;][ \t]?(?P<value>\S+)")
+_URL_CREDENTIAL = re.compile(r"^[^:;=]+[:;=][ \t]?/[ \t]?/?[ \t]?[^\s:;/@]{1,64}(?:[ \t][^\s:;/@]{1,32})?[ \t]?[:;][ \t]?(?P<value>\S+)")
 
 
 class SecretRecognizer(PatternRecognizer):

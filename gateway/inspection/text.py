@@ -428,7 +428,7 @@ _SEPS = "._:,;"
 _ENGLISH_TLDS = frozenset({"in", "to", "is", "it", "at", "be", "by", "no", "so", "us", "my", "do", "go", "am", "as",
                            "an", "or", "if", "of", "up", "we", "on"})
 _SECOND_LEVEL = frozenset({"co", "ac", "gov", "or", "ne", "go"})  # yahoo.co + uk
-_TLD_WORD = re.compile(r"([A-Za-z]{2,6}(?:\.[A-Za-z]{2,6})?)[>)\]\"'.,;:!?]*")
+_TLD_WORD = re.compile(r"([A-Za-z]{2,6}(?:\.[A-Za-z]{2,6})?)[>)\]\"'.,;:!?_]*")
 _IP_HEAD = re.compile(r"\d{1,3}(?:[.,:;_]\d{1,3}){0,2}[.,:;_]?")
 _IP_TAIL = re.compile(r"[.,:;_]?\d{1,3}(?:[.,:;_]\d{1,3}){0,2}")
 
@@ -466,6 +466,7 @@ def _glue(left: str, right: str) -> str:
     return " "
 
 
+_TLD_LOOKALIKES = str.maketrans({"1": "i", "0": "o", "5": "s", "8": "b", "6": "g"})
 _EMAIL_LIKE = re.compile(r"[A-Za-z0-9._%+:,;-]*@[A-Za-z0-9._:,;-]*[A-Za-z0-9]")
 _IPV4_LIKE = re.compile(r"(?<![\w.,:])\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}(?![\w]|[.,:;_]\d)")
 _IPV6_LIKE = re.compile(r"(?<![\w:.])[0-9A-Za-z]{1,4}(?:[:.][0-9A-Za-z]{0,4}){4,7}(?![\w:])")
@@ -481,6 +482,13 @@ def repair_line(line: str) -> str:
         local, domain = m.group().rsplit("@", 1)
         local = re.sub(r"(?<=[A-Za-z0-9])[:,;](?=[A-Za-z0-9])", ".", local)
         domain = re.sub(r"(?<=[A-Za-z0-9])[_:,;](?=[A-Za-z0-9])", ".", domain)
+        if "." in domain:  # the top-level label: digits read for letters ("acmecorp.1o"), a '>' read as a letter
+            head, tld = domain.rsplit(".", 1)
+            fixed = tld.translate(_TLD_LOOKALIKES)
+            if not public_suffix("x." + fixed.lower()) and len(tld) > 2 and public_suffix("x." + fixed[:-1].lower()):
+                fixed = fixed[:-1] + " "  # "orange.frz" -> "orange.fr " (same length)
+            if public_suffix("x." + fixed.strip().lower()):
+                domain = head + "." + fixed
         return local + "@" + domain
 
     def ipv4(m: re.Match) -> str:
@@ -496,6 +504,7 @@ def repair_line(line: str) -> str:
         return v
 
     line = _EMAIL_LIKE.sub(email, line)
+    line = re.sub(r"(?<=@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,6})_(?=\s|$)", " ", line)  # "proton.me_": a stray '_'.
     line = _IPV4_LIKE.sub(ipv4, line)
     line = _IPV6_LIKE.sub(ipv6, line)
     line = re.sub(r"(?<=\d)[_~—–‐−](?=\d)", "-", line)
