@@ -167,6 +167,8 @@ def test_find_dates_formats():
     (["6", "GITHUB_", "TOKEN", "'ghp", "68rKCHqaLdMStkZu3q7hsBFPFdfEF8AbZaks\""], ("'ghp", "68rKCHqaLdMStkZu3q7hsBFPFdfEF8AbZaks\"")),
     (["9", "ANTHROPIC_API_KEY", '"sk', "ant-", "api03-", "SPTBUiklwvobm3LHDopHDJShDullXdjhGhL2qtAjnl"],
      ('"sk', "ant-", "api03-", "SPTBUiklwvobm3LHDopHDJShDullXdjhGhL2qtAjnl")),
+    (["5", "export", "ANTHROPIC_API_KEY=sk-", "ant", "api03-KAKQrUA6u4pDol44AvBnfsqgDhvj27nSuhBDn62Hudg"],
+     ("ant", "api03-KAKQrUA6u4pDol44AvBnfsqgDhvj27nSuhBDn62Hudg")),
     (["export", "SLACK", "BOT_", "TOKEN-xoxb-", "700399339132", "6126852897392-", "pu6vNZsQmnnvIroa63Mk6d05"],
      ("700399339132", "6126852897392-", "pu6vNZsQmnnvIroa63Mk6d05")),
     (["Bearer", "eyJhbGcioiJIUZIINiIsInRScCI6IkpXVC", "J9.eyJzdWIiOiIZMjEXOSIsImlhdCIGMTc", "4MTEWOTQIOHO.BFjwisslp8-mUVNCSB"],

@@ -81,7 +81,7 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.9,
     ),
     ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
-    ("anthropic_key", r"\bsk[- ]?ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT + _QUOTED_TAIL, 0.9),
+    ("anthropic_key", r"\bsk[- ]{0,2}ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT + _QUOTED_TAIL, 0.9),
     (
         "openai_key",
         r"\bsk[- ](?!ant\b|ant[- _])(?:(?:proj|svcacct|admin)[ \t]?[- _]" + _SP + r")?[A-Za-z0-9_-]{20,}\b" + _KEY_CONT + _QUOTED_TAIL,
