@@ -104,3 +104,19 @@ def test_variant_search_is_bounded() -> None:
     assert "X05MHT2T7" in _doc_variants("XOSMHTZTZ")
     many = _doc_variants("OSZBIOSZB")  # 3^2 * 2^7 readings: over the bound, only the simple variants
     assert len(many) <= 3 < MAX_DOC_VARIANTS
+
+
+def test_zone_with_a_lost_character_in_the_document_number(mrz: MrzRecognizer) -> None:
+    """OCR dropped the '3' of TK3VR1N5M (benchmark passport 0092): the line is one short and the dates sit one place
+    early. The zone is still found, with the birth date boxed where it is."""
+    ocr = ["P<GBRBECKER<<LIAM<<<<<<<<<<<<<<<<<<<<<<<<<<<", "TKVRINSM3GBR7111088M3011191<<<<<<<<<<<<<<08"]
+    assert mrz_valid(["P<GBRBECKER<<LIAM<<<<<<<<<<<<<<<<<<<<<<<<<<<", "TK3VR1N5M3GBR7111088M3011191<<<<<<<<<<<<<<08"])
+    text = "PASSPORT\n" + "\n".join(ocr) + "\n"
+    found = _entities(mrz, text)
+    assert found.get("MRZ") == ["\n".join(ocr)]
+    assert found["DATE_OF_BIRTH"] == ["711108"] and found["ID_DOCUMENT_NUMBER"] == ["TKVRINSM"]
+
+
+def test_short_line_of_random_text_is_no_zone(mrz: MrzRecognizer) -> None:
+    text = "P<GBRBECKER<<LIAM<<<<<<<<<<<<<<<<<<<<<<<<<<<\nTKVRINSM3GBR7111089M3011191<<<<<<<<<<<<<<08\n"
+    assert "MRZ" not in _entities(mrz, text)  # a wrong birth-date check digit: no insertion can fix it

@@ -369,6 +369,9 @@ def mrz_check_digit(field: str) -> int:
 _TO_DIGIT_SEVEN = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items()}, "Z": "7", "T": "7"})
 
 
+_MRZ_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
+
+
 def _digits(s: str) -> str:
     return s.translate(_TO_DIGIT)
 
@@ -510,11 +513,31 @@ class MrzRecognizer(EntityRecognizer):
         return results
 
     def _parse(self, kind: str, group: list[_Line]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
-        width, digit_pos, alpha_pos = _LAYOUT[kind]
+        width = _LAYOUT[kind][0]
         tails = {"TD3": (0, 2), "TD2": (0, 1), "TD1": (0, 1, 0)}[kind]
         raw = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
-        if any(len(t) != width for t in raw):
+        if all(len(t) == width for t in raw):
+            parsed = self._read(kind, group, raw)
+            if parsed:
+                return parsed
+        # OCR dropped one character of the document number (the dates then sit one place early): try it at each
+        # position of the field, as an unknown character the check digits decide.
+        doc_line, first = (0, 5) if kind == "TD1" else (1, 0)
+        line = group[doc_line].filled
+        if len(line) != width - 1:
             return None
+        for gap in range(first, first + 10):
+            trial = list(raw)
+            trial[doc_line] = line[:gap] + "?" + line[gap:]
+            if all(len(t) == width for t in trial):
+                parsed = self._read(kind, group, trial, (doc_line, gap))
+                if parsed:
+                    return parsed
+        return None
+
+    def _read(self, kind: str, group: list[_Line], raw: list[str], gap: tuple[int, int] | None = None):
+        """Verify the zone with each digit reading of the look-alike letters; `gap` is an inserted unknown."""
+        _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
             # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
             texts = [
@@ -525,12 +548,13 @@ class MrzRecognizer(EntityRecognizer):
                 )
                 for li, t in enumerate(raw)
             ]
-            parsed = self._verify(kind, group, texts)
+            parsed = self._verify(kind, group, texts, raw, gap)
             if parsed:
                 return parsed
         return None
 
-    def _verify(self, kind: str, group: list[_Line], texts: list[str]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
+    def _verify(self, kind: str, group: list[_Line], texts: list[str], raw: list[str],
+                gap: tuple[int, int] | None = None) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width = _LAYOUT[kind][0]
         if kind == "TD1":
             l1, l2, _ = texts
@@ -548,21 +572,32 @@ class MrzRecognizer(EntityRecognizer):
         if not (dob.isdigit() and exp.isdigit() and _check(dob, dob_cd) and _check(exp, exp_cd)):
             return None
         # The composite digit covers the document number and its check digit as well. When OCR read that check
-        # digit as a letter, the composite decides which digit it was (dates and composite still all verified).
+        # digit as a letter (or lost it), the composite decides which digit it was (dates and composite verified).
         after_doc = "".join(composite)[10:]
-        raw_cd = group[doc_span[0]].filled[doc_span[2] : doc_span[2] + 1]
-        cds = [doc_cd] if not raw_cd.isalpha() else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
-        docs = [v for cd in cds for v in _doc_variants(doc) if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
+        raw_cd = raw[doc_span[0]][doc_span[2] : doc_span[2] + 1]
+        cds = [doc_cd] if raw_cd.isdigit() or raw_cd == "<" else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
+        if "?" in doc:  # the lost character: any; the two check digits decide (plain readings only, bounded)
+            docs = [v for c in _MRZ_CHARS for v in _variants(doc.replace("?", c)) for cd in cds
+                    if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
+        else:
+            docs = [v for cd in cds if cd != "?" for v in _doc_variants(doc)
+                    if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         if not docs:
             return None
+
+        def span(li: int, a: int, b: int) -> tuple[int, int] | None:
+            if gap and gap[0] == li:  # indices of the line with the unknown inserted -> indices of the OCR line
+                a, b = (a - (a > gap[1]), b - (b > gap[1]))
+            return group[li].span(a, b)
+
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
         doc_entity = "US_PASSPORT" if doc_type == "P" and issuer == "USA" else "ID_DOCUMENT_NUMBER"
         for entity, (li, a, b) in ((doc_entity, doc_span), ("DATE_OF_BIRTH", dob_span)):
-            span = group[li].span(a, b)
-            if span:
-                out.append(RecognizerResult(entity, span[0], span[1], 1.0))
+            found = span(li, a, b)
+            if found:
+                out.append(RecognizerResult(entity, found[0], found[1], 1.0))
         li, a = name_span
-        name = group[li].span(a, len(group[li].text))
+        name = span(li, a, len(texts[li]))
         if name:
             out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
         names = [n for n in re.split(r"<+", texts[li][a:]) if len(n) >= 2]
