@@ -161,3 +161,18 @@ def test_int8_model_runs_and_mostly_reads_like_float(reader, onnx_float, tmp_pat
     crnn_onnx.build_int8(onnx_float.path, int8)
     lines = crnn_onnx.verification_lines(24, seed=9)
     assert crnn_onnx.agreement_rate(reader, onnx_float, crnn_onnx.OnnxRecognizer(int8, 1), lines) >= 0.75
+
+
+def test_onnx_providers_setting(monkeypatch):
+    """DLP_ONNX_PROVIDERS picks ONNX Runtime providers (GPU builds); one that is not installed fails loudly, at
+    start-up, naming what is installed."""
+    from gateway.inspection.ocr import OcrEngine
+    from gateway.inspection.onnx_cache import providers
+
+    monkeypatch.delenv("DLP_ONNX_PROVIDERS", raising=False)
+    assert providers() == ["CPUExecutionProvider"]
+    monkeypatch.setenv("DLP_ONNX_PROVIDERS", " CPUExecutionProvider ")
+    assert providers() == ["CPUExecutionProvider"]
+    monkeypatch.setenv("DLP_ONNX_PROVIDERS", "NoSuchExecutionProvider,CPUExecutionProvider")
+    with pytest.raises(RuntimeError, match="NoSuchExecutionProvider not available.*CPUExecutionProvider"):
+        OcrEngine()

@@ -14,6 +14,7 @@ import numpy as np
 
 from gateway.inspection.craft_onnx import cached_detector, load_detector, preprocess
 from gateway.inspection.crnn_onnx import load_recognizer
+from gateway.inspection.onnx_cache import providers
 from gateway.models import Box
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class OcrEngine:
         # One intra-op thread by default: on a busy 2-core box OpenMP spin-waiting made 2 threads 5-30x slower
         # (measured); run several inspection workers for parallelism instead. DLP_OCR_THREADS overrides.
         torch.set_num_threads(threads or int(os.environ.get("DLP_OCR_THREADS", "1")))
+        providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
         network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
         os.makedirs(network_dir, exist_ok=True)
         threads = torch.get_num_threads()

@@ -68,13 +68,30 @@ def session_options(threads: int):
     return opts
 
 
-def open_session(path: str, threads: int):
-    """An ONNX Runtime CPU session for `path`; a file it cannot load (truncated, corrupt) is deleted so that the
-    next start exports it again, and the error is raised."""
+def providers() -> list[str]:
+    """ONNX Runtime execution providers for the OCR models: $DLP_ONNX_PROVIDERS (comma-separated, in order of
+    preference, e.g. "CUDAExecutionProvider,CPUExecutionProvider" with the onnxruntime-gpu package), else the CPU.
+    Raises RuntimeError naming the available ones when a requested provider is not installed (fail at start-up)."""
     import onnxruntime as ort
 
+    wanted = [p.strip() for p in os.environ.get("DLP_ONNX_PROVIDERS", "").split(",") if p.strip()]
+    if not wanted:
+        return ["CPUExecutionProvider"]
+    available = ort.get_available_providers()
+    missing = [p for p in wanted if p not in available]
+    if missing:
+        raise RuntimeError(f"DLP_ONNX_PROVIDERS: {', '.join(missing)} not available (installed: {', '.join(available)})")
+    return wanted
+
+
+def open_session(path: str, threads: int):
+    """An ONNX Runtime session for `path` (CPU unless DLP_ONNX_PROVIDERS says otherwise); a file it cannot load
+    (truncated, corrupt) is deleted so that the next start exports it again, and the error is raised."""
+    import onnxruntime as ort
+
+    chosen = providers()  # outside the try: a bad setting must not delete the model
     try:
-        return ort.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(path, session_options(threads), providers=chosen)
     except Exception:
         with contextlib.suppress(OSError):
             os.unlink(path)
