@@ -107,8 +107,8 @@ class OcrEngine:
         if rgb.shape[0] < 8 or rgb.shape[1] < 8:
             return []
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        # One CRAFT pass whatever the orientation: CRAFT finds rotated words too (as tall boxes), so a turned page
-        # only needs its boxes turned and the recogniser run on turned crops, never a second detection.
+        # One full CRAFT pass whatever the orientation: CRAFT finds rotated words too (as tall or slanted boxes), so
+        # a turned or tilted page only needs its boxes turned and the recogniser run on turned crops.
         scale = detection_scale(grey)
         h, w = grey.shape
         canvas = h * w * scale * scale
