@@ -19,7 +19,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from gateway.inspection.onnx_cache import cache_dir, calibration_reader, open_session, want_int8
+from gateway.inspection.onnx_cache import cache_dir, calibration_reader, open_session, scratch_files, want_int8
 from gateway.inspection.onnx_cache import file_digest as _file_digest
 from gateway.inspection.onnx_cache import locked as _locked
 from gateway.inspection.onnx_cache import prebuilt as _prebuilt
@@ -188,12 +188,7 @@ def _quantize(src: str, dst: str) -> None:
     log.info("quantising the CRAFT detector to int8 at %s (once per machine)", dst)
     inputs = [preprocess(img) for img in calibration_images()]
 
-    d = os.path.dirname(dst)
-    fd, pre = tempfile.mkstemp(prefix=".craft-pre-", suffix=".onnx", dir=d)
-    os.close(fd)
-    fd, tmp = tempfile.mkstemp(prefix=".craft-int8-", suffix=".onnx", dir=d)
-    os.close(fd)
-    try:
+    with scratch_files(os.path.dirname(dst), ".craft-pre-", ".craft-int8-") as (pre, tmp):
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         import onnx
 
@@ -212,10 +207,6 @@ def _quantize(src: str, dst: str) -> None:
                 raise RuntimeError(f"int8 boxes differ ({len(got)} vs {len(want)})")
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
-    finally:
-        for f in (pre, tmp):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f)
 
 
 def score_boxes(maps: np.ndarray) -> list[tuple[int, int, int, int]]:

@@ -32,6 +32,7 @@ from gateway.inspection.onnx_cache import (
     locked,
     open_session,
     prebuilt,
+    scratch_files,
     want_int8,
 )
 
@@ -252,21 +253,12 @@ def build_int8(src: str, dst: str) -> None:
 
     inputs = calibration_inputs()
 
-    d = os.path.dirname(dst)
-    fd, pre = tempfile.mkstemp(prefix=".crnn-pre-", suffix=".onnx", dir=d)
-    os.close(fd)
-    fd, convs = tempfile.mkstemp(prefix=".crnn-conv-", suffix=".onnx", dir=d)
-    os.close(fd)
-    try:
+    with scratch_files(os.path.dirname(dst), ".crnn-pre-", ".crnn-conv-") as (pre, convs):
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         quantize_static(pre, convs, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         op_types_to_quantize=["Conv"], activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         quantize_dynamic(convs, dst, op_types_to_quantize=["LSTM", "MatMul"], per_channel=True,
                          weight_type=QuantType.QInt8)
-    finally:
-        for f in (pre, convs):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f)
 
 
 # ---------------------------------------------------------------------------------------------------------------

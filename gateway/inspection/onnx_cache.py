@@ -35,6 +35,23 @@ def prebuilt(filename: str, directory: str | None) -> str | None:
 
 
 @contextlib.contextmanager
+def scratch_files(directory: str, *prefixes: str) -> Iterator[list[str]]:
+    """Empty temporary .onnx files in `directory` (next to the model, so os.replace into place is atomic), one per
+    prefix; whatever is still there at exit is deleted."""
+    paths = []
+    try:
+        for prefix in prefixes:
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=".onnx", dir=directory)
+            os.close(fd)
+            paths.append(path)
+        yield paths
+    finally:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+@contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
     """An exclusive file lock (two workers starting at once export once)."""
     with open(path, "a") as f:
