@@ -193,6 +193,22 @@ def test_rotated_document_yields_the_email(engine: OcrEngine, k: int):
     assert y1 - y0 > 2 * (x1 - x0)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_turned_page_keeps_its_lines(engine: OcrEngine, k: int):
+    """A page turned by 90 degrees is read in the turned frame's lines: short words of one row (an IBAN's groups)
+    come out on one numbered line, in order, so the analyser sees the whole IBAN (benchmark invoice 0123)."""
+    from gateway.inspection.text import TextAnalyzer
+
+    upright = render(["INVOICE No. INV-2019-2547", "Bill to: Sven Wang", "Phone: +44 20 7297 9604",
+                      "Please pay by bank transfer to IBAN GB19 HBUK 7939 4128 6370 35"], 20, (900, 200))
+    words = engine.read(np.ascontiguousarray(np.rot90(upright, k)))
+    assert words and all(w.line >= 0 for w in words), words
+    iban = [w for w in words if w.text in ("GB19", "HBUK", "7939", "4128", "6370", "35")]
+    assert len({w.line for w in iban}) == 1 and len(iban) == 6, text_of(words)
+    found = {f.entity for f in TextAnalyzer().analyze_words(words)}
+    assert {"IBAN_CODE", "PHONE_NUMBER"} <= found, found
+
+
 def test_large_image_with_small_text_is_tiled(engine: OcrEngine, monkeypatch):
     big = Image.new("RGB", (4000, 3000), "white")
     d = ImageDraw.Draw(big)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,6 +42,11 @@ class Inspector:
         self._ocr = _shared._ocr if _shared and _shared._ocr else (OcrEngine() if options.ocr else None)
         self._faces = _shared._faces if _shared and _shared._faces else (FaceDetector() if options.faces else None)
         self._text = TextAnalyzer(options.recognizers, options.allow_list)
+        # Faces and codes run beside OCR on a second core (they share nothing with it): the image's latency is then
+        # OCR's, not OCR's plus faces'. DLP_PARALLEL_STAGES=0 keeps everything on the calling thread.
+        parallel = os.environ.get("DLP_PARALLEL_STAGES", "1" if (os.cpu_count() or 1) > 1 else "0") != "0"
+        self._side = (_shared._side if _shared else ThreadPoolExecutor(1, thread_name_prefix="inspect-side")) \
+            if parallel else None
 
     def with_options(self, options: InspectOptions) -> Inspector:
         """An Inspector for other options that shares this one's heavy models."""
@@ -49,7 +56,6 @@ class Inspector:
 
     def inspect(self, data: bytes) -> ImageReport:
         """Inspect one image. Never raises: problems are reported in ImageReport.error."""
-        from gateway.inspection.barcodes import read_barcodes
         from gateway.inspection.decode import decode_image
         from gateway.inspection.metadata import metadata_findings
 
@@ -66,16 +72,15 @@ class Inspector:
                 for text in texts:
                     findings += self._text.analyze_text(text, Source.METADATA.value)
             rgb = decoded.rgb()
+            side = self._run_side(report, lambda: self._faces_and_codes(rgb, report))
             if self._ocr is not None and opts.ocr:
                 words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
                 findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
-            if self._faces is not None and opts.faces:
-                findings += _timed(report, "faces", lambda: self._faces.detect(rgb))
-            if opts.barcodes:
-                codes = _timed(report, "barcodes", lambda: read_barcodes(rgb))
-                for text, box in codes:
-                    for f in self._text.analyze_text(text, Source.BARCODE.value):
-                        findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
+            faces, codes = side.result()
+            findings += faces
+            for text, box in codes:
+                for f in self._text.analyze_text(text, Source.BARCODE.value):
+                    findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
             findings += self._inspect_extra_frames(decoded, report)
             report.findings = findings
         except InspectionError as err:
@@ -84,6 +89,25 @@ class Inspector:
             log.exception("inspection failed")
             report.error, report.error_detail = InspectionErrorKind.INTERNAL, type(err).__name__
         return report
+
+    def _faces_and_codes(self, rgb: np.ndarray, report: ImageReport) -> tuple[list[Finding], list]:
+        from gateway.inspection.barcodes import read_barcodes
+
+        faces = _timed(report, "faces", lambda: self._faces.detect(rgb)) \
+            if self._faces is not None and self.options.faces else []
+        codes = _timed(report, "barcodes", lambda: read_barcodes(rgb)) if self.options.barcodes else []
+        return faces, codes
+
+    def _run_side(self, report: ImageReport, fn: Callable[[], T]) -> Future[T]:
+        """`fn` on the side thread (or now, without one). Its result or exception comes from the future."""
+        if self._side is not None:
+            return self._side.submit(fn)
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn())
+        except BaseException as e:  # noqa: BLE001 - re-raised by .result(), like a thread's would be
+            done.set_exception(e)
+        return done
 
     def _inspect_extra_frames(self, decoded, report: ImageReport) -> list[Finding]:
         """Later frames of an animation / multi-page TIFF: PII there must count too.

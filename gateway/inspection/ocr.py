@@ -156,7 +156,7 @@ class OcrEngine:
             lines = [(x0, y0, min(x1, x0 + SAMPLE_LINE_HEIGHTS * (y1 - y0)), y1)
                      for x0, y0, x1, y1 in sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]]
         words = self._recognize_lines(turned, lines, word_boxes)
-        return [_unrotate_word(w, k, grey.shape) for w in words] if k else words
+        return [_unrotate_word(w, k, grey.shape) for w in _numbered(words)] if k else words
 
     def _read_deskewed(self, grey: np.ndarray, polys: list[np.ndarray], angle: float) -> list[OcrWord]:
         """Recognise a page turned by a few degrees (a photo of a screen, a crooked scan): the image and its CRAFT
@@ -173,16 +173,14 @@ class OcrEngine:
         lines, word_boxes = _group(level_polys, level.shape)
         back = cv2.invertAffineTransform(m)
         out = []
-        level_words = reading_order(self._recognize_lines(level, lines, word_boxes))
-        line_of = _line_numbers(level_words)
-        for word, line in zip(level_words, line_of):
+        for word in _numbered(self._recognize_lines(level, lines, word_boxes)):
             x0, y0, x1, y1 = word.box
             corners = cv2.transform(np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32), back)[0]
             bx0, by0 = np.floor(corners.min(axis=0)).astype(int)
             bx1, by1 = np.ceil(corners.max(axis=0)).astype(int)
             box = (max(0, int(bx0)), max(0, int(by0)), min(w, int(bx1)), min(h, int(by1)))
             if box[2] > box[0] and box[3] > box[1]:
-                out.append(OcrWord(word.text, box, word.confidence, line))
+                out.append(OcrWord(word.text, box, word.confidence, word.line))
         return out
 
     def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box]) -> list[OcrWord]:
@@ -537,18 +535,42 @@ def _align_spaces(spaces: list[tuple[int, int]], gaps: list[tuple[int, int]], x0
     return pairs[::-1]
 
 
-def _line_numbers(words: list[OcrWord]) -> list[int]:
-    """Line number of each word of a list in reading order: a new line starts where the next word is no longer on
-    the row (its centre leaves the previous word's vertical extent, or it starts left of it)."""
-    out, line = [], 0
-    for i, w in enumerate(words):
-        if i:
-            p = words[i - 1]
-            cy = (w.box[1] + w.box[3]) / 2
-            if not p.box[1] <= cy <= p.box[3] or w.box[0] < p.box[0]:
-                line += 1
-        out.append(line)
-    return out
+def text_lines(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Words grouped into text lines (rows of vertically overlapping words, top to bottom, left to right). Words far
+    apart on one row (columns) start a new line, so entities don't run across columns."""
+    items = sorted((w for w in words if w.text.strip()), key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0]))
+    rows: list[list[OcrWord]] = []
+    for w in items:
+        cy = (w.box[1] + w.box[3]) / 2
+        h = w.box[3] - w.box[1]
+        for row in rows:
+            ry0 = min(r.box[1] for r in row)
+            ry1 = max(r.box[3] for r in row)
+            rh = ry1 - ry0
+            if ry0 <= cy <= ry1 and 0.5 * rh <= h <= 2 * rh:
+                row.append(w)
+                break
+        else:
+            rows.append([w])
+    pieces: list[list[OcrWord]] = []
+    for row in sorted(rows, key=lambda r: min(w.box[1] for w in r)):
+        row.sort(key=lambda w: w.box[0])
+        height = max(w.box[3] - w.box[1] for w in row)
+        current = [row[0]]
+        for prev, w in zip(row, row[1:]):
+            # A long '<' run of an MRZ line is often not detected at all: that gap is not a column break.
+            if w.box[0] - prev.box[2] > 3 * height and not prev.text.rstrip("-").endswith("<"):
+                pieces.append(current)
+                current = []
+            current.append(w)
+        pieces.append(current)
+    return pieces
+
+
+def _numbered(words: list[OcrWord]) -> list[OcrWord]:
+    """Words of a page read level (turned or deskewed), in reading order and numbered by text line: once their
+    boxes are mapped back to the page, the boxes no longer show the lines."""
+    return [OcrWord(w.text, w.box, w.confidence, n) for n, line in enumerate(text_lines(words)) for w in line]
 
 
 def reading_order(words: list[OcrWord]) -> list[OcrWord]:
@@ -641,4 +663,4 @@ def _unrotate_word(w: OcrWord, k: int, shape: tuple[int, ...]) -> OcrWord:
         return y, h - x
 
     (ax, ay), (bx, by) = back(x0, y0), back(x1, y1)
-    return OcrWord(w.text, (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)), w.confidence)
+    return OcrWord(w.text, (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)), w.confidence, w.line)

@@ -99,6 +99,15 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"END[ \t]+(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY[ \t_=~.-]*",
         0.95,
     ),
+    # The same block from a blurry photo, where OCR mixed the case and misread the short words ("BeoiN ReA PRIvATE
+    # Red" ... "ERo ASA PRIvate KEY"): a header and a footer that both say PRIVATE still frame a key.
+    (
+        "private_key_block_damaged",
+        r"(?i:B[A-Z]{2,3}N)[ \t]+(?:[A-Za-z0-9]+[ \t]+){0,3}(?i:PRIV[A-Z]TE)[ \t]+[A-Za-z]{2,4}[ \t_=~.-]*"
+        r"(?:\n[^\n]*){1,60}?\n[ \t_=~.-]*(?i:E[A-Z]{1,2}D?)[ \t]+(?:[A-Za-z0-9]+[ \t]+){0,3}(?i:PRIV[A-Z]TE)[ \t]+"
+        r"(?i:K[A-Z]{1,2})",
+        0.9,
+    ),
     # The PEM header plus the base64 body lines that follow it (the body is the secret to paint over).
     (
         "private_key",
@@ -156,8 +165,9 @@ class SecretRecognizer(PatternRecognizer):
             if re.fullmatch(r"\d{1,5}(?:/\S*)?", value) or password.lower() in _PLACEHOLDER_PASSWORDS:
                 return True  # host:port, no credentials; or user:password placeholders
             return is_placeholder(value)
-        if "PRIVATE" in pattern_text.upper():
-            return bool(re.search(r"example|xxxx|\.\.\.", pattern_text, re.IGNORECASE))
+        if "PRIVATE" in pattern_text.upper():  # a key block has a base64 body, prose about keys has none
+            return bool(re.search(r"example|xxxx|\.\.\.", pattern_text, re.IGNORECASE)) or not re.search(
+                r"[A-Za-z0-9+/=]{16}", pattern_text)
         return is_placeholder(pattern_text)
 
 
@@ -503,7 +513,7 @@ class MrzRecognizer(EntityRecognizer):
                 group = lines[i : i + n_lines]
                 if len(group) < n_lines or not all(g.looks_like_mrz() for g in group):
                     continue
-                parsed = self._parse(kind, group)
+                parsed = self._parse(kind, group, _printed_tokens(text))
                 if parsed:
                     found, facts = parsed
                     found += _visual_zone(text, facts, (group[0].start, group[-1].end))
@@ -512,12 +522,13 @@ class MrzRecognizer(EntityRecognizer):
                     break
         return results
 
-    def _parse(self, kind: str, group: list[_Line]) -> tuple[list[RecognizerResult], _MrzFacts] | None:
+    def _parse(self, kind: str, group: list[_Line], printed: frozenset[str] = frozenset()
+               ) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width = _LAYOUT[kind][0]
         tails = {"TD3": (0, 2), "TD2": (0, 1), "TD1": (0, 1, 0)}[kind]
         raw = [_fit(g.filled, width, t) for g, t in zip(group, tails)]
         if all(len(t) == width for t in raw):
-            parsed = self._read(kind, group, raw)
+            parsed = self._read(kind, group, raw, printed=printed)
             if parsed:
                 return parsed
         # OCR dropped one character of the document number (the dates then sit one place early): try it at each
@@ -535,8 +546,10 @@ class MrzRecognizer(EntityRecognizer):
                     return parsed
         return None
 
-    def _read(self, kind: str, group: list[_Line], raw: list[str], gap: tuple[int, int] | None = None):
-        """Verify the zone with each digit reading of the look-alike letters; `gap` is an inserted unknown."""
+    def _read(self, kind: str, group: list[_Line], raw: list[str], gap: tuple[int, int] | None = None,
+              printed: frozenset[str] = frozenset()):
+        """Verify the zone with each digit reading of the look-alike letters; `gap` is an inserted unknown,
+        `printed` the words of the page (the document number printed in the visual zone)."""
         _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
             # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
@@ -548,13 +561,14 @@ class MrzRecognizer(EntityRecognizer):
                 )
                 for li, t in enumerate(raw)
             ]
-            parsed = self._verify(kind, group, texts, raw, gap)
+            parsed = self._verify(kind, group, texts, raw, gap, printed)
             if parsed:
                 return parsed
         return None
 
     def _verify(self, kind: str, group: list[_Line], texts: list[str], raw: list[str],
-                gap: tuple[int, int] | None = None) -> tuple[list[RecognizerResult], _MrzFacts] | None:
+                gap: tuple[int, int] | None = None, printed: frozenset[str] = frozenset(),
+                ) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width = _LAYOUT[kind][0]
         if kind == "TD1":
             l1, l2, _ = texts
@@ -580,7 +594,11 @@ class MrzRecognizer(EntityRecognizer):
             docs = [v for c in _MRZ_CHARS for v in _variants(doc.replace("?", c)) for cd in cds
                     if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         else:
-            docs = [v for cd in cds if cd != "?" for v in _doc_variants(doc)
+            # The number printed in the visual zone is a reading too, when it is the MRZ's with at most two
+            # characters misread there (a 9 read as I is no look-alike swap); the check digits still decide.
+            seen = [p.ljust(len(doc), "<") for p in printed
+                    if len(p) == len(doc.rstrip("<")) and sum(a != b for a, b in zip(p, doc)) <= 2]
+            docs = [v for cd in cds if cd != "?" for v in _doc_variants(doc) + seen
                     if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         if not docs:
             return None
@@ -602,6 +620,12 @@ class MrzRecognizer(EntityRecognizer):
             out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
         names = [n for n in re.split(r"<+", texts[li][a:]) if len(n) >= 2]
         return out, _MrzFacts(doc_entity, docs[0].strip("<"), dob, tuple(names))
+
+
+def _printed_tokens(text: str) -> frozenset[str]:
+    """Upper-case letter/digit words of 5-9 characters outside MRZ lines: candidate printed document numbers."""
+    return frozenset(t for t in re.findall(r"(?<![A-Z0-9<])[A-Z0-9]{5,9}(?![A-Z0-9<])", text)
+                     if any(c.isdigit() for c in t))
 
 
 @dataclass(frozen=True)

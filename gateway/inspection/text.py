@@ -9,7 +9,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from gateway.inspection.ocr import OcrWord
+from gateway.inspection.ocr import OcrWord, text_lines
 from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
@@ -361,41 +361,14 @@ class _Layout:
 
 
 def _pieces(words: list[OcrWord]) -> list[list[OcrWord]]:
-    """Group words into text lines (by vertical overlap), left to right. Words far apart on one row (columns)
-    start a new line so entities don't run across columns."""
-    if words and all(w.line >= 0 for w in words):  # the OCR numbered the lines (a tilted page read level)
+    """Text lines of OCR words: as the OCR numbered them (a turned or tilted page, read level), else by layout."""
+    if words and all(w.line >= 0 for w in words):
         by_line: dict[int, list[OcrWord]] = {}
         for w in words:
             if w.text.strip():
                 by_line.setdefault(w.line, []).append(w)
         return [by_line[k] for k in sorted(by_line)]
-    items = sorted((w for w in words if w.text.strip()), key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0]))
-    rows: list[list[OcrWord]] = []
-    for w in items:
-        cy = (w.box[1] + w.box[3]) / 2
-        h = w.box[3] - w.box[1]
-        for row in rows:
-            ry0 = min(r.box[1] for r in row)
-            ry1 = max(r.box[3] for r in row)
-            rh = ry1 - ry0
-            if ry0 <= cy <= ry1 and 0.5 * rh <= h <= 2 * rh:
-                row.append(w)
-                break
-        else:
-            rows.append([w])
-    pieces: list[list[OcrWord]] = []
-    for row in sorted(rows, key=lambda r: min(w.box[1] for w in r)):
-        row.sort(key=lambda w: w.box[0])
-        height = max(w.box[3] - w.box[1] for w in row)
-        current = [row[0]]
-        for prev, w in zip(row, row[1:]):
-            # A long '<' run of an MRZ line is often not detected at all: that gap is not a column break.
-            if w.box[0] - prev.box[2] > 3 * height and not prev.text.rstrip("-").endswith("<"):
-                pieces.append(current)
-                current = []
-            current.append(w)
-        pieces.append(current)
-    return pieces
+    return text_lines(words)
 
 
 def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
