@@ -31,6 +31,7 @@ def _worker_init(threads: int) -> None:
     except OSError:
         pass
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("DLP_OCR_THREADS", str(threads))
     import torch
 
     torch.set_num_threads(threads)

@@ -403,16 +403,18 @@ def test_pem_block_with_ocr_junk_after_the_header(analyzer: TextAnalyzer):
 
 
 def test_pem_block_from_a_blurry_phone_photo(analyzer: TextAnalyzer):
-    """Benchmark phone photo 0196: OCR mixed the case and misread the short words of header and footer."""
-    rows = [["BeoiN", "ReA", "PRIvATE", "Red"],
-            ["AITEuOhed/", "APitutbfvoeduaagp", "Rzeok", "An2le", "klafZe", "Epeyvoezlvaorie"],
-            ["Had#caASurRDea", "Bovvtdavio]Tou"],
-            ["ERo", "ASA", "PRIvate", "KEY"]]
-    words = [w for i, r in enumerate(rows) for w in line(r, y=40 + 30 * i)]
-    secrets = [f for f in analyzer.analyze_words(words) if f.entity == "SECRET"]
-    body = box_of(words, "AITEuOhed/", "Epeyvoezlvaorie")
-    assert any(f.box[0] <= body[0] + 4 and f.box[2] >= body[2] - 4 and f.box[1] <= body[1] and f.box[3] >= body[3]
-               for f in secrets), (body, secrets)
+    """Benchmark phone photo 0196: OCR mixed the case and misread the short words of header and footer (two
+    readings of the footer: one and two ONNX threads)."""
+    for footer in (["ERo", "ASA", "PRIvate", "KEY"], ["Er0", "#84", "PRIVAIE", "KEY"]):
+        rows = [["BeoiN", "ReA", "PRIvATE", "Red"],
+                ["AITEuOhed/", "APitutbfvoeduaagp", "Rzeok", "An2le", "klafZe", "Epeyvoezlvaorie"],
+                ["Had#caASurRDea", "Bovvtdavio]Tou"],
+                footer]
+        words = [w for i, r in enumerate(rows) for w in line(r, y=40 + 30 * i)]
+        secrets = [f for f in analyzer.analyze_words(words) if f.entity == "SECRET"]
+        body = box_of(words, "AITEuOhed/", "Epeyvoezlvaorie")
+        assert any(f.box[0] <= body[0] + 4 and f.box[2] >= body[2] - 4 and f.box[1] <= body[1]
+                   and f.box[3] >= body[3] for f in secrets), (footer, body, secrets)
     # prose that merely mentions a private key is no key
     prose = [w for i, r in enumerate([["Begin", "the", "private", "key", "rotation"], ["End", "the",
              "private", "key", "audit"]]) for w in line(r, y=40 + 30 * i)]

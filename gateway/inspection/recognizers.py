@@ -100,11 +100,12 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.95,
     ),
     # The same block from a blurry photo, where OCR mixed the case and misread the short words ("BeoiN ReA PRIvATE
-    # Red" ... "ERo ASA PRIvate KEY"): a header and a footer that both say PRIVATE still frame a key.
+    # Red" ... "Er0 #84 PRIVAIE KEY"): a header and a footer that both say PRIV..E still frame a key (and the
+    # block must hold a base64 body, see invalidate_result).
     (
         "private_key_block_damaged",
-        r"(?i:B[A-Z]{2,3}N)[ \t]+(?:[A-Za-z0-9]+[ \t]+){0,3}(?i:PRIV[A-Z]TE)[ \t]+[A-Za-z]{2,4}[ \t_=~.-]*"
-        r"(?:\n[^\n]*){1,60}?\n[ \t_=~.-]*(?i:E[A-Z]{1,2}D?)[ \t]+(?:[A-Za-z0-9]+[ \t]+){0,3}(?i:PRIV[A-Z]TE)[ \t]+"
+        r"(?i:B[A-Z]{2,3}N)[ \t]+(?:\S+[ \t]+){0,3}(?i:PRIV[A-Z]{2}E)[ \t]+[A-Za-z]{2,4}[ \t_=~.-]*"
+        r"(?:\n[^\n]*){1,60}?\n[ \t_=~.-]*(?i:E[A-Z0-9]{1,2})[ \t]+(?:\S+[ \t]+){0,3}(?i:PRIV[A-Z]{2}E)[ \t]+"
         r"(?i:K[A-Z]{1,2})",
         0.9,
     ),
@@ -165,7 +166,7 @@ class SecretRecognizer(PatternRecognizer):
             if re.fullmatch(r"\d{1,5}(?:/\S*)?", value) or password.lower() in _PLACEHOLDER_PASSWORDS:
                 return True  # host:port, no credentials; or user:password placeholders
             return is_placeholder(value)
-        if "PRIVATE" in pattern_text.upper():  # a key block has a base64 body, prose about keys has none
+        if re.search(r"PRIV[A-Z]{2}E", pattern_text.upper()):  # a key block has a base64 body, prose has none
             return bool(re.search(r"example|xxxx|\.\.\.", pattern_text, re.IGNORECASE)) or not re.search(
                 r"[A-Za-z0-9+/=]{16}", pattern_text)
         return is_placeholder(pattern_text)
@@ -535,21 +536,32 @@ class MrzRecognizer(EntityRecognizer):
         # position of the field, as an unknown character the check digits decide.
         doc_line, first = (0, 5) if kind == "TD1" else (1, 0)
         line = group[doc_line].filled
-        if len(line) != width - 1:
-            return None
-        for gap in range(first, first + 10):
+        if len(line) == width - 1:
+            for gap in range(first, first + 10):
+                trial = list(raw)
+                trial[doc_line] = line[:gap] + "?" + line[gap:]
+                if all(len(t) == width for t in trial):
+                    parsed = self._read(kind, group, trial, (doc_line, gap, 1))
+                    if parsed:
+                        return parsed
+        # OCR read the sex 'M', the one wide letter among the dates, as two characters ('14'): the dates line is
+        # one too long. Dropping either of the two lets the check digits decide (only there: cutting anywhere
+        # would let a zone pass by chance). Both cuts leave the dates where they are.
+        sex = 7 if kind == "TD1" else 20
+        line = group[1].filled
+        for cut in (sex, sex + 1) if len(line) == width + 1 else ():
             trial = list(raw)
-            trial[doc_line] = line[:gap] + "?" + line[gap:]
-            if all(len(t) == width for t in trial):
-                parsed = self._read(kind, group, trial, (doc_line, gap))
-                if parsed:
-                    return parsed
+            trial[1] = _fit(line[:cut] + line[cut + 1 :], width, tails[1])
+            parsed = self._read(kind, group, trial, (1, cut, -1), printed) if len(trial[1]) == width else None
+            if parsed:
+                return parsed
         return None
 
-    def _read(self, kind: str, group: list[_Line], raw: list[str], gap: tuple[int, int] | None = None,
+    def _read(self, kind: str, group: list[_Line], raw: list[str], edit: tuple[int, int, int] | None = None,
               printed: frozenset[str] = frozenset()):
-        """Verify the zone with each digit reading of the look-alike letters; `gap` is an inserted unknown,
-        `printed` the words of the page (the document number printed in the visual zone)."""
+        """Verify the zone with each digit reading of the look-alike letters. `edit` (line, position, +1/-1) is an
+        unknown inserted into / a character dropped from that OCR line; `printed` the words of the page (the
+        document number printed in the visual zone)."""
         _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
             # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
@@ -561,13 +573,13 @@ class MrzRecognizer(EntityRecognizer):
                 )
                 for li, t in enumerate(raw)
             ]
-            parsed = self._verify(kind, group, texts, raw, gap, printed)
+            parsed = self._verify(kind, group, texts, raw, edit, printed)
             if parsed:
                 return parsed
         return None
 
     def _verify(self, kind: str, group: list[_Line], texts: list[str], raw: list[str],
-                gap: tuple[int, int] | None = None, printed: frozenset[str] = frozenset(),
+                edit: tuple[int, int, int] | None = None, printed: frozenset[str] = frozenset(),
                 ) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width = _LAYOUT[kind][0]
         if kind == "TD1":
@@ -598,14 +610,17 @@ class MrzRecognizer(EntityRecognizer):
             # characters misread there (a 9 read as I is no look-alike swap); the check digits still decide.
             seen = [p.ljust(len(doc), "<") for p in printed
                     if len(p) == len(doc.rstrip("<")) and sum(a != b for a, b in zip(p, doc)) <= 2]
-            docs = [v for cd in cds if cd != "?" for v in _doc_variants(doc) + seen
+            # After a dropped character only the simple readings: one repair at a time, or chance passes add up.
+            readings = _variants(doc) if edit and edit[2] < 0 else _doc_variants(doc)
+            docs = [v for cd in cds if cd != "?" for v in readings + seen
                     if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         if not docs:
             return None
 
         def span(li: int, a: int, b: int) -> tuple[int, int] | None:
-            if gap and gap[0] == li:  # indices of the line with the unknown inserted -> indices of the OCR line
-                a, b = (a - (a > gap[1]), b - (b > gap[1]))
+            if edit and edit[0] == li:  # indices of the edited line -> indices of the OCR line
+                at, grown = edit[1], edit[2] > 0
+                a, b = (a - (a > at), b - (b > at)) if grown else (a + (a >= at), b + (b > at))
             return group[li].span(a, b)
 
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
