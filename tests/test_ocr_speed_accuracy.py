@@ -19,6 +19,7 @@ from gateway.inspection.ocr import (
     TILE_OVERLAP,
     TILE_PX,
     OcrEngine,
+    _dedupe_polys,
     _split_line,
     detection_scale,
     looks_like_text,
@@ -276,6 +277,20 @@ def test_word_cut_by_a_tile_edge_is_one_box(engine: OcrEngine):
     emails = [w for w in words if "consulting" in w.text or "corpmail" in w.text]
     assert len(emails) == 1 and "corpmail" in emails[0].text, words
     assert emails[0].box[0] <= 520 and emails[0].box[2] >= 735, words  # the seam is at 600..700
+
+
+def test_turned_word_cut_by_a_tile_edge_is_one_box():
+    """On a page turned by 90 degrees the tiles' seam runs across the text lines: the two halves of a word are tall
+    boxes on one column, from different tiles, and are joined as wide halves on one row are."""
+    def quad(x0, y0, x1, y1):
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+    halves = [quad(100, 400, 118, 1030), quad(101, 1010, 119, 1300)]  # tiles 0 and 1, overlapping at 1010..1030
+    joined = _dedupe_polys(halves, [0, 1])
+    assert len(joined) == 1 and joined[0][:, 1].min() == 400 and joined[0][:, 1].max() == 1300
+    # neighbouring columns (two turned lines) stay apart, and so do boxes of one tile
+    assert len(_dedupe_polys([quad(100, 400, 118, 1030), quad(124, 1010, 142, 1300)], [0, 1])) == 2
+    assert len(_dedupe_polys(halves, [0, 0])) == 2
 
 
 def test_photo_without_text_skips_full_detection(engine: OcrEngine, monkeypatch):

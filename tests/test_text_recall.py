@@ -419,3 +419,25 @@ def test_pem_block_from_a_blurry_phone_photo(analyzer: TextAnalyzer):
     prose = [w for i, r in enumerate([["Begin", "the", "private", "key", "rotation"], ["End", "the",
              "private", "key", "audit"]]) for w in line(r, y=40 + 30 * i)]
     assert not [f for f in analyzer.analyze_words(prose) if f.entity == "SECRET"]
+
+
+@pytest.mark.parametrize("tokens, first, last", [
+    # benchmark IT ticket 0087: '@' read as 'c', the dot as a space
+    (["Contact:", "mare", "erikssoncoutlook", "com", "/", "+1", "617", "311", "4180"], "erikssoncoutlook", "com"),
+    # benchmark terminal 0091: a git log author, '@' read as 'd'
+    (["Author:", "Ahmed", "Thompson", "<thompson", "_", "ahmeddcontoso-health.org>", "Bump", "version"],
+     "<thompson", "ahmeddcontoso-health.org>"),
+])
+def test_email_whose_at_was_read_as_a_letter(analyzer: TextAnalyzer, tokens: list[str], first: str, last: str):
+    words = line(tokens)
+    target = box_of(words, first, last)
+    emails = [f for f in analyzer.analyze_words(words) if f.entity == "EMAIL_ADDRESS" and f.score >= 0.5]
+    assert any(f.box[0] <= target[0] + 12 and f.box[2] >= target[2] - 12 for f in emails), (target, emails)
+
+
+@pytest.mark.parametrize("text", [
+    "Open Microsoft Outlook.com to read mail", "Sign in at www.outlook.com today", "see <https://contoso.com>",
+    "Support <help desk> replies within a day", "Ticket from Anna <support portal>", "Acme <noreply.example.com>",
+])
+def test_no_lost_at_email_in_ordinary_text(analyzer: TextAnalyzer, text: str):
+    assert not [f for f in analyzer.analyze_text(text, "ocr") if f.entity == "EMAIL_ADDRESS"], text

@@ -386,9 +386,13 @@ def _dedupe_polys(polys: list[np.ndarray], tiles: list[int] | None = None) -> li
 
 
 def _same_row_overlap(a: Box, b: Box) -> bool:
-    """Two wide boxes on one text row that overlap horizontally: pieces of one word from neighbouring tiles."""
-    if a[2] - a[0] < a[3] - a[1] or b[2] - b[0] < b[3] - b[1]:
+    """Two boxes along one text line that overlap: pieces of one word from neighbouring tiles. Along a row for
+    wide boxes, along a column for tall ones (a page turned by 90 degrees, tiled across its lines)."""
+    wide_a, wide_b = a[2] - a[0] >= a[3] - a[1], b[2] - b[0] >= b[3] - b[1]
+    if wide_a != wide_b:
         return False
+    if not wide_a:  # turned text: the same test with x and y swapped
+        a, b = (a[1], a[0], a[3], a[2]), (b[1], b[0], b[3], b[2])
     dy = min(a[3], b[3]) - max(a[1], b[1])
     dx = min(a[2], b[2]) - max(a[0], b[0])
     return dx >= 4 and dy >= 0.6 * min(a[3] - a[1], b[3] - b[1])

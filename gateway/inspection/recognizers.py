@@ -291,6 +291,32 @@ class DotlessEmailRecognizer(PatternRecognizer):
         return _looks_like_example(domain[:7]) or domain.startswith(("localhost", "example"))
 
 
+class LostAtEmailRecognizer(PatternRecognizer):
+    """An email whose '@' OCR read as a letter: at a big webmail provider ("erikssoncoutlook com"), or inside the
+    angle brackets after a name, as mail headers and git logs write it ("Ahmed <ahmeddcontoso-health.org>").
+    Lower score than a well-formed address."""
+
+    PROVIDERS = ("gmail", "googlemail", "outlook", "hotmail", "yahoo", "protonmail", "proton", "icloud", "fastmail",
+                 "gmx", "aol")
+
+    def __init__(self) -> None:
+        tlds = "|".join(DotlessEmailRecognizer.TLDS)
+        providers = "|".join(self.PROVIDERS)
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            name="LostAtEmailRecognizer",
+            patterns=[
+                Pattern("webmail_lost_at", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*[cda@](?:{providers})[ \t]?[.,]?[ \t]?"
+                        rf"(?:co[ \t]?\.?[ \t]?uk|{tlds})\b", 0.6),
+                Pattern("bracketed_lost_at", rf"(?<=\b[A-Z][a-z]+[ \t]?<[ \t]?)[A-Za-z0-9][^<>@\s:/]*"
+                        rf"(?:[ \t][^<>@\s:/]+){{0,3}}\.(?:{tlds})(?=[ \t]?>)", 0.6),
+            ],
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return "exampl" in pattern_text.lower() or len(pattern_text) < 8
+
+
 def _looks_like_example(label: str) -> bool:
     return (len(label) >= 5 and "example".startswith(label)) or difflib.SequenceMatcher(None, label, "example").ratio() >= 0.8
 

@@ -14,6 +14,7 @@ from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
     DotlessEmailRecognizer,
+    LostAtEmailRecognizer,
     InternationalPhoneRecognizer,
     MrzRecognizer,
     NameCueRecognizer,
@@ -119,8 +120,9 @@ class TextAnalyzer:
         registry = RecognizerRegistry(supported_languages=["en"])
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
         registry.remove_recognizer("EmailRecognizer")
-        for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), InternationalPhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer()):
+        for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
+                  InternationalPhoneRecognizer(), SecretRecognizer(), CredentialAssignmentRecognizer(), MrzRecognizer(),
+                  DateOfBirthRecognizer(), NameCueRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))
