@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from gateway.cpus import available_cpus
 from gateway.models import Finding, ImageReport, InspectionError, InspectionErrorKind, InspectOptions
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class InspectionPool:
 
     def __init__(self, workers: int, threads_per_worker: int | None = None, initializer=_worker_init) -> None:
         self.size = max(1, workers)
-        cores = os.cpu_count() or 1
+        cores = available_cpus()
         self.threads = threads_per_worker or max(1, cores // self.size)
         self._workers = [_Worker(self.threads, initializer) for _ in range(self.size)]
         self._idle: asyncio.Queue[_Worker] | None = None

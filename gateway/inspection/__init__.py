@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from gateway.cpus import available_cpus
 from gateway.models import (
     Finding,
     ImageReport,
@@ -44,7 +45,7 @@ class Inspector:
         self._text = TextAnalyzer(options.recognizers, options.allow_list)
         # Faces and codes run beside OCR on a second core (they share nothing with it): the image's latency is then
         # OCR's, not OCR's plus faces'. DLP_PARALLEL_STAGES=0 keeps everything on the calling thread.
-        parallel = os.environ.get("DLP_PARALLEL_STAGES", "1" if (os.cpu_count() or 1) > 1 else "0") != "0"
+        parallel = os.environ.get("DLP_PARALLEL_STAGES", "1" if available_cpus() > 1 else "0") != "0"
         self._side = (_shared._side if _shared else ThreadPoolExecutor(1, thread_name_prefix="inspect-side")) \
             if parallel else None
 

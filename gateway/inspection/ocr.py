@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from gateway.cpus import available_cpus
 from gateway.inspection.craft_onnx import cached_detector, load_detector, preprocess
 from gateway.inspection.crnn_onnx import load_recognizer
 from gateway.inspection.onnx_cache import providers
@@ -76,7 +77,7 @@ class OcrEngine:
         # Our sessions do not spin, so waiting threads leave the other core alone: 2 threads made CRAFT 1.66x faster
         # here. Torch, only a fallback now, keeps one: its OpenMP spin-waiting made 2 threads 5-30x slower on a
         # busy 2-core box (measured).
-        threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or (os.cpu_count() or 1)
+        threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or available_cpus()
         torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
         network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
