@@ -81,7 +81,8 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.9,
     ),
     ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
-    ("anthropic_key", r"\bsk[- ]{0,2}ant[- _]" + _SP + r"(?:api\d\d[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT + _QUOTED_TAIL, 0.9),
+    ("anthropic_key", r"\bsk[- ]{0,2}ant[- _]" + _SP + r"(?:api\d\d[ \t]?[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT
+     + _QUOTED_TAIL, 0.9),
     (
         "openai_key",
         r"\bsk[- ](?!ant\b|ant[- _])(?:(?:proj|svcacct|admin)[ \t]?[- _]" + _SP + r")?[A-Za-z0-9_-]{20,}\b" + _KEY_CONT + _QUOTED_TAIL,
@@ -314,7 +315,8 @@ class LostAtEmailRecognizer(PatternRecognizer):
         )
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        return "exampl" in pattern_text.lower() or len(pattern_text) < 8
+        text = pattern_text.lower()  # a damaged documentation address ("noreplydexomple.com") is no one's
+        return len(text) < 8 or any(_looks_like_example(text[i : i + 7]) for i in range(len(text) - 6))
 
 
 def _looks_like_example(label: str) -> bool:
