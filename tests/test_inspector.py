@@ -54,3 +54,60 @@ def test_options_share_models(inspector):
     assert other._ocr is inspector._ocr and other._faces is inspector._faces
     report = other.inspect(text_image(["Status of project BLUEBIRD"]))
     assert "PROJECT_CODENAME" in {f.entity for f in report.findings}
+
+
+def _recording_faces(monkeypatch, inspector, seen: list, result=None, exc: Exception | None = None, delay=0.0):
+    import threading
+    import time
+
+    from gateway.models import Finding
+
+    def detect(rgb):
+        time.sleep(delay)
+        seen.append(threading.current_thread().name)
+        if exc:
+            raise exc
+        return result if result is not None else [Finding("FACE", "face", 0.99, (1, 1, 5, 5))]
+
+    monkeypatch.setattr(inspector._faces, "detect", detect)
+
+
+def test_faces_run_on_the_side_thread_beside_ocr(inspector, monkeypatch):
+    if inspector._side is None:
+        pytest.skip("one CPU: no side thread")
+    seen: list[str] = []
+    _recording_faces(monkeypatch, inspector, seen)
+    report = inspector.inspect(text_image(["Contact: jane.doe@corpmail.com"]))
+    assert seen and seen[0].startswith("inspect-side")
+    assert {"FACE", "EMAIL_ADDRESS"} <= {f.entity for f in report.findings}
+
+
+def test_parallel_stages_can_be_turned_off(inspector, monkeypatch):
+    from gateway.models import InspectOptions
+
+    monkeypatch.setenv("DLP_PARALLEL_STAGES", "0")
+    sequential = Inspector(InspectOptions(), _shared=inspector)
+    assert sequential._side is None and sequential._ocr is inspector._ocr
+    seen: list[str] = []
+    _recording_faces(monkeypatch, sequential, seen)
+    report = sequential.inspect(text_image(["Contact: jane.doe@corpmail.com"]))
+    assert seen == ["MainThread"] and {"FACE", "EMAIL_ADDRESS"} <= {f.entity for f in report.findings}
+
+
+def test_side_thread_failure_is_reported_not_raised(inspector, monkeypatch):
+    _recording_faces(monkeypatch, inspector, [], exc=RuntimeError("face model broke"))
+    report = inspector.inspect(text_image(["Contact: jane.doe@corpmail.com"]))
+    assert report.error is InspectionErrorKind.INTERNAL and not report.findings
+
+
+def test_ocr_failure_waits_for_the_side_thread(inspector, monkeypatch):
+    """An image whose OCR fails is reported only once the side thread is done with it (nothing runs on after)."""
+    seen: list[str] = []
+    _recording_faces(monkeypatch, inspector, seen, delay=0.3)
+
+    def broken(rgb):
+        raise RuntimeError("ocr broke")
+
+    monkeypatch.setattr(inspector._ocr, "read", broken)
+    report = inspector.inspect(text_image(["Contact: jane.doe@corpmail.com"]))
+    assert report.error is InspectionErrorKind.INTERNAL and len(seen) == 1

@@ -10,8 +10,8 @@ import hashlib
 import logging
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 import numpy as np
@@ -73,10 +73,13 @@ class Inspector:
                 for text in texts:
                     findings += self._text.analyze_text(text, Source.METADATA.value)
             rgb = decoded.rgb()
-            side = self._run_side(report, lambda: self._faces_and_codes(rgb, report))
-            if self._ocr is not None and opts.ocr:
-                words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
-                findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
+            side = self._run_side(lambda: self._faces_and_codes(rgb, report))
+            try:
+                if self._ocr is not None and opts.ocr:
+                    words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
+                    findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
+            finally:
+                wait([side])  # never leave the side thread working on this image after it is reported
             faces, codes = side.result()
             findings += faces
             for text, box in codes:
@@ -99,7 +102,7 @@ class Inspector:
         codes = _timed(report, "barcodes", lambda: read_barcodes(rgb)) if self.options.barcodes else []
         return faces, codes
 
-    def _run_side(self, report: ImageReport, fn: Callable[[], T]) -> Future[T]:
+    def _run_side(self, fn: Callable[[], T]) -> Future[T]:
         """`fn` on the side thread (or now, without one). Its result or exception comes from the future."""
         if self._side is not None:
             return self._side.submit(fn)
