@@ -535,6 +535,7 @@ class MrzRecognizer(EntityRecognizer):
             pos += len(raw) + 1
         results: list[RecognizerResult] = []
         used: set[int] = set()
+        printed: frozenset[str] | None = None
         for i in range(len(lines)):
             if i in used or not lines[i].looks_like_mrz():
                 continue
@@ -542,7 +543,9 @@ class MrzRecognizer(EntityRecognizer):
                 group = lines[i : i + n_lines]
                 if len(group) < n_lines or not all(g.looks_like_mrz() for g in group):
                     continue
-                parsed = self._parse(kind, group, _printed_tokens(text))
+                if printed is None:  # the page's words, once per text, only when a zone is tried
+                    printed = _printed_tokens(text)
+                parsed = self._parse(kind, group, printed)
                 if parsed:
                     found, facts = parsed
                     found += _visual_zone(text, facts, (group[0].start, group[-1].end))
