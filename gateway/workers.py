@@ -32,10 +32,7 @@ def _worker_init(threads: int) -> None:
     except OSError:
         pass
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    os.environ.setdefault("DLP_OCR_THREADS", str(threads))
-    import torch
-
-    torch.set_num_threads(threads)
+    os.environ.setdefault("DLP_OCR_THREADS", str(threads))  # the OCR engine sizes its ONNX sessions by it
     global _inspector
     from gateway.inspection import Inspector
 

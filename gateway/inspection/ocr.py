@@ -581,19 +581,8 @@ def _numbered(words: list[OcrWord]) -> list[OcrWord]:
 
 
 def reading_order(words: list[OcrWord]) -> list[OcrWord]:
-    """Rows of vertically overlapping words, top to bottom; left to right within a row."""
-    rows: list[list[OcrWord]] = []
-    for w in sorted(words, key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0])):
-        cy, h = (w.box[1] + w.box[3]) / 2, w.box[3] - w.box[1]
-        for row in rows:
-            ry0, ry1 = min(r.box[1] for r in row), max(r.box[3] for r in row)
-            if ry0 <= cy <= ry1 and 0.5 * (ry1 - ry0) <= h <= 2 * (ry1 - ry0):
-                row.append(w)
-                break
-        else:
-            rows.append([w])
-    rows.sort(key=lambda r: min(w.box[1] for w in r))
-    return [w for row in rows for w in sorted(row, key=lambda w: w.box[0])]
+    """Rows of vertically overlapping words, top to bottom; left to right within a row (text_lines, flattened)."""
+    return [w for line in text_lines(words) for w in line]
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
