@@ -20,6 +20,7 @@ from gateway.inspection.ocr import (
     TILE_PX,
     OcrEngine,
     _dedupe_polys,
+    _ink_extent,
     _split_line,
     detection_scale,
     looks_like_text,
@@ -127,7 +128,7 @@ def test_int8_detector_reads_the_same_words_as_torch(engine: OcrEngine):
 
 def test_export_is_cached_and_reused(engine: OcrEngine, cache: str, monkeypatch):
     files = sorted(glob.glob(os.path.join(cache, "craft-*.onnx")))
-    assert len(files) == 2 and any(f.endswith("-int8.onnx") for f in files), files  # float + int8, one of each
+    assert len(files) == 2 and any(f.endswith(craft_onnx.INT8 + ".onnx") for f in files), files  # float + int8, one of each
     mtimes = [os.path.getmtime(f) for f in files]
 
     def no_export(*a, **k):
@@ -157,7 +158,7 @@ def test_export_failure_falls_back_to_torch(engine: OcrEngine, tmp_path, monkeyp
 
 
 def test_quantisation_failure_falls_back_to_float_onnx(engine: OcrEngine, cache: str, tmp_path, monkeypatch, caplog):
-    float_model = next(f for f in glob.glob(os.path.join(cache, "craft-*.onnx")) if not f.endswith("-int8.onnx"))
+    float_model = next(f for f in glob.glob(os.path.join(cache, "craft-*.onnx")) if not f.endswith(craft_onnx.INT8 + ".onnx"))
     os.link(float_model, tmp_path / os.path.basename(float_model))  # exported already: only quantisation runs
 
     def broken(*a, **k):
@@ -265,6 +266,20 @@ def test_tiles_are_equal_bounded_and_cover_with_overlap(n: int):
     # no more tiles than needed: one fewer could not cover n with the overlap
     k = len(spans)
     assert k == 1 or (k - 1) * TILE_PX - (k - 2) * TILE_OVERLAP < n
+
+
+def test_ink_extent_is_what_varies_plus_padding():
+    """CRAFT skips flat margins: the extent covers every pixel that differs from the background (in any channel,
+    on a tile that is a view into a bigger canvas), padded, and a flat tile has none."""
+    canvas = np.full((600, 900, 3), 240, np.uint8)
+    canvas[200:230, 300:520] = 20  # dark text-like block
+    canvas[400, 610, 2] = 100  # one pixel, blue channel only
+    tile = canvas[100:550, 250:800]  # a strided view, as tiles are
+    assert _ink_extent(tile, pad=10) == (40, 90, 371, 311)
+    assert _ink_extent(tile[:, :, 0].copy(), pad=0) == (50, 100, 270, 130)  # grey tiles too; the blue dot is gone
+    assert _ink_extent(canvas[:150], pad=10) is None
+    canvas[0, 0] = 233  # a difference under 16 is noise, not ink
+    assert _ink_extent(canvas[:150], pad=10) is None
 
 
 def test_word_cut_by_a_tile_edge_is_one_box(engine: OcrEngine):

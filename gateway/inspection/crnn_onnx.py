@@ -43,6 +43,8 @@ MAX_ABS_DIFF = 1e-3  # logits reach ~20; measured diff is ~4e-5
 MIN_INT8_AGREEMENT = 0.98  # share of verification lines read exactly as the float model: always enough
 INT8_SLACK = 0.03  # ... or at most this much below EasyOCR's own quantised recogniser's share (3 of 96 lines)
 HEIGHT = 64  # EasyOCR's recogniser input height
+# Name of the int8 model, versioned with build_int8's recipe: a changed recipe must not reuse an old cached model.
+INT8 = "-int8r2"
 WIDTHS = (64, 200, 520, 1000)  # widths (and batch sizes 1 and 3) the float export is checked at
 
 
@@ -93,9 +95,9 @@ def onnx_recognizer(reader, weights_path: str, threads: int, directory: str | No
 
 def _prebuilt_model(name: str, directory: str | None, int8: bool) -> str | None:
     """A prebuilt model: the int8 one, or the float one when int8 is off or was rejected for this model."""
-    if int8 and (path := prebuilt(name + "-int8.onnx", directory)):
+    if int8 and (path := prebuilt(name + INT8 + ".onnx", directory)):
         return path
-    if not int8 or _rejected(prebuilt(name + "-int8.rejected", directory)):
+    if not int8 or _rejected(prebuilt(name + INT8 + ".rejected", directory)):
         return prebuilt(name + ".onnx", directory)
     return None
 
@@ -105,14 +107,14 @@ def _export_cached(reader, weights_path: str, base: str, int8: bool) -> str:
     with locked(base + ".lock"):  # two workers starting at once export once
         if not os.path.isfile(path):
             _export(float_model(weights_path, len(reader.converter.character)), path)
-        if int8 and not _rejected(base + "-int8.rejected"):
+        if int8 and not _rejected(base + INT8 + ".rejected"):
             try:
-                if not os.path.isfile(base + "-int8.onnx"):
-                    _quantize(reader, weights_path, path, base + "-int8.onnx")
-                path = base + "-int8.onnx"
+                if not os.path.isfile(base + INT8 + ".onnx"):
+                    _quantize(reader, weights_path, path, base + INT8 + ".onnx")
+                path = base + INT8 + ".onnx"
             except Int8Rejected as e:
                 log.warning("int8 text recogniser rejected (%s); using the float ONNX model", e)
-                with open(base + "-int8.rejected", "w") as f:
+                with open(base + INT8 + ".rejected", "w") as f:
                     f.write(f"{e.agreement} {e.reference}\n")
             except Exception as e:  # noqa: BLE001 - any quantiser problem: the float model is exact anyway
                 log.warning("int8 text recogniser unavailable (%s: %s); using the float ONNX model",
@@ -255,8 +257,12 @@ def build_int8(src: str, dst: str) -> None:
 
     with scratch_files(os.path.dirname(dst), ".crnn-pre-", ".crnn-conv-") as (pre, convs):
         quant_pre_process(src, pre, skip_symbolic_shape=True)
+        # Relu and MaxPool are quantised too: with Conv alone, every convolution's int8 output was dequantised and
+        # quantised again around the float Relu, 25% of the run time; now it is 1.26x faster and agrees with the
+        # float model on more verification lines (95.8% vs 90.6%).
         quantize_static(pre, convs, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
-                        op_types_to_quantize=["Conv"], activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        op_types_to_quantize=["Conv", "Relu", "MaxPool"], activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
         quantize_dynamic(convs, dst, op_types_to_quantize=["LSTM", "MatMul"], per_channel=True,
                          weight_type=QuantType.QInt8)
 

@@ -84,9 +84,13 @@ class FaceDetector:
         scale = 12.0 / MIN_FACE
         side = min(height, width) * scale
         found = []
+        source = img
         while side >= 12:
             w, h = int(np.ceil(width * scale)), int(np.ceil(height * scale))
-            level = _normalize(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA))
+            # Each level is shrunk from the one before, not from the full image: INTER_AREA costs as many pixels as
+            # it reads, and ten reads of a full page took a quarter of the detector's time.
+            source = cv2.resize(source, (w, h), interpolation=cv2.INTER_AREA)
+            level = _normalize(source)
             # The networks were converted from column-major (MATLAB/Caffe) weights: they take x before y.
             reg, prob = self._pnet.run(None, {self._pnet.get_inputs()[0].name: level.transpose(1, 0, 2)[None]})
             prob = prob[0, :, :, 1].T

@@ -281,10 +281,15 @@ def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], 
 def _ink_extent(tile: np.ndarray, pad: int = 32) -> Box | None:
     """The part of a tile holding anything but flat background (rows/columns whose values vary), with `pad` px
     of context; None when the tile is flat. CRAFT then skips the empty margins of documents and big canvases."""
-    grey = tile.min(axis=2) if tile.ndim == 3 else tile
-    g = grey.astype(np.int16)
-    rows = np.flatnonzero(g.max(axis=1) - g.min(axis=1) >= 16)
-    cols = np.flatnonzero(g.max(axis=0) - g.min(axis=0) >= 16)
+    # cv2's reductions: 4-5x faster than numpy's on a strided 3-channel tile (this ran ~20 ms per tile)
+    grey = cv2.min(cv2.min(tile[:, :, 0], tile[:, :, 1]), tile[:, :, 2]) if tile.ndim == 3 else tile
+
+    def varying(axis: int) -> np.ndarray:
+        high = cv2.reduce(grey, axis, cv2.REDUCE_MAX).ravel().astype(np.int16)
+        spread = high - cv2.reduce(grey, axis, cv2.REDUCE_MIN).ravel()
+        return np.flatnonzero(spread >= 16)
+
+    rows, cols = varying(1), varying(0)
     if rows.size == 0 or cols.size == 0:
         return None
     h, w = grey.shape
