@@ -330,6 +330,20 @@ def test_photo_without_text_skips_full_detection(engine: OcrEngine, monkeypatch)
     assert "VISITORS" in text_of(engine.read(np.asarray(sign))).upper()
 
 
+def test_small_print_on_a_sheet_in_a_photo_passes_the_coarse_check(engine: OcrEngine):
+    """The coarse pass only decides whether to look closer: 14 px print on a sheet of paper in a 2000x1500 photo
+    (under 5 px on the coarse canvas) must still lead to the full read."""
+    rng = np.random.default_rng(1)
+    photo = Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((2000, 1500), Image.BICUBIC)
+    d = ImageDraw.Draw(photo)
+    d.rectangle((500, 400, 1400, 1000), fill=(235, 232, 225))
+    font = ImageFont.truetype(SANS, 14)
+    for i, line in enumerate(["Please contact our office", EMAIL, "Phone 555 0142 ext 12"]):
+        d.text((540, 450 + i * 25), line, font=font, fill=(30, 30, 40))
+    text = text_of(engine.read(np.asarray(photo)))
+    assert "whitfield@acmecorp.io" in text and "contact" in text, text
+
+
 def test_spaces_align_to_gaps_when_craft_merges_words():
     """CRAFT merged two words into one box and split another: each word still gets its own place."""
     words = _split_line("Email: jane.doe@corp.com or call", (0, 0, 330, 20), 0.9,
