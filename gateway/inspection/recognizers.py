@@ -575,23 +575,24 @@ class MrzRecognizer(EntityRecognizer):
                     parsed = self._read(kind, group, trial, (doc_line, gap, 1))
                     if parsed:
                         return parsed
-        # OCR read the sex 'M', the one wide letter among the dates, as two characters ('14'): the dates line is
-        # one too long. Dropping either of the two lets the check digits decide (only there: cutting anywhere
-        # would let a zone pass by chance). Both cuts leave the dates where they are.
+        # OCR read the sex 'M', the one wide letter among the dates, as two or three characters ('14', '141'): the
+        # dates line is one or two too long. Dropping the extra ones there lets the check digits decide (only there:
+        # cutting anywhere would let a zone pass by chance). Every cut leaves the dates where they are.
         sex = 7 if kind == "TD1" else 20
         line = group[1].filled
-        for cut in (sex, sex + 1) if len(line) == width + 1 else ():
+        extra = len(line) - width
+        for cut in range(sex, sex + 2) if extra in (1, 2) else ():
             trial = list(raw)
-            trial[1] = _fit(line[:cut] + line[cut + 1 :], width, tails[1])
-            parsed = self._read(kind, group, trial, (1, cut, -1), printed) if len(trial[1]) == width else None
+            trial[1] = _fit(line[:cut] + line[cut + extra :], width, tails[1])
+            parsed = self._read(kind, group, trial, (1, cut, -extra), printed) if len(trial[1]) == width else None
             if parsed:
                 return parsed
         return None
 
     def _read(self, kind: str, group: list[_Line], raw: list[str], edit: tuple[int, int, int] | None = None,
               printed: frozenset[str] = frozenset()):
-        """Verify the zone with each digit reading of the look-alike letters. `edit` (line, position, +1/-1) is an
-        unknown inserted into / a character dropped from that OCR line; `printed` the words of the page (the
+        """Verify the zone with each digit reading of the look-alike letters. `edit` (line, position, +1/-n) is an
+        unknown inserted into / n characters dropped from that OCR line; `printed` the words of the page (the
         document number printed in the visual zone)."""
         _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
@@ -650,8 +651,8 @@ class MrzRecognizer(EntityRecognizer):
 
         def span(li: int, a: int, b: int) -> tuple[int, int] | None:
             if edit and edit[0] == li:  # indices of the edited line -> indices of the OCR line
-                at, grown = edit[1], edit[2] > 0
-                a, b = (a - (a > at), b - (b > at)) if grown else (a + (a >= at), b + (b > at))
+                at, n = edit[1], edit[2]
+                a, b = (a - (a > at), b - (b > at)) if n > 0 else (a - n * (a >= at), b - n * (b > at))
             return group[li].span(a, b)
 
         out = [RecognizerResult("MRZ", group[0].start, group[-1].end, 1.0)]
