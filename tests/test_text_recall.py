@@ -68,6 +68,7 @@ def covering(findings: list[Finding], entity: str, target: Box, slack: int = 6) 
     (["export", "AWS_SECRET_ACCESS_KEY-WJalrXutnFEMI", "/KZMDENG/bPxRficY"],
      "export AWS_SECRET_ACCESS_KEY=WJalrXutnFEMI/KZMDENG/bPxRficY"),
     (["SSN:", "536_22_1947"], "SSN: 536-22-1947"),
+    (["SSN", "is", "476-63-9901_", "You"], "SSN is 476-63-9901  You"),  # a '.' read as '_' (corpus letter 0154)
     # left alone: a label before an address, a complete address before a word, times, amounts
     (["Email:", "jane@gmail.com"], "Email: jane@gmail.com"),
     (["me@gmail.com", "to"], "me@gmail.com to"),
@@ -115,6 +116,7 @@ def test_ipv6_with_lookalikes(analyzer: TextAnalyzer):
 @pytest.mark.parametrize("tokens,value", [
     (["HR", "needs", "my", "SSN:", "536", "22", "1947"], ("536", "22", "1947")),
     (["Social", "Security", "No.", "536_22_1947"], ("536_22_1947",)),
+    (["Following", "our", "conversation", "is", "476-63-9901_", "You"], ("476-63-9901_",)),
 ])
 def test_ssn_spaced_or_underscored(analyzer: TextAnalyzer, tokens, value):
     words = line(tokens)
@@ -177,6 +179,12 @@ def test_find_dates_formats():
      ("700399339132", "6126852897392-", "pu6vNZsQmnnvIroa63Mk6d05")),
     (["Bearer", "eyJhbGcioiJIUZIINiIsInRScCI6IkpXVC", "J9.eyJzdWIiOiIZMjEXOSIsImlhdCIGMTc", "4MTEWOTQIOHO.BFjwisslp8-mUVNCSB"],
      ("eyJhbGcioiJIUZIINiIsInRScCI6IkpXVC", "J9.eyJzdWIiOiIZMjEXOSIsImlhdCIGMTc", "4MTEWOTQIOHO.BFjwisslp8-mUVNCSB")),
+    # OCR spaces inside a key and a JWT whose first dot is lost (benchmark code editor 0115, terminal 0078)
+    (["STRIPE_SECRET_KEY", "sk_live_f9FXVZ", 'ZXI7yr9CPc3OglYrUk"'], ("sk_live_f9FXVZ", 'ZXI7yr9CPc3OglYrUk"')),
+    (["Bearer", "eyJhbGcioiJIUZIlNiIsInRScCI6IkpXVCJ9", "eyJzdWIioi", "ZMZYONiIsImlhdCIGMTCWMTEZNDA4M3O", ".",
+      "ydOZ9cBd2ShLXOAQYOkVIjevVGhKOnIix7zMbWPonzy"],
+     ("eyJhbGcioiJIUZIlNiIsInRScCI6IkpXVCJ9", "eyJzdWIioi", "ZMZYONiIsImlhdCIGMTCWMTEZNDA4M3O", ".",
+      "ydOZ9cBd2ShLXOAQYOkVIjevVGhKOnIix7zMbWPonzy")),
     # the whole connection string is the secret, even with '://' spaced out and '@1' read as 'el'
     (["DATABASE", "URL", "'postgres", ":", "/", "/etl", "user:r3yqGtyMloWiSFdfbelo.20.4.17:5432/billing"],
      ("'postgres", ":", "/", "/etl", "user:r3yqGtyMloWiSFdfbelo.20.4.17:5432/billing")),
@@ -362,6 +370,7 @@ def test_ocr_damaged_documentation_domains_are_placeholders(address, placeholder
 @pytest.mark.parametrize("tokens", [
     ["Use", "name@examplecom", "in", "the", "test", "fixtures"],  # lost dot + an English word that is a TLD
     ["The", "docs", "are", "at", "https", "Ilexample.comldocs", "SSN", "field", "shows", "***-**-8778"],
+    ["https", "Ilexample", "comldocs"],  # the URL's dots lost too: no place called Ilexample (chat 0088)
     ["Globex", "Analytics"],
     ["Tailspin", "Toys"],
 ])

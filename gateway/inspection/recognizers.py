@@ -80,7 +80,9 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         + _QUOTED_TAIL,
         0.9,
     ),
-    ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"[A-Za-z0-9]{20,}\b" + _QUOTED_TAIL, 0.9),
+    # 20+ characters after the prefix, possibly split by OCR spaces (random-looking chunks continue it)
+    ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"(?=(?:[ \t]?[A-Za-z0-9]){20})[A-Za-z0-9]{4,}\b" + _KEY_CONT
+     + _QUOTED_TAIL, 0.9),
     ("anthropic_key", r"\bsk[- ]{0,2}ant[- _]" + _SP + r"(?:api\d\d[ \t]?[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT
      + _QUOTED_TAIL, 0.9),
     (
@@ -90,7 +92,9 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     ),
     ("google_api_key", r"\bAIza[0-9A-Za-z_-]{30,40}\b" + _KEY_CONT + _QUOTED_TAIL, 0.85),
     # header.payload.signature; OCR may put spaces inside the segments or around the dots.
-    ("jwt", r"\beyJ" + _JWT_SEG + _SP + r"\." + _SP + r"eyJ" + _JWT_SEG + _SP + r"\." + _SP + _JWT_SEG, 0.85),
+    # The dot before the payload may be lost: the payload's own 'eyJ' still marks it.
+    ("jwt", r"\beyJ" + _JWT_SEG + r"(?:" + _SP + r"\." + _SP + r"|[ \t])eyJ" + _JWT_SEG + _SP + r"\." + _SP + _JWT_SEG,
+     0.85),
     # A JWT whose dots OCR lost: a long base64url run starting with the JSON header '{"' (eyJ).
     ("jwt_fragment", r"\beyJ[A-Za-z0-9_-]{30,}", 0.7),
     # A whole PEM block, header to footer, whatever OCR made of the dashes and the base64 lines.

@@ -271,6 +271,8 @@ _NAME_CONTEXT = re.compile(
     r"(?i)\b(?:dear|hi|hello|hey|mr|mrs|ms|miss|dr|prof|sir|madam|name|from|by|cc|ping|ask|tell|thanks|"
     r"author|reporter|assignee|signed|attn|employee|patient|customer|applicant)\b[\s.:,]*$"
 )
+# What precedes a host name in a URL as OCR reads it: the scheme, then '://' as ':', '/', 'I', 'l', '1' or '|'.
+_URL_BEFORE = re.compile(r"(?i)\bhttps?[ \t]*[:;/\\|Il1]*[ \t]*$")
 LONE_NAME_SCORE = 0.4  # a single capitalised word without a name cue: kept for redaction, below acting level
 NAME_CONTEXT_CHARS = 24
 
@@ -332,6 +334,8 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
     if r.entity_type == "PERSON" and words[-1].lower() in _ORG_SUFFIXES:
         return None  # a company, not a person
     start, end = tokens[0][0], tokens[-1][1]
+    if _URL_BEFORE.search(text[max(0, start - 12) : start]):
+        return None  # "https Ilexample comldocs": a URL whose '://' and dots OCR lost
     score = r.score
     if r.entity_type == "PERSON" and len(tokens) == 1 and not _NAME_CONTEXT.search(
         text[max(0, start - NAME_CONTEXT_CHARS) : start]
@@ -434,6 +438,8 @@ def _glue(left: str, right: str) -> str:
     if head and tail and (left[-1] in _SEPS or right[0] in _SEPS):
         groups = len(re.findall(r"\d+", left)) + len(re.findall(r"\d+", tail.group()))
         return "" if groups == 4 else " "
+    if re.fullmatch(r"[\d.,:;-]+_", left):
+        return " "  # "476-63-9901_ You": a '.' after a number read as '_', not a joint
     if len(left) >= 3 and left[-1] in "_-=/" and right[0].isalnum() and re.search(r"[A-Za-z0-9]", left[:-1]):
         return ""  # ghp_ + token, KEY= + value, path/ + rest
     if right[0] in "_=/" and len(right) > 1 and left[-1].isalnum():
@@ -452,7 +458,7 @@ _ENV_DASH = re.compile(r"(?<=\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])-(?=[^\s-])")
 def repair_line(line: str) -> str:
     """Undo OCR's usual damage to separators, keeping the length: in email addresses ':' ',' ';' (and '_' in the
     domain) between letters become '.', IPv4 groups get their dots back, IPv6 groups their colons (and O/l/I
-    their 0/1), '_' or dashes between digits become '-', and `ENV_VAR-value` gets its '='."""
+    their 0/1), '_' or dashes between digits become '-' (a '_' after one goes), and `ENV_VAR-value` gets its '='."""
     def email(m: re.Match) -> str:
         local, domain = m.group().rsplit("@", 1)
         local = re.sub(r"(?<=[A-Za-z0-9])[:,;](?=[A-Za-z0-9])", ".", local)
@@ -483,4 +489,5 @@ def repair_line(line: str) -> str:
     line = _IPV4_LIKE.sub(ipv4, line)
     line = _IPV6_LIKE.sub(ipv6, line)
     line = re.sub(r"(?<=\d)[_~—–‐−](?=\d)", "-", line)
+    line = re.sub(r"(?<=\d)_(?=\s|$)", " ", line)  # "476-63-9901_": a '.' or ',' after a number read as '_'.
     return _ENV_DASH.sub("=", line)
