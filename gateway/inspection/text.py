@@ -272,7 +272,7 @@ _NAME_CONTEXT = re.compile(
     r"author|reporter|assignee|signed|attn|employee|patient|customer|applicant)\b[\s.:,]*$"
 )
 # What precedes a host name in a URL as OCR reads it: the scheme, then '://' as ':', '/', 'I', 'l', '1' or '|'.
-_URL_BEFORE = re.compile(r"(?i)\bhttps?[ \t]*[:;/\\|Il1]*[ \t]*$")
+_URL_BEFORE = re.compile(r"(?i)\bhttps?[ \t]*[:;/\\|Il1]*[ \t]*\Z")  # \Z: not across a line end
 LONE_NAME_SCORE = 0.4  # a single capitalised word without a name cue: kept for redaction, below acting level
 NAME_CONTEXT_CHARS = 24
 
