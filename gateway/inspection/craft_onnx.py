@@ -49,7 +49,7 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
 
     Raises on any failure; `load_detector` turns that into the torch fallback."""
 
-    name = f"craft-{_file_digest(weights_path)}-op{OPSET}"
+    name = _model_name(weights_path)
     int8 = want_int8()
     path = _prebuilt(name + (INT8 + ".onnx" if int8 else ".onnx"), directory)
     if path is None:
@@ -57,10 +57,15 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     return _session(path, threads)
 
 
+def _model_name(weights_path: str) -> str:
+    """The exported model's base name: the weights' digest and the opset (the int8 model adds INT8)."""
+    return f"craft-{_file_digest(weights_path)}-op{OPSET}"
+
+
 def cached_detector(weights_path: str, threads: int, directory: str | None = None) -> CraftFn | None:
     """The ONNX CRAFT exported earlier for these weights (prebuilt or in the cache dir), without loading the torch
     network; None when there is none yet or it does not load (then `load_detector` exports it again)."""
-    name = f"craft-{_file_digest(weights_path)}-op{OPSET}" + (INT8 + ".onnx" if want_int8() else ".onnx")
+    name = _model_name(weights_path) + (INT8 + ".onnx" if want_int8() else ".onnx")
     path = _prebuilt(name, directory)
     if path is None:
         try:

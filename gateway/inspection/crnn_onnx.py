@@ -107,14 +107,15 @@ def _export_cached(reader, weights_path: str, base: str, int8: bool) -> str:
     with locked(base + ".lock"):  # two workers starting at once export once
         if not os.path.isfile(path):
             _export(float_model(weights_path, len(reader.converter.character)), path)
-        if int8 and not _rejected(base + INT8 + ".rejected"):
+        int8_path, rejected = base + INT8 + ".onnx", base + INT8 + ".rejected"
+        if int8 and not _rejected(rejected):
             try:
-                if not os.path.isfile(base + INT8 + ".onnx"):
-                    _quantize(reader, weights_path, path, base + INT8 + ".onnx")
-                path = base + INT8 + ".onnx"
+                if not os.path.isfile(int8_path):
+                    _quantize(reader, weights_path, path, int8_path)
+                path = int8_path
             except Int8Rejected as e:
                 log.warning("int8 text recogniser rejected (%s); using the float ONNX model", e)
-                with open(base + INT8 + ".rejected", "w") as f:
+                with open(rejected, "w") as f:
                     f.write(f"{e.agreement} {e.reference}\n")
             except Exception as e:  # noqa: BLE001 - any quantiser problem: the float model is exact anyway
                 log.warning("int8 text recogniser unavailable (%s: %s); using the float ONNX model",

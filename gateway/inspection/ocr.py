@@ -283,10 +283,10 @@ def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], 
     return _dedupe_boxes(out[0]), _dedupe_boxes(out[1])
 
 
-def text_regions(tile: np.ndarray, pad: int = REGION_PAD) -> list[Box]:
+def text_regions(tile: np.ndarray) -> list[Box]:
     """The parts of a tile that can hold text, for CRAFT to look at instead of the whole tile: rectangles around
     everything with edges, split wherever a blank run of at least REGION_GAP px separates them (a recursive XY-cut:
-    rows, then columns within each band, and so on), each padded by `pad` px. Long straight edges (table rules,
+    rows, then columns within each band, and so on), each padded by REGION_PAD px. Long straight edges (table rules,
     bubble and field borders) are not text and do not join regions. Over the benchmark corpus CRAFT then reads 29%
     fewer pixels than in each tile's ink extent (invoices and passports 55%); a photo's texture stays one region."""
     ink = _edge_mask(tile)
@@ -309,8 +309,8 @@ def text_regions(tile: np.ndarray, pad: int = REGION_PAD) -> list[Box]:
         if parts and len(out) + len(todo) + len(parts) <= MAX_REGIONS:
             todo += parts
             continue
-        top, bottom = _grow32(y0 + rows[0][0] - pad, y0 + rows[-1][1] + pad, h)
-        left, right = _grow32(x0 + cols[0][0] - pad, x0 + cols[-1][1] + pad, w)
+        top, bottom = _grow32(y0 + rows[0][0] - REGION_PAD, y0 + rows[-1][1] + REGION_PAD, h)
+        left, right = _grow32(x0 + cols[0][0] - REGION_PAD, x0 + cols[-1][1] + REGION_PAD, w)
         out.append((left, top, right, bottom))
     return sorted(out, key=lambda b: (b[1], b[0]))
 
