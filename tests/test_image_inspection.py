@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFile, PngImagePlugin
 from gateway.formats import sniff_format
 from gateway.inspection.barcodes import read_barcodes
 from gateway.inspection.decode import DecodedImage, decode_image
+from gateway.inspection import faces as faces_module
 from gateway.inspection.faces import FaceDetector
 from gateway.inspection.metadata import metadata_findings
 from gateway.inspection.redact import redact_image
@@ -278,6 +279,31 @@ def test_small_face_on_an_id_card(faces: FaceDetector) -> None:
     card.paste(photo, (40, 300))
     found = faces.detect(np.asarray(card))
     assert len(found) == 1 and _overlaps(found[0].box, (68, 350, 115, 405))
+
+
+def test_pnet_skips_blank_space_but_finds_what_the_whole_levels_find(faces: FaceDetector, monkeypatch) -> None:
+    """P-Net runs on the busy parts of each pyramid level only: on a page with a small photo, a dim photo and text
+    that is well under half of the first level, and the faces (and their scores) are exactly those found when every
+    level is read whole."""
+    page = Image.new("RGB", (1400, 1000), "white")
+    draw = ImageDraw.Draw(page)
+    for i, line in enumerate(["Staff directory", "Jane Doe, Finance", "jane.doe@example.com"]):
+        draw.text((600, 80 + i * 40), line, fill="black", font_size=26)
+    page.paste(decode(astronaut()).image.crop((120, 20, 330, 260)).resize((105, 120)), (80, 80))
+    draw.rectangle((0, 500, 1400, 1000), fill=(6, 6, 6))  # a dark band, and in it a very dark photo
+    page.paste(decode(grace_hopper()).image.resize((160, 200)).point(lambda v: v // 6), (900, 650))
+    rgb = np.asarray(page)
+
+    scale = 12.0 / faces_module.MIN_FACE  # the first pyramid level, the largest
+    level = np.asarray(page.resize((round(1400 * scale), round(1000 * scale)), Image.BOX))
+    parts = faces_module._level_parts(level)
+    assert sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in parts) < 0.3 * level.shape[0] * level.shape[1]
+    assert all(x0 % 2 == 0 and y0 % 2 == 0 for x0, y0, _, _ in parts)
+
+    found = faces.detect(rgb)
+    monkeypatch.setattr(faces_module, "_level_parts", lambda lv: [(0, 0, lv.shape[1], lv.shape[0])])
+    whole = faces.detect(rgb)
+    assert len(found) == 2 and [(f.box, f.score) for f in found] == [(f.box, f.score) for f in whole]
 
 
 def test_no_face_on_a_document(faces: FaceDetector) -> None:

