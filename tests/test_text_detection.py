@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from gateway.inspection.ocr import OcrEngine, OcrWord
-from gateway.inspection.recognizers import MrzRecognizer, mrz_check_digit
+from gateway.inspection.recognizers import LinePhoneRecognizer, MrzRecognizer, mrz_check_digit
 from gateway.inspection.text import TextAnalyzer, normalize_digits
 from gateway.models import CustomRecognizer, Finding
 
@@ -288,3 +288,35 @@ def test_bad_custom_regex_fails_loudly():
     with pytest.raises(ValueError, match="invalid regex"):
         from gateway.inspection.recognizers import build_custom
         build_custom(CustomRecognizer(name="bad", entity="X", patterns=(("(unclosed", 0.5),)))
+
+
+PHONE_TEXT = "\n".join([
+    "Call (512) 841-2077 or +44 20 7946 0958 today",
+    "Room 12, floor 3",  # under 4 digits: no number possible
+    "Büro: 030 12345678, mobil 0151 23456789",
+    "Invoice 2024-0042 dated 03/04/2024",
+    "Call (512) 841-2077 or +44 20 7946 0958 today",  # the same line again
+    "Tel. +33 6 66 93 50 27 / +55 11 98765-4321 / +972 52-123-4567",
+    "\uff08\uff15\uff11\uff12\uff09 \uff18\uff14\uff11-\uff12\uff10\uff17\uff17",  # full-width digits
+])
+
+
+def test_line_phone_recognizer_finds_what_presidios_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Line by line, cached, lines under 4 digits skipped: the same numbers, spans and scores as Presidio's
+    PhoneRecognizer on the whole text (which of several regions' explanations survives its de-duplication depends on
+    the order it met them in); and a line seen before is not parsed again."""
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    import phonenumbers
+
+    def spans(results):
+        return sorted((r.start, r.end, r.score) for r in results)
+
+    ours = LinePhoneRecognizer()
+    want = spans(PhoneRecognizer().analyze(PHONE_TEXT, ["PHONE_NUMBER"]))
+    assert len(want) >= 7
+    assert spans(ours.analyze(PHONE_TEXT, ["PHONE_NUMBER"])) == want
+    calls = []
+    real = phonenumbers.PhoneNumberMatcher
+    monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    assert spans(ours.analyze(PHONE_TEXT, ["PHONE_NUMBER"])) == want and calls == []
