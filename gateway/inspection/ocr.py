@@ -121,10 +121,11 @@ class OcrEngine:
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         # One full CRAFT pass whatever the orientation: CRAFT finds rotated words too (as tall or slanted boxes), so
         # a turned or tilted page only needs its boxes turned and the recogniser run on turned crops.
-        scale = detection_scale(grey)
+        components = glyph_components(grey)
+        scale = detection_scale(grey, components)
         h, w = grey.shape
         canvas = h * w * scale * scale
-        if canvas > COARSE_MIN_PIXELS and (looks_like_photo(rgb) or not looks_like_text(grey)):
+        if canvas > COARSE_MIN_PIXELS and (looks_like_photo(rgb) or not looks_like_text(grey, components=components)):
             # A photo, or no visible lines of glyphs: a cheap CRAFT pass on a small canvas decides whether the
             # full-size detection (seconds on a big photo) is needed at all.
             coarse = min(COARSE_PIXELS, COARSE_SHARE * canvas)
@@ -405,21 +406,28 @@ def _same_row_overlap(a: Box, b: Box) -> bool:
 # helpers (module level so tests and benchmarks can use them)
 
 
-def detection_scale(grey: np.ndarray) -> float:
+def glyph_components(grey: np.ndarray) -> tuple[int, list[np.ndarray]]:
+    """Connected components of an Otsu threshold of `grey` in both polarities, on a copy bounded to ~2000 px: the
+    sampling step and, per polarity, cv2's stats rows (background dropped). detection_scale and looks_like_text
+    both read them; computing them once saves a threshold and two labellings per image."""
+    h, w = grey.shape
+    step = max(1, int(max(h, w) / 2000))
+    small = grey[::step, ::step]
+    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return step, [cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:] for mask in (bw, 255 - bw)]
+
+
+def detection_scale(grey: np.ndarray, components: tuple[int, list[np.ndarray]] | None = None) -> float:
     """Resize factor that puts the typical character height near TARGET_CHAR_PX on the CRAFT canvas.
 
     Character height is the median height of glyph-sized connected components of an Otsu threshold (both
     polarities): cheap (a few ms) and good enough to avoid shrinking small text away or enlarging big text."""
     h, w = grey.shape
-    step = max(1, int(max(h, w) / 2000))  # estimate on a bounded copy
-    small = grey[::step, ::step]
-    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    step, polarities = components or glyph_components(grey)
     heights = []
-    for mask in (bw, 255 - bw):
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        if n <= 1:
+    for s in polarities:
+        if not len(s):
             continue
-        s = stats[1:]
         ch, cw, area = s[:, cv2.CC_STAT_HEIGHT], s[:, cv2.CC_STAT_WIDTH], s[:, cv2.CC_STAT_AREA]
         glyph = (ch >= 4) & (ch <= 200) & (cw <= 2 * ch + 2) & (cw >= 1) & (area >= 6) & (area <= 0.9 * ch * cw + 1)
         heights.extend((ch[glyph] * step).tolist())
@@ -443,19 +451,14 @@ def looks_like_photo(rgb: np.ndarray) -> bool:
     return float(np.sort(counts)[-8:].sum()) < 0.6 * q.shape[0] * q.shape[1]
 
 
-def looks_like_text(grey: np.ndarray, enough: int = TEXT_GLYPHS_MIN) -> bool:
+def looks_like_text(grey: np.ndarray, enough: int = TEXT_GLYPHS_MIN,
+                    components: tuple[int, list[np.ndarray]] | None = None) -> bool:
     """True when the image shows at least `enough` glyph-sized blobs (Otsu threshold, both polarities) with two
     similar-sized neighbours on a common baseline or, for turned text, a common axis: lines of text."""
     from scipy.spatial import cKDTree
 
-    h, w = grey.shape
-    step = max(1, int(max(h, w) / 2000))
-    small = grey[::step, ::step]
-    _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     found = 0
-    for mask in (bw, 255 - bw):
-        n, _, s, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        s = s[1:]
+    for s in (components or glyph_components(grey))[1]:
         ch, cw, area = s[:, cv2.CC_STAT_HEIGHT], s[:, cv2.CC_STAT_WIDTH], s[:, cv2.CC_STAT_AREA]
         glyph = (np.maximum(ch, cw) >= 4) & (np.maximum(ch, cw) <= 200) & (area >= 6) & (area <= 0.9 * ch * cw + 1)
         s = s[glyph]
@@ -611,12 +614,17 @@ def _dedupe_boxes(boxes: list[Box]) -> list[Box]:
     """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps)."""
     boxes = sorted(set(boxes), key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
     kept: list[Box] = []
+    rects = np.empty((len(boxes), 4), np.int64)  # kept boxes as rows, for one vectorised overlap test per box
     for b in boxes:
         area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
         if b[2] - b[0] < 2 or b[3] - b[1] < 2:
             continue
-        if any(_inter(b, k) > 0.7 * area for k in kept):
+        k = rects[: len(kept)]
+        iw = np.minimum(k[:, 2], b[2]) - np.maximum(k[:, 0], b[0])
+        ih = np.minimum(k[:, 3], b[3]) - np.maximum(k[:, 1], b[1])
+        if np.any((iw > 0) & (ih > 0) & (iw * ih > 0.7 * area)):
             continue
+        rects[len(kept)] = b
         kept.append(b)
     return kept
 
