@@ -9,6 +9,7 @@ import logging
 import os
 import resource
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -22,6 +23,7 @@ from gateway.inspection.ocr import (
     TILE_PX,
     OcrEngine,
     _dedupe_polys,
+    _group,
     _split_line,
     detection_scale,
     looks_like_text,
@@ -281,6 +283,74 @@ def test_tiles_are_equal_bounded_and_cover_with_overlap(n: int):
     # no more tiles than needed: one fewer could not cover n with the overlap
     k = len(spans)
     assert k == 1 or (k - 1) * TILE_PX - (k - 2) * TILE_OVERLAP < n
+
+
+def test_line_reading_is_easyocrs_get_text(engine: OcrEngine):
+    """Our batches give exactly what EasyOCR's get_text gives for the same batches: texts, confidences and boxes,
+    for a form's lines, a tall crop (resized again on the way in) and faint crops (read twice, with more contrast)."""
+    from easyocr.recognition import get_text
+    from easyocr.utils import get_image_list
+
+    page = form().copy()
+    page[700:760, 60:700] = 250 + np.random.default_rng(5).integers(0, 4, (60, 640, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    lines, _ = _group(engine._detect(page, detection_scale(grey)), grey.shape)
+    lines += [(60, 700, 400, 740), (300, 700, 700, 760), (364, 120, 390, 200)]  # faint noise, faint noise, tall
+    got = engine._recognize(grey, lines)
+
+    r = engine._reader
+    crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in lines], [], grey, model_height=64)
+    crops.sort(key=lambda c: c[1].shape[1])
+    ignore = "".join(set(r.character) - set(r.lang_char))
+    want, i, retried = [], 0, 0
+    while i < len(crops):
+        j = i + 1
+        while j < len(crops) and j - i < 32 and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8:
+            j += 1
+        width = max(c[1].shape[1] for c in crops[i:j])
+        want += get_text(r.character, 64, width, r.recognizer, r.converter, crops[i:j], ignore, "greedy", 5, j - i,
+                         0.1, 0.5, 0.003, 0, "cpu")
+        i = j
+    assert len(got) == len(want) == len(lines)
+    for (gp, gt, gc), (wp, wt, wc) in zip(got, want):
+        assert gp == wp and gt == wt and gc == wc
+    assert any(c < 0.1 for _, _, c in got)  # the faint crops went through the second pass
+    assert "Northwind" in " ".join(t for _, t, _ in got)
+
+
+def test_preprocess_is_easyocrs_normalisation():
+    """The table lookup gives exactly EasyOCR's float maths: (v - mean) / std per channel, zero-padded to 32."""
+    rgb = np.random.default_rng(3).integers(0, 256, (70, 101, 3), dtype=np.uint8)
+    x = craft_onnx.preprocess(rgb)
+    assert x.shape == (1, 3, 96, 128) and x.dtype == np.float32
+    want = np.zeros((96, 128, 3), np.float32)
+    want[:70, :101] = rgb
+    want -= np.array([0.485 * 255, 0.456 * 255, 0.406 * 255], dtype=np.float32)
+    want /= np.array([0.229 * 255, 0.224 * 255, 0.225 * 255], dtype=np.float32)
+    assert np.array_equal(x[0], want.transpose(2, 0, 1))
+
+
+def test_detect_boxes_are_easyocrs_boxes(engine: OcrEngine):
+    """Our ROI-limited CRAFT post-processing gives EasyOCR's getDetBoxes boxes, in its order, on real score maps
+    (a form, a dark chat-like page, a turned page) and on random blobs that make diamonds, links and tiny parts."""
+    from easyocr.craft_utils import getDetBoxes
+
+    dark = 255 - render(["Re: invoice 2024-0042", "call me on +1 415 555 0142", "ok!"], 18, (640, 240))
+    maps = [engine._craft(craft_onnx.preprocess(img))[0] for img in (form(), dark, np.rot90(form()).copy())]
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        noise = rng.random((2, 96, 160)).astype(np.float32)
+        blur = [np.clip(cv2.GaussianBlur(n, (0, 0), 3) * 3 - 1, 0, 1) for n in noise]
+        maps.append(np.stack(blur, axis=2))
+    count = 0
+    for m in maps:
+        want, _, _ = getDetBoxes(m[:, :, 0], m[:, :, 1], 0.7, 0.4, 0.4, False)
+        got = craft_onnx.detect_boxes(m[:, :, 0], m[:, :, 1])
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.dtype == np.float32 and np.array_equal(a, np.asarray(b))
+        count += len(got)
+    assert count > 50
 
 
 def test_text_regions_skip_blank_space_and_rules():

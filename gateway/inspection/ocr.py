@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from gateway.cpus import available_cpus
-from gateway.inspection.craft_onnx import cached_detector, load_detector, preprocess
+from gateway.inspection.craft_onnx import cached_detector, detect_boxes, load_detector, preprocess
 from gateway.inspection.crnn_onnx import load_recognizer
 from gateway.inspection.onnx_cache import providers
 from gateway.inspection.regions import RegionSpec, busy_regions
@@ -52,6 +52,7 @@ SKEW_MIN_DEG, SKEW_MAX_DEG = 1.5, 25.0  # tilted pages read level; below 1.5 deg
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
 RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
+CONTRAST_RETRY = 0.1  # a line read with less confidence is read again with more contrast (EasyOCR's contrast_ths)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class OcrEngine:
             self._reader, os.path.join(model_dir, WEIGHT_FILES[1]), threads, cache_dir)
         if self.recognizer_backend == "torch":  # as EasyOCR runs it on CPU
             self._reader.recognizer = torch.quantization.quantize_dynamic(self._reader.recognizer, dtype=torch.qint8)
+        # Classes the recogniser knows but English does not use: never predicted (EasyOCR's ignore_char).
+        chars = self._reader.character
+        self._ignore_idx = [chars.index(c) + 1 for c in set(chars) - set(self._reader.lang_char)]
 
     # -- public --------------------------------------------------------------------------------------------------
 
@@ -213,13 +217,10 @@ class OcrEngine:
     def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list:
         """EasyOCR recognition on the original pixels, batched by crop width (Reader.recognize runs one crop at a
         time on CPU, ~2x slower). Returns EasyOCR's (points, text, confidence) tuples."""
-        from easyocr.recognition import get_text
         from easyocr.utils import get_image_list
 
-        r = self._reader
         crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in boxes], [], grey, model_height=RECOG_HEIGHT)
         crops.sort(key=lambda c: c[1].shape[1])
-        ignore = "".join(set(r.character) - set(r.lang_char))
         results = []
         i = 0
         while i < len(crops):
@@ -227,11 +228,30 @@ class OcrEngine:
             while j < len(crops) and j - i < 32 and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8:
                 j += 1
             group = crops[i:j]
-            width = max(c[1].shape[1] for c in group)
-            results += get_text(r.character, RECOG_HEIGHT, int(width), r.recognizer, r.converter, group, ignore,
-                                "greedy", 5, len(group), 0.1, 0.5, 0.003, 0, r.device)
+            results += self._read_group(group, max(c[1].shape[1] for c in group))
             i = j
         return results
+
+    def _read_group(self, group: list, width: int) -> list:
+        """What EasyOCR's get_text returns for one batch (greedy decoding; crops read with confidence under 0.1
+        read again with more contrast, the better reading kept), without its DataLoader and PIL round trips."""
+        from easyocr.recognition import adjust_contrast_grey, recognizer_predict
+
+        r = self._reader
+
+        def predict(crops: list[np.ndarray]) -> list:
+            return recognizer_predict(r.recognizer, r.converter, [line_batch(crops, width)], int(width / 10),
+                                      self._ignore_idx, {}, "greedy", 5, r.device)
+
+        first = predict([c for _, c in group])
+        low = [k for k, (_, conf) in enumerate(first) if conf < CONTRAST_RETRY]
+        again = dict(zip(low, predict([adjust_contrast_grey(group[k][1], target=0.5) for k in low]))) if low else {}
+        out = []
+        for k, ((points, _), (text, conf)) in enumerate(zip(group, first)):
+            if k in again and not conf > again[k][1]:
+                text, conf = again[k]
+            out.append((points, text, conf))
+        return out
 
     def _detect(self, rgb: np.ndarray, scale: float) -> list[np.ndarray]:
         """CRAFT word/line quadrilaterals (4x2 float, original pixels). The image is resized by `scale` and tiled
@@ -259,11 +279,8 @@ class OcrEngine:
 
     def _craft_boxes(self, tile: np.ndarray) -> list[np.ndarray]:
         """CRAFT text boxes (4 corner points, flattened) in `tile` pixels; EasyOCR's thresholds."""
-        from easyocr.craft_utils import getDetBoxes
-
         maps = self._craft(preprocess(tile))[0]
-        boxes, _, _ = getDetBoxes(maps[:, :, 0], maps[:, :, 1], 0.7, 0.4, 0.4, False)
-        return [(np.asarray(b) * 2).astype(np.int32).reshape(-1) for b in boxes]
+        return [(b * 2).astype(np.int32).reshape(-1) for b in detect_boxes(maps[:, :, 0], maps[:, :, 1])]
 
 
 def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], list[Box]]:
@@ -588,6 +605,26 @@ def _numbered(words: list[OcrWord]) -> list[OcrWord]:
 def reading_order(words: list[OcrWord]) -> list[OcrWord]:
     """Rows of vertically overlapping words, top to bottom; left to right within a row (text_lines, flattened)."""
     return [w for line in text_lines(words) for w in line]
+
+
+def line_batch(crops: list[np.ndarray], width: int):
+    """(N, 1, 64, width) float tensor of grey line crops exactly as EasyOCR's AlignCollate (keep_ratio_with_pad)
+    makes it: resized to height 64 (bicubic, aspect kept, at most `width`), scaled to [-1, 1], right-padded with
+    each crop's last column."""
+    import torch
+    from PIL import Image
+
+    x = np.empty((len(crops), 1, RECOG_HEIGHT, width), np.float32)
+    for out, crop in zip(x, crops):
+        h, w = crop.shape
+        rw = min(width, math.ceil(RECOG_HEIGHT * (w / float(h))))
+        if (rw, RECOG_HEIGHT) != (w, h):  # crops come at height 64 already, except tall ones
+            crop = np.asarray(Image.fromarray(crop, "L").resize((rw, RECOG_HEIGHT), Image.BICUBIC))
+        v = crop.astype(np.float32) / np.float32(255)
+        v = (v - np.float32(0.5)) / np.float32(0.5)
+        out[0, :, :rw] = v
+        out[0, :, rw:] = v[:, rw - 1 : rw]
+    return torch.from_numpy(x)
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
