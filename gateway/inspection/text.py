@@ -128,8 +128,8 @@ class TextAnalyzer:
         registry.remove_recognizer("EmailRecognizer")
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
-                  InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(), CredentialAssignmentRecognizer(), MrzRecognizer(),
-                  DateOfBirthRecognizer(), NameCueRecognizer()):
+                  InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
+                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))
