@@ -240,9 +240,9 @@ def test_large_image_with_small_text_is_tiled(engine: OcrEngine, monkeypatch):
     tiles: list[tuple[int, int]] = []
     original = engine._craft_boxes
 
-    def spy(tile):
+    def spy(tile, **kw):
         tiles.append(tile.shape[:2])
-        return original(tile)
+        return original(tile, **kw)
 
     monkeypatch.setattr(engine, "_craft_boxes", spy)
     reset_peak_rss()  # earlier tests (the one-time export) must not count
@@ -429,9 +429,9 @@ def test_photo_without_text_skips_full_detection(engine: OcrEngine, monkeypatch)
     canvases: list[int] = []
     original = engine._craft_boxes
 
-    def spy(tile):
+    def spy(tile, **kw):
         canvases.append(tile.shape[0] * tile.shape[1])
-        return original(tile)
+        return original(tile, **kw)
 
     monkeypatch.setattr(engine, "_craft_boxes", spy)
     assert not looks_like_text(np.asarray(Image.fromarray(photo).convert("L")))

@@ -31,14 +31,15 @@ OPSET = 17
 MAX_ABS_DIFF = 1e-3  # score maps are in [0, 1]; measured diff is ~1e-6
 # Name of the int8 model, versioned with _quantize's recipe: a changed recipe must not reuse an old cached model.
 INT8 = "-int8r2"
-# (1, 3, H, W) float32, normalised -> (1, H/2, W/2, 2) float32 text/link scores
-CraftFn = Callable[[np.ndarray], np.ndarray]
+# run(x, wide=False): (1, 3, H, W) float32, normalised -> (1, H/2, W/2, 2) float32 text/link scores. Calls run side
+# by side on one thread each; a call that runs alone (wide=True) may use every core of the worker.
+CraftFn = Callable[..., np.ndarray]
 
 
 def torch_runner(net) -> CraftFn:
     import torch
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, wide: bool = False) -> np.ndarray:
         with torch.no_grad():
             return net(torch.from_numpy(x))[0].numpy()
 
@@ -100,10 +101,13 @@ def _export_cached(net, base: str, want_int8: bool) -> str:
 
 
 def _session(path: str, threads: int) -> CraftFn:
-    session = open_session(path, threads)
+    """A one-thread session for calls run side by side, and one on `threads` cores for a call that runs alone (a
+    region with most of the image's pixels). Both give the same maps: int8 convolutions sum exactly."""
+    narrow = open_session(path, 1)
+    wide_session = open_session(path, threads) if threads > 1 else narrow
 
-    def run(x: np.ndarray) -> np.ndarray:
-        return session.run(["y"], {"image": x})[0]
+    def run(x: np.ndarray, wide: bool = False) -> np.ndarray:
+        return (wide_session if wide else narrow).run(["y"], {"image": x})[0]
 
     return run
 

