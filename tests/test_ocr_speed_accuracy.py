@@ -318,6 +318,26 @@ def test_line_reading_is_easyocrs_get_text(engine: OcrEngine):
     assert "Northwind" in " ".join(t for _, t, _ in got)
 
 
+def test_reads_do_not_depend_on_the_core_count(engine: OcrEngine, cache: str):
+    """One lane or several, the same words, boxes and confidences: the recogniser always runs on one thread (on two,
+    ONNX Runtime quantised each half of a batch apart and some lines read differently), and a CRAFT call on every
+    core gives the maps of a one-thread call."""
+    lanes = engine if engine._lanes.width > 1 else OcrEngine(cache_dir=cache, threads=2)
+    one = OcrEngine(cache_dir=cache, threads=1)
+    assert lanes._lanes.width > 1 and one._lanes.width == 1
+    rng = np.random.default_rng(7)
+    words = ["invoice", "Northwind", "jane.doe@corpmail.com", "+1 415 555 0142", "IBAN", "DE89 3704 0044 0532 0130 00",
+             "approved", "ref", "0x3f9a", "Harbour", "Road", "total", "EUR", "1,284.50", "due", "12/03/2024"]
+    lines = [" ".join(rng.choice(words, int(rng.integers(1, 9)))) for _ in range(26)]
+    pages = [render(lines, 15, (1000, 760)), form()]
+    for page in pages:
+        got = [(w.text, w.box, w.confidence) for w in lanes.read(page)]
+        assert got == [(w.text, w.box, w.confidence) for w in one.read(page)]
+        assert len(got) > 20
+    x = craft_onnx.preprocess(np.ascontiguousarray(pages[0][:512, :768]))
+    assert np.array_equal(lanes._craft(x), lanes._craft(x, wide=True))
+
+
 def test_preprocess_is_easyocrs_normalisation():
     """The table lookup gives exactly EasyOCR's float maths: (v - mean) / std per channel, zero-padded to 32."""
     rgb = np.random.default_rng(3).integers(0, 256, (70, 101, 3), dtype=np.uint8)
