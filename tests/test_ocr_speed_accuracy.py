@@ -18,6 +18,8 @@ from gateway.inspection import craft_onnx
 from gateway.inspection.ocr import (
     COARSE_PIXELS,
     MAX_REGIONS,
+    RECOG_BATCH,
+    RECOG_BATCH_PX,
     REGION_PAD,
     TILE_OVERLAP,
     TILE_PX,
@@ -26,6 +28,7 @@ from gateway.inspection.ocr import (
     _group,
     _split_line,
     detection_scale,
+    line_batches,
     looks_like_text,
     projection_tilt,
     text_regions,
@@ -300,17 +303,12 @@ def test_line_reading_is_easyocrs_get_text(engine: OcrEngine):
 
     r = engine._reader
     crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in lines], [], grey, model_height=64)
-    crops.sort(key=lambda c: c[1].shape[1])
     ignore = "".join(set(r.character) - set(r.lang_char))
-    want, i, retried = [], 0, 0
-    while i < len(crops):
-        j = i + 1
-        while j < len(crops) and j - i < 32 and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8:
-            j += 1
-        width = max(c[1].shape[1] for c in crops[i:j])
-        want += get_text(r.character, 64, width, r.recognizer, r.converter, crops[i:j], ignore, "greedy", 5, j - i,
+    want = []
+    for batch in line_batches(crops):
+        width = max(c[1].shape[1] for c in batch)
+        want += get_text(r.character, 64, width, r.recognizer, r.converter, batch, ignore, "greedy", 5, len(batch),
                          0.1, 0.5, 0.003, 0, "cpu")
-        i = j
     assert len(got) == len(want) == len(lines)
     for (gp, gt, gc), (wp, wt, wc) in zip(got, want):
         assert gp == wp and gt == wt and gc == wc
@@ -336,6 +334,26 @@ def test_reads_do_not_depend_on_the_core_count(engine: OcrEngine, cache: str):
         assert len(got) > 20
     x = craft_onnx.preprocess(np.ascontiguousarray(pages[0][:512, :768]))
     assert np.array_equal(lanes._craft(x), lanes._craft(x, wide=True))
+
+
+def test_line_batches_keep_widths_close_and_calls_bounded():
+    """Lines are batched by similar width, at most RECOG_BATCH lines and RECOG_BATCH_PX of padded width per call, in
+    width order, every line exactly once."""
+    rng = np.random.default_rng(2)
+    crops = [((i,), np.zeros((64, int(w)), np.uint8)) for i, w in enumerate(rng.integers(20, 3000, 300))]
+    crops += [((300 + i,), np.zeros((64, 40), np.uint8)) for i in range(70)]  # many short lines: count-bound
+    crops.append(((999,), np.zeros((64, 9000), np.uint8)))  # wider than a call's budget: a call of its own
+    batches = line_batches(crops)
+    flat = [c for b in batches for c in b]
+    assert sorted(c[0] for c in flat) == sorted(c[0] for c in crops)
+    widths = [c[1].shape[1] for c in flat]
+    assert widths == sorted(widths)
+    for b in batches:
+        w = [c[1].shape[1] for c in b]
+        assert len(b) <= RECOG_BATCH and (len(b) == 1 or len(b) * max(w) <= RECOG_BATCH_PX)
+        assert max(w) <= 1.4 * min(w) + 8
+    assert max(len(b) for b in batches) == RECOG_BATCH
+    assert [c[0] for c in batches[-1]] == [(999,)]
 
 
 def test_preprocess_is_easyocrs_normalisation():
