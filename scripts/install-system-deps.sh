@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System tools the test suite needs (Debian packages): fonts for rendered test images, Prometheus/promtool for the
 # dashboard and alert tests, docker-compose to validate the compose file, Node/npm to fetch helm, tesseract for the
-# independent leakage check. Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
+# independent leakage check, iptables and iproute2 (`ip netns`) for the transparent-mode test in network namespaces.
+# Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
 set -euo pipefail
 need=()
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
@@ -11,6 +12,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v npm >/dev/null || need+=(npm)
 command -v tesseract >/dev/null || need+=(tesseract-ocr)
 command -v curl >/dev/null || need+=(curl)
+command -v iptables >/dev/null || need+=(iptables)
+command -v ip >/dev/null || need+=(iproute2)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2

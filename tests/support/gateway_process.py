@@ -31,22 +31,25 @@ class GatewayProcess:
     """A gateway process on 127.0.0.1 whose intercepted traffic goes to a local upstream.
 
     By default `dlp-gateway run`; with script_mode=True a plain `mitmdump -s gateway/addon.py`, as operators who run
-    mitmproxy already would start it.
+    mitmproxy already would start it. `listen_host` "" listens on all interfaces; `upstream_options` are the `--set`
+    options for reaching the upstream (a fake host name resolved lazily, its self-signed certificate accepted).
     """
 
     def __init__(self, workdir: Path, policy: Path, upstream_port: int | None, extra: list[str] = (),
-                 workers: int = 1, script_mode: bool = False) -> None:
+                 workers: int = 1, script_mode: bool = False, listen_host: str = "127.0.0.1",
+                 port: int | None = None,
+                 upstream_options: tuple[str, ...] = ("connection_strategy=lazy", "ssl_insecure=true")) -> None:
         self.workdir = workdir
         self.confdir = workdir / "confdir"
         self.confdir.mkdir(parents=True, exist_ok=True)
         self.audit_path = workdir / "audit.log"
-        self.port = free_port()
+        self.port = port or free_port()
         self.metrics_port = free_port()
         self.policy = policy
         if script_mode:
             args = [
                 str(Path(sys.executable).with_name("mitmdump")), "-s", str(REPO / "gateway" / "addon.py"),
-                "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+                "--listen-port", str(self.port),
                 "--set", f"confdir={self.confdir}",
                 "--set", f"dlp_policy={policy}",
                 "--set", "dlp_metrics_host=127.0.0.1", "--set", f"dlp_metrics_port={self.metrics_port}",
@@ -57,13 +60,16 @@ class GatewayProcess:
             args = [
                 dlp_gateway_exe(), "run",
                 "--policy", str(policy),
-                "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
+                "--listen-port", str(self.port),
                 "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port),
                 "--confdir", str(self.confdir),
                 "--audit-log", str(self.audit_path),
                 "--workers", str(workers),
             ]
-        args += ["--set", "connection_strategy=lazy", "--set", "ssl_insecure=true"]
+        if listen_host:
+            args += ["--listen-host", listen_host]
+        for option in upstream_options:
+            args += ["--set", option]
         if upstream_port is not None:
             args += ["-s", str(REDIRECT_SCRIPT), "--set", f"test_upstream=127.0.0.1:{upstream_port}"]
         args += list(extra)

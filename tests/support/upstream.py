@@ -6,6 +6,8 @@ import datetime
 import hashlib
 import ipaddress
 import json
+import socket
+import socketserver
 import ssl
 import threading
 from dataclasses import dataclass
@@ -27,10 +29,12 @@ class Received:
     body: bytes
 
 
-def make_cert(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost / 127.0.0.1."""
+def make_cert(directory: Path, names: tuple[str, ...] = ("localhost",),
+              ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
+    """A self-signed certificate for `names` and `ips` (default localhost / 127.0.0.1)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    alt_names = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -41,7 +45,7 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(alt_names),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -55,11 +59,25 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class RecordingUpstream:
-    """Threaded HTTPS server; `received` lists what arrived, newest last."""
+class _DualStackServer(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self, directory: Path) -> None:
-        self.cert, key = make_cert(directory)
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        socketserver.TCPServer.server_bind(self)  # HTTPServer's would look up a host name for "::"
+        self.server_name, self.server_port = "localhost", self.server_address[1]
+
+
+class RecordingUpstream:
+    """Threaded HTTPS server; `received` lists what arrived, newest last.
+
+    `host` "::" listens on every IPv4 and IPv6 address (dual stack); `names` are the certificate's host names;
+    tls=False serves plain HTTP.
+    """
+
+    def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0,
+                 names: tuple[str, ...] = ("localhost",), tls: bool = True) -> None:
+        self.cert, key = make_cert(directory, names, ips=(host,) if host not in ("::", "0.0.0.0") else ())
         self.received: list[Received] = []
         self._lock = threading.Lock()
         upstream = self
@@ -87,10 +105,12 @@ class RecordingUpstream:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        server_class = _DualStackServer if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, port), Handler)
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.cert, key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
