@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bench.corpus import mrz_td1, mrz_td3, mrz_valid
-from gateway.inspection.recognizers import MAX_DOC_VARIANTS, MrzRecognizer, _doc_variants
+from gateway.inspection.recognizers import MAX_DOC_VARIANTS, MrzRecognizer
+from gateway.inspection.recognizers.mrz import _doc_variants
 from gateway.inspection.text import TextAnalyzer
 
 # (OCR reading, true zone, true document number)

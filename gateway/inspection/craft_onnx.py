@@ -36,6 +36,20 @@ INT8 = "-int8r2"
 CraftFn = Callable[..., np.ndarray]
 
 
+def torch_craft(weights_path: str):
+    """EasyOCR's CRAFT network (torch, float, eval mode) from its packaged weights; RuntimeError if they are bad."""
+    import torch
+    from easyocr.craft import CRAFT
+    from easyocr.detection import copyStateDict
+
+    net = CRAFT()
+    try:
+        net.load_state_dict(copyStateDict(torch.load(weights_path, map_location="cpu", weights_only=True)))
+    except Exception as e:  # torch raises RuntimeError/UnpicklingError/OSError on bad weights
+        raise RuntimeError(f"cannot load the CRAFT detector from {weights_path}: {e}") from e
+    return net.eval()
+
+
 def torch_runner(net) -> CraftFn:
     import torch
 

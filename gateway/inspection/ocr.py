@@ -6,23 +6,23 @@ import logging
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from gateway.cpus import available_cpus
-from gateway.inspection.craft_onnx import cached_detector, detect_boxes, load_detector, preprocess
-from gateway.inspection.crnn_onnx import load_recognizer
+from gateway.inspection.craft_onnx import cached_detector, detect_boxes, load_detector, preprocess, torch_craft
 from gateway.inspection.lanes import Lanes
 from gateway.inspection.onnx_cache import providers
+from gateway.inspection.ppocr import HEIGHT as RECOG_HEIGHT
+from gateway.inspection.ppocr import PpOcrRecognizer
 from gateway.inspection.regions import RegionSpec, busy_regions
 from gateway.models import Box
 
 log = logging.getLogger(__name__)
 
-WEIGHT_FILES = ("craft_mlt_25k.pth", "english_g2.pth")
+WEIGHT_FILES = ("craft_mlt_25k.pth",)  # the text detector; the recogniser is PP-OCRv6 (ppocr.py)
 # Glyph height (median-ish connected component, i.e. about the x-height) wanted on the CRAFT canvas. CRAFT still
 # finds 14 px screenshot text at scale 0.6 but crops glyphs; larger only costs time (detection is quadratic in the scale and
 # dominates the run time), smaller starts losing words.
@@ -51,13 +51,11 @@ MAX_REGIONS = 64  # per tile: past this, remaining parts are not split further (
 TEXT_REGIONS = RegionSpec(REGION_CONTRAST, REGION_PAD, 32, MAX_REGIONS, RULE_PX, RULE_THICK)  # 32: CRAFT pads to it
 SKEW_MIN_DEG, SKEW_MAX_DEG = 1.5, 25.0  # tilted pages read level; below 1.5 degrees line crops are fine as they are
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
-RECOG_HEIGHT = 64  # EasyOCR's recogniser input height
 # Lines per recogniser call, at most, and their padded width summed: a page of long lines makes several calls
 # that the lanes run side by side.
 RECOG_BATCH = 32
 RECOG_BATCH_PX = 8192
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
-CONTRAST_RETRY = 0.1  # a line read with less confidence is read again with more contrast (EasyOCR's contrast_ths)
 # A CRAFT region with more of the pixels left runs alone on every core: two lanes would take as long as it takes on
 # one thread, every core does it 1.66x faster, and the rest then runs in the lanes (break-even 0.56).
 SOLO_SHARE = 0.55
@@ -76,13 +74,14 @@ class OcrWord:
 
 
 class OcrEngine:
-    """An EasyOCR Reader built once, from packaged weights, with downloads disabled."""
+    """EasyOCR's CRAFT text detector and PaddleOCR's PP-OCRv6 line recogniser, built once from packaged weights,
+    offline (nothing is ever downloaded)."""
 
     def __init__(self, cache_dir: str | None = None, *, threads: int | None = None) -> None:
         import torch
 
         try:
-            import easyocr
+            import easyocr  # noqa: F401 - CRAFT's network definition
             import easyocr_en_models
         except ImportError as e:
             raise RuntimeError(f"EasyOCR or its offline English models are not installed: {e}") from e
@@ -98,32 +97,17 @@ class OcrEngine:
         self._lanes = Lanes(threads)
         torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
-        network_dir = cache_dir or os.path.join(tempfile.gettempdir(), "dlp-gateway-easyocr")
-        os.makedirs(network_dir, exist_ok=True)
         craft_weights = os.path.join(model_dir, WEIGHT_FILES[0])
-        # With the ONNX detector already exported, EasyOCR's torch CRAFT is never needed: not loading it saves ~4 s
-        # of start-up. The Reader's recogniser stays float: the ONNX one replaces it (quantised if torch must run).
-        craft = cached_detector(craft_weights, threads, cache_dir)
-        try:
-            self._reader = easyocr.Reader(
-                ["en"], gpu=False, download_enabled=False, verbose=False, detector=craft is None, quantize=False,
-                model_storage_directory=model_dir, user_network_directory=network_dir,
-            )
-        except Exception as e:  # easyocr raises FileNotFoundError/ValueError/RuntimeError on bad weights
-            raise RuntimeError(f"cannot load EasyOCR models from {model_dir}: {e}") from e
-        if craft is not None:
-            self._craft, self.detector_backend = craft, "onnxruntime"
-        else:
-            self._craft, self.detector_backend = load_detector(self._reader.detector, craft_weights, threads, cache_dir)
-        # One thread per recogniser call, always: with two, ONNX Runtime splits the batch between its threads and
-        # quantises each half's activations apart, so a line read differently on machines with more cores.
-        self._reader.recognizer, self.recognizer_backend = load_recognizer(
-            self._reader, os.path.join(model_dir, WEIGHT_FILES[1]), 1, cache_dir)
-        if self.recognizer_backend == "torch":  # as EasyOCR runs it on CPU
-            self._reader.recognizer = torch.quantization.quantize_dynamic(self._reader.recognizer, dtype=torch.qint8)
-        # Classes the recogniser knows but English does not use: never predicted (EasyOCR's ignore_char).
-        chars = self._reader.character
-        self._ignore_idx = [chars.index(c) + 1 for c in set(chars) - set(self._reader.lang_char)]
+        # EasyOCR's torch CRAFT is needed only to export the ONNX detector once per machine (and as its fallback).
+        self._craft = cached_detector(craft_weights, threads, cache_dir)
+        self.detector_backend = "onnxruntime"
+        if self._craft is None:
+            self._craft, self.detector_backend = load_detector(torch_craft(craft_weights), craft_weights, threads,
+                                                               cache_dir)
+        # One thread per recogniser call, always: with two, ONNX Runtime splits the batch between its threads, so a
+        # line could read differently on machines with more cores.
+        self._recognizer = PpOcrRecognizer(1, providers())
+        self.recognizer_backend = "onnxruntime"
 
     # -- public --------------------------------------------------------------------------------------------------
 
@@ -217,43 +201,20 @@ class OcrEngine:
         # Whole lines are recognised far better than single words (context, '.', '-' survive); the CRAFT word
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
-        for points, text, conf in self._recognize(grey, lines):
-            xs = [p[0] for p in points]
-            ys = [p[1] for p in points]
-            line_box = (int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys)))
+        for line_box, text, conf in self._recognize(grey, lines):
             words += _split_line(text, line_box, float(conf), word_boxes)
         return words
 
-    def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list:
-        """EasyOCR recognition on the original pixels, batched by crop width (Reader.recognize runs one crop at a
-        time on CPU, ~2x slower). Returns EasyOCR's (points, text, confidence) tuples."""
-        from easyocr.utils import get_image_list
-
-        crops, _ = get_image_list([[b[0], b[2], b[1], b[3]] for b in boxes], [], grey, model_height=RECOG_HEIGHT)
-        read = self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * g[-1][1].shape[1])
+    def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list[tuple[Box, str, float]]:
+        """(box, text, confidence) of each line box, read on the original pixels in batches of similar width that
+        the lanes run side by side."""
+        crops = [(b, grey[b[1] : b[3], b[0] : b[2]]) for b in boxes if b[2] > b[0] and b[3] > b[1]]
+        read = self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * _recog_width(g[-1][1]))
         return [line for lines in read for line in lines]
 
-    def _read_group(self, group: list) -> list:
-        """What EasyOCR's get_text returns for one batch (greedy decoding; crops read with confidence under 0.1
-        read again with more contrast, the better reading kept), without its DataLoader and PIL round trips."""
-        from easyocr.recognition import adjust_contrast_grey, recognizer_predict
-
-        r = self._reader
-        width = max(c[1].shape[1] for c in group)
-
-        def predict(crops: list[np.ndarray]) -> list:
-            return recognizer_predict(r.recognizer, r.converter, [line_batch(crops, width)], int(width / 10),
-                                      self._ignore_idx, {}, "greedy", 5, r.device)
-
-        first = predict([c for _, c in group])
-        low = [k for k, (_, conf) in enumerate(first) if conf < CONTRAST_RETRY]
-        again = dict(zip(low, predict([adjust_contrast_grey(group[k][1], target=0.5) for k in low]))) if low else {}
-        out = []
-        for k, ((points, _), (text, conf)) in enumerate(zip(group, first)):
-            if k in again and not conf > again[k][1]:
-                text, conf = again[k]
-            out.append((points, text, conf))
-        return out
+    def _read_group(self, group: list[tuple[Box, np.ndarray]]) -> list[tuple[Box, str, float]]:
+        readings = self._recognizer.read([crop for _, crop in group])
+        return [(box, r.text, r.confidence) for (box, _), r in zip(group, readings)]
 
     def _detect(self, rgb: np.ndarray, scale: float) -> list[np.ndarray]:
         """CRAFT word/line quadrilaterals (4x2 float, original pixels). The image is resized by `scale` and tiled
@@ -312,7 +273,7 @@ def _group(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], 
     h, w = shape[:2]
     flat = [p.reshape(-1) for p in polys]
     out: tuple[list[Box], list[Box]] = ([], [])
-    for found, width_ths, margin in ((out[0], 0.5, 0.15), (out[1], 0.0, 0.08)):
+    for found, width_ths, margin in ((out[0], 2.0, 0.15), (out[1], 0.0, 0.08)):
         horizontal, free = group_text_box(flat, 0.1, 0.5, 0.5, width_ths, margin, True)
         rects = [(b[0], b[2], b[1], b[3]) for b in horizontal]
         for poly in free:  # slanted boxes: their bounding rectangle
@@ -629,41 +590,27 @@ def reading_order(words: list[OcrWord]) -> list[OcrWord]:
     return [w for line in text_lines(words) for w in line]
 
 
+def _recog_width(crop: np.ndarray) -> int:
+    """A crop's width on the recogniser's input (height RECOG_HEIGHT, aspect kept)."""
+    return max(1, math.ceil(RECOG_HEIGHT * crop.shape[1] / max(1, crop.shape[0])))
+
+
 def line_batches(crops: list) -> list[list]:
-    """EasyOCR's (points, crop) pairs sorted by width and cut into recogniser calls: lines of similar width (the
+    """(box, crop) pairs sorted by recogniser width and cut into recogniser calls: lines of similar width (the
     padding to the widest changes a read), at most RECOG_BATCH lines and RECOG_BATCH_PX of padded width per call.
     The cut depends on the crops only, never on the cores, so that a line reads the same on every machine."""
-    crops = sorted(crops, key=lambda c: c[1].shape[1])
+    crops = sorted(crops, key=lambda c: _recog_width(c[1]))
     batches = []
     i = 0
     while i < len(crops):
         j = i + 1
-        while (j < len(crops) and j - i < RECOG_BATCH and crops[j][1].shape[1] <= 1.4 * crops[i][1].shape[1] + 8
-               and (j - i + 1) * crops[j][1].shape[1] <= RECOG_BATCH_PX):
+        first = _recog_width(crops[i][1])
+        while (j < len(crops) and j - i < RECOG_BATCH and _recog_width(crops[j][1]) <= 1.4 * first + 8
+               and (j - i + 1) * _recog_width(crops[j][1]) <= RECOG_BATCH_PX):
             j += 1
         batches.append(crops[i:j])
         i = j
     return batches
-
-
-def line_batch(crops: list[np.ndarray], width: int):
-    """(N, 1, 64, width) float tensor of grey line crops exactly as EasyOCR's AlignCollate (keep_ratio_with_pad)
-    makes it: resized to height 64 (bicubic, aspect kept, at most `width`), scaled to [-1, 1], right-padded with
-    each crop's last column."""
-    import torch
-    from PIL import Image
-
-    x = np.empty((len(crops), 1, RECOG_HEIGHT, width), np.float32)
-    for out, crop in zip(x, crops):
-        h, w = crop.shape
-        rw = min(width, math.ceil(RECOG_HEIGHT * (w / float(h))))
-        if (rw, RECOG_HEIGHT) != (w, h):  # crops come at height 64 already, except tall ones
-            crop = np.asarray(Image.fromarray(crop, "L").resize((rw, RECOG_HEIGHT), Image.BICUBIC))
-        v = crop.astype(np.float32) / np.float32(255)
-        v = (v - np.float32(0.5)) / np.float32(0.5)
-        out[0, :, :rw] = v
-        out[0, :, rw:] = v[:, rw - 1 : rw]
-    return torch.from_numpy(x)
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
