@@ -100,12 +100,16 @@ class PresidioBaseline:
         try:
             redacted, boxes = self.engine.redact_and_return_bbox(image, fill=(0, 0, 0))
         except Exception as err:  # one bad image must not stop the benchmark
-            return BaselineResult(seconds=time.perf_counter() - t0, error=f"{type(err).__name__}: {err}")
+            return BaselineResult(seconds=time.perf_counter() - t0, error=f"{type(err).__name__}: {err}",
+                                  words=self._words())
         seconds = time.perf_counter() - t0
         findings = [{"entity": b.entity_type, "score": float(b.score),
                      "box": [int(b.left), int(b.top), int(b.left + b.width), int(b.top + b.height)]} for b in boxes]
-        words = tesseract_words(self._ocr.last) if self._ocr.last is not None else None
-        return BaselineResult(findings, redacted, seconds, words=words)
+        return BaselineResult(findings, redacted, seconds, words=self._words())
+
+    def _words(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """What Tesseract read of the last image (nothing when it failed before reading)."""
+        return tesseract_words(self._ocr.last) if self._ocr.last is not None else []
 
 
 if __name__ == "__main__":
