@@ -440,3 +440,16 @@ def test_real_ocr_reads_a_clean_line_with_a_low_error_rate():
     # text_image draws at (30, 30); DejaVu Sans 30 px: the line's ink is about 30..420 x 33..60
     run = reading.read_runs([{"text": "Invoice for Maria Lopez", "box": [30, 30, 430, 62]}], words)[0]
     assert run.distance / run.length <= 0.1, run
+
+
+@pytest.mark.slow
+def test_presidio_baseline_keeps_the_words_tesseract_read():
+    pytest.importorskip("presidio_image_redactor")
+    from bench.presidio_baseline import PresidioBaseline
+    from tests.support.images import text_image
+
+    data = text_image(["Invoice for Maria Lopez"], size=(700, 120), font_size=30)
+    res = PresidioBaseline().run(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert not res.error and res.words
+    run = reading.read_runs([{"text": "Invoice for Maria Lopez", "box": [30, 30, 430, 62]}], res.words)[0]
+    assert run.distance / run.length <= 0.1, run
