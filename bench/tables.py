@@ -102,7 +102,7 @@ def image_table(splits: Summaries) -> list[str]:
             return fmt(s.get(f"latency_ratio_{what[-3:]}")) if tool == "ours" else ""
         return str(t.get("errors", "-"))
 
-    measures = [("clean", f"clean images flagged (score ≥ 0.5)", f"≤ {100 * CLEAN_FP_TARGET:.0f}%"),
+    measures = [("clean", "clean images flagged (score ≥ 0.5)", f"≤ {100 * CLEAN_FP_TARGET:.0f}%"),
                 ("p50", "latency p50 (s/image)", ""), ("p95", "latency p95 (s/image)", ""),
                 ("ratio p50", "latency ratio ours/Presidio, p50", "≤ 1.0"),
                 ("ratio p95", "latency ratio ours/Presidio, p95", ""), ("errors", "errors", "0")]
@@ -199,9 +199,10 @@ def leakage_table(splits: Summaries) -> list[str]:
         acted = sorted(set(targets) | set(blocking))
         rows.append(["redacted or blocked by the policy (* †)"] + [cell(n, t, k, acted) for n, t, k in keys])
     rows.append(["all"] + [cell(n, t, k, entities) for n, t, k in keys])
-    return ["**Leakage: readable items still readable after the gateway** (target 0 for what the policy acts on; "
-            "\"readable\": read by the independent reader on the original / labelled; * redacted, † blocked by "
-            "the policy when found alone)", ""] + _table(head, rows)
+    title = ("**Leakage: readable items still readable after the gateway** (target 0 for what the policy acts on; "
+             "\"readable\": read by the independent reader on the original / labelled; * redacted, † blocked by "
+             "the policy when found alone)")
+    return [title, ""] + _table(head, rows)
 
 
 def markdown(result: dict) -> str:

@@ -428,10 +428,10 @@ def test_the_inspector_analyses_the_words_the_benchmark_records(policy):
 
 @pytest.mark.slow
 def test_real_ocr_reads_a_clean_line_with_a_low_error_rate():
+    import numpy as np
+
     from gateway.inspection.ocr import OcrEngine
     from tests.support.images import text_image
-
-    import numpy as np
 
     data = text_image(["Invoice for Maria Lopez"], size=(700, 120), font_size=30)
     log = RecordingOcr(OcrEngine())
