@@ -1,10 +1,16 @@
-"""Detection benchmark: our Inspector vs Presidio's image redactor on the labelled corpus.
+"""Detection benchmark: our Inspector vs Presidio's image redactor on labelled corpora, split by split.
 
-    python -m bench.detection --corpus bench/out/corpus [--limit N] [--no-presidio] [--out bench/out/detection.json]
+    python -m bench.detection --corpus dev=bench/out/dev --corpus test=bench/out/test [--corpus real=bench/real]
+                              [--limit N] [--no-presidio] [--policy FILE] [--host chatgpt.com]
+                              [--out bench/out/detection.json]
+    python -m bench.detection --report bench/out/detection.json     # the tables of an existing (even partial) run
 
-Per entity type: recall and precision with box overlap; image-level false-positive rate on clean images; per-image
-latency; and redaction leakage, checked by tools independent of both detectors (Tesseract on a crop around each
-found item, OpenCV's Haar cascade for faces, zxing for QR codes, Pillow for EXIF GPS).
+Per split, for ours and for Presidio measured in the same run: recall and precision per entity (box overlap),
+clean images flagged, latency (p50/p95 and the ratio ours/Presidio), reading quality (character error rate of the
+OCR words against the manifest's ground-truth text), what the policy (the shipped default) decides for every image
+(must-block images that went out), and leakage: every labelled item an independent reader (Tesseract on a crop,
+Haar, zxing, Pillow) reads on the original, looked for again in what the gateway would forward. Definitions:
+bench/README.md, "Scoring".
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ import io
 import json
 import math
 import os
-import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +32,26 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
+
+from bench import reading  # noqa: E402
+from bench.leakage import (  # noqa: E402,F401 - LeakProbe, readable and normalize are this module's API too
+    Forwarded,
+    LeakProbe,
+    leak_table,
+    measurable,
+    normalize,
+    readable,
+    still_readable,
+)
+from bench.outcomes import (  # noqa: E402
+    Destination,
+    acting_entities,
+    decide,
+    error_report,
+    expected,
+    outcome_summary,
+)
+from bench.tables import CLEAN_FP_TARGET, TARGETS  # noqa: E402,F401 - the targets live with the tables
 
 IOU_MIN = 0.3
 COVER_MIN = 0.5
@@ -51,10 +77,6 @@ SYNONYMS: dict[str, set[str]] = {
 }
 # The row a finding entity is counted under for precision (first class listing it, unless stated here).
 CANONICAL = {"US_PASSPORT": "MRZ", "PASSPORT": "MRZ"}
-TARGETS = {"EMAIL_ADDRESS": 0.95, "CREDIT_CARD": 0.95, "US_SSN": 0.95, "IBAN_CODE": 0.95, "PHONE_NUMBER": 0.95,
-           "SECRET": 0.95, "MRZ": 0.95, "PERSON": 0.85, "FACE": 0.85}
-CLEAN_FP_TARGET = 0.03
-NUMERIC = {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER"}
 
 
 def entity_matches(gt_entity: str, finding_entity: str) -> bool:
@@ -140,97 +162,6 @@ def match_image(items: list[dict], findings: list[dict], min_score: float = 0.0)
     return found, tp
 
 
-# ------------------------------------------------------------------------------------------------ leakage
-
-def normalize(value: str, numeric: bool) -> str:
-    return re.sub(r"\D", "", value) if numeric else re.sub(r"[^a-z0-9]", "", value.lower())
-
-
-def _is_numeric(entity: str, value: str) -> bool:
-    return entity in NUMERIC or (not re.search(r"[A-Za-z]", value) and len(re.sub(r"\D", "", value)) >= 6)
-
-
-def readable(value: str, ocr_text: str, numeric: bool) -> bool:
-    """Is (most of) value in the OCR text? Short values must appear whole; long ones as any 60% window."""
-    v, t = normalize(value, numeric), normalize(ocr_text, numeric)
-    if not v:
-        return False
-    k = len(v) if len(v) <= 8 else max(8, math.ceil(0.6 * len(v)))
-    return any(v[i:i + k] in t for i in range(len(v) - k + 1))
-
-
-class LeakProbe:
-    """Independent readers: Tesseract, Haar cascade, zxing, Pillow EXIF."""
-
-    def __init__(self) -> None:
-        import cv2
-        import pytesseract
-
-        pytesseract.get_tesseract_version()
-        self._tess = pytesseract
-        self._cv2 = cv2
-        self._faces = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        if self._faces.empty():
-            raise RuntimeError("OpenCV Haar cascade missing")
-
-    def _crop(self, img: Image.Image, box, geometry: str) -> Image.Image:
-        x0, y0, x1, y1 = box
-        pad = int(min(x1 - x0, y1 - y0) * 0.5) + 8
-        crop = img.crop((max(0, x0 - pad), max(0, y0 - pad), min(img.width, x1 + pad), min(img.height, y1 + pad)))
-        if geometry == "rot90":  # the corpus turned these pages counter-clockwise; turn the crop back
-            crop = crop.transpose(Image.Transpose.ROTATE_270)
-        short = min(crop.size)
-        if short < 60:
-            crop = crop.resize((crop.width * 2, crop.height * 2), Image.LANCZOS)
-        return crop
-
-    def text_visible(self, img: Image.Image, item: dict, geometry: str, psms=("6", "11")) -> str | None:
-        """The Tesseract page-segmentation mode that reads the item (block, then sparse text), or None."""
-        crop = self._crop(img, item["box"], geometry)
-        numeric = _is_numeric(item["entity"], item["text"])
-        for psm in psms:
-            if readable(item["text"], self._tess.image_to_string(crop, config=f"--psm {psm}"), numeric):
-                return psm
-        return None
-
-    def face_visible(self, img: Image.Image, box) -> bool:
-        x0, y0, x1, y1 = box
-        s = max(x1 - x0, y1 - y0)
-        cx0, cy0 = max(0, int(x0 - s * 0.6)), max(0, int(y0 - s * 0.6))
-        crop = img.crop((cx0, cy0, min(img.width, int(x1 + s * 0.6)), min(img.height, int(y1 + s * 0.6))))
-        gray = self._cv2.cvtColor(np.asarray(crop.convert("RGB")), self._cv2.COLOR_RGB2GRAY)
-        dets = self._faces.detectMultiScale(gray, 1.1, 4, minSize=(max(20, s // 3), max(20, s // 3)))
-        shifted = [x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0]
-        return any(iou(shifted, [x, y, x + w, y + h]) >= IOU_MIN for x, y, w, h in dets)
-
-    @staticmethod
-    def code_visible(img: Image.Image, value: str) -> bool:
-        import zxingcpp
-
-        return any(value in r.text for r in zxingcpp.read_barcodes(img.convert("RGB")))
-
-    @staticmethod
-    def gps_visible(data: bytes | None) -> bool:
-        if data is None:
-            return False
-        try:
-            return bool(Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825))
-        except Exception:
-            return False
-
-    def visible(self, img: Image.Image, data: bytes | None, item: dict, geometry: str,
-                psms=("6", "11")) -> str | None:
-        """How the item can be read from the image (a truthy token), or None when it cannot."""
-        src = item.get("source", "text")
-        if src == "metadata":
-            return "exif" if self.gps_visible(data) else None
-        if src == "face":
-            return "haar" if self.face_visible(img, item["box"]) else None
-        if src == "barcode":
-            return "zxing" if self.code_visible(img, item["text"]) else None
-        return self.text_visible(img, item, geometry, psms)
-
-
 # ------------------------------------------------------------------------------------------------ runner
 
 class InspectorLike(Protocol):
@@ -238,36 +169,150 @@ class InspectorLike(Protocol):
     def redact(self, data: bytes, findings: list) -> bytes: ...
 
 
+class RecordingOcr:
+    """An OCR engine that keeps what it read: the Inspector analyses these very words, so CER costs no second OCR."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.reads: list[list] = []  # one entry per read() since the last clear (frame 0 first)
+
+    def read(self, rgb: np.ndarray) -> list:
+        words = self.engine.read(rgb)
+        self.reads.append(words)
+        return words
+
+
 @dataclass
 class ToolRun:
     findings: list[dict] = field(default_factory=list)
     found: list[bool] = field(default_factory=list)
     tp: list[bool] = field(default_factory=list)
-    leaked: dict[int, bool] = field(default_factory=dict)  # item index -> still readable; found+measurable only
+    # item index -> still readable, for every item readable on the original: after redacting every finding ...
+    leaked: dict[int, bool] = field(default_factory=dict)
+    # ... and in what the policy forwards (blocked: nothing; allowed: the original; redacted: the policy's redaction)
+    leaked_forwarded: dict[int, bool] = field(default_factory=dict)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    action: str | None = None  # the policy's decision (ours only; Presidio's redactor redacts whatever it finds)
+    rule: str | None = None
+    reads: dict | None = None  # {"texts": [read per text run] | None, "items": {item index: read}}; None: no OCR words
 
 
 def _load(data: bytes) -> Image.Image:
     return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
 
 
-def run_ours(insp: InspectorLike, data: bytes) -> tuple[ToolRun, Image.Image | None, bytes | None]:
+def _redacted(insp: InspectorLike, data: bytes, findings: list) -> Forwarded:
+    blob = insp.redact(data, findings)
+    return Forwarded("redacted", _load(blob), blob, [f.box for f in findings if f.box is not None])
+
+
+def _on_error(policy) -> Forwarded:
+    """A redaction that fails gets the policy's on_error, as in the proxy (a warning can be clicked through)."""
+    return Forwarded.nothing() if policy.on_error.value == "block" else Forwarded.original()
+
+
+def run_ours(insp: InspectorLike, data: bytes, policy, dest: Destination,
+             ocr_log: RecordingOcr | None = None) -> tuple[ToolRun, list | None, Forwarded, Forwarded]:
+    """Inspect and decide one image: the run, the OCR words (None without a recorder), and two outputs: every
+    finding redacted, and what the policy forwards."""
+    if ocr_log is not None:
+        ocr_log.reads.clear()
     t0 = time.perf_counter()
-    report = insp.inspect(data)
+    try:
+        report = insp.inspect(data)
+    except Exception as err:  # a crash is a miss (and the policy's on_error), never the end of the benchmark
+        report = error_report(len(data), f"crash: {type(err).__name__}: {err}")
     run = ToolRun(seconds=time.perf_counter() - t0, stage_seconds=dict(getattr(report, "stage_seconds", {}) or {}))
     if getattr(report, "error", None) is not None:
         run.error = f"{getattr(report.error, 'value', report.error)}: {getattr(report, 'error_detail', '')}"
     run.findings = [f.to_json() for f in report.findings]
-    if not report.findings:
-        return run, None, None
-    try:
-        red_bytes = insp.redact(data, list(report.findings))
-        return run, _load(red_bytes), red_bytes
-    except Exception as err:
-        run.error = (run.error + "; " if run.error else "") + f"redact: {type(err).__name__}: {err}"
-        return run, None, None
+    words = None
+    if ocr_log is not None:  # no read at all (an image that failed to decode): nothing was read
+        words = [(w.text, w.box) for w in ocr_log.reads[0]] if ocr_log.reads else []
+    decision = decide(policy, dest, report)
+    run.action, run.rule = decision.action.value, decision.rule
+    every = Forwarded.original()
+    if report.findings:
+        try:
+            every = _redacted(insp, data, list(report.findings))
+        except Exception as err:
+            run.error = (run.error + "; " if run.error else "") + f"redact: {type(err).__name__}: {err}"
+            every = _on_error(policy)
+    if decision.action.value == "block":
+        forwarded = Forwarded.nothing()
+    elif decision.action.value == "redact":
+        chosen = decision.redactions.get(0, [])
+        if {id(f) for f in chosen} == {id(f) for f in report.findings} and every.kind == "redacted":
+            forwarded = every
+        else:
+            try:
+                forwarded = _redacted(insp, data, list(chosen))
+            except Exception as err:  # the proxy then applies on_error
+                run.error = (run.error + "; " if run.error else "") + f"redact: {type(err).__name__}: {err}"
+                forwarded, run.action, run.rule = _on_error(policy), policy.on_error.value, "on_error"
+    else:  # allow, audit, and warn (the user may proceed with the original)
+        forwarded = Forwarded.original()
+    return run, words, every, forwarded
+
+
+def run_presidio(baseline, original: Image.Image) -> tuple[ToolRun, list | None, Forwarded]:
+    res = baseline.run(original)
+    run = ToolRun(findings=res.findings, seconds=res.seconds, error=res.error)
+    if res.redacted is None:  # it failed: nothing was redacted
+        return run, getattr(res, "words", None), Forwarded.original()
+    buf = io.BytesIO()
+    res.redacted.save(buf, "PNG")
+    painted = [f["box"] for f in res.findings if f.get("box") is not None]
+    return run, getattr(res, "words", None), Forwarded("redacted", res.redacted, buf.getvalue(), painted)
+
+
+def _reads(entry: dict, words: list | None) -> dict | None:
+    if words is None:
+        return None
+    texts = entry.get("texts")
+    return {"texts": [r.to_json() for r in reading.read_runs(texts, words)] if texts else None,
+            "items": {i: r.to_json() for i, r in reading.read_items(entry["items"], words).items()}}
+
+
+def score_image(entry: dict, data: bytes, tools: dict, probe: LeakProbe, policy, dest: Destination,
+                ocr_log: RecordingOcr | None = None) -> dict:
+    """Every tool on one image, and the per-image record the summaries (and bench.compare) read."""
+    original = _load(data)
+    items = entry["items"]
+    per_tool: dict[str, ToolRun] = {}
+    outputs: dict[str, dict[str, Forwarded]] = {}
+    for name, tool in tools.items():
+        if name == "ours":
+            run, words, every, forwarded = run_ours(tool, data, policy, dest, ocr_log)
+            outputs[name] = {"leaked": every, "leaked_forwarded": forwarded}
+        else:
+            run, words, every = run_presidio(tool, original)
+            outputs[name] = {"leaked": every, "leaked_forwarded": every}  # the redactor forwards its redaction
+        run.found, run.tp = match_image(items, run.findings)
+        run.reads = _reads(entry, words)
+        per_tool[name] = run
+    how = {}  # item index -> how the independent reader reads it on the original
+    for idx, item in enumerate(items):
+        if measurable(item):
+            token = probe.visible(original, data, item, entry.get("geometry", "none"))
+            if token:
+                how[idx] = token
+    for name, run in per_tool.items():
+        seen: dict[tuple[int, int], bool] = {}
+        for key, fwd in outputs[name].items():
+            for idx in how:
+                if (id(fwd), idx) not in seen:
+                    seen[(id(fwd), idx)] = still_readable(probe, items[idx], entry.get("geometry", "none"), fwd,
+                                                          original.size)
+                getattr(run, key)[idx] = seen[(id(fwd), idx)]
+    want = expected(policy, dest, items)
+    return {"file": entry["file"], "category": entry["category"], "clean": entry["clean"],
+            "geometry": entry.get("geometry"), "split": entry.get("split"),
+            "items": [{k: it.get(k) for k in ("entity", "text", "box", "source")} for it in items],
+            "readable": how, "expected": want.action.value, "expected_rule": want.rule,
+            "tools": {k: v.__dict__ for k, v in per_tool.items()}}
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -278,66 +323,48 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limit: int | None = None,
-              probe: LeakProbe | None = None, log=print, checkpoint: Path | None = None) -> dict:
-    """Run the tools over the corpus; returns per-image results and the summary.
+              probe: LeakProbe | None = None, log=print, checkpoint: Path | None = None, *, policy=None,
+              dest: Destination = Destination(), ocr_log: RecordingOcr | None = None, split: str | None = None,
+              progress: Callable[[dict], None] | None = None) -> dict:
+    """Run the tools over one corpus; returns its per-image results and summary.
 
-    With `checkpoint`, the partial result is rewritten after every image (a long run can be read while it runs).
+    `policy` defaults to the shipped default policy. With `checkpoint`, the partial result is rewritten after every
+    image (a long run can be read while it runs); `progress` gets the partial result instead.
     """
+    from gateway.policy import load_default_policy
+
     manifest = json.loads((corpus / "manifest.json").read_text())
+    policy = policy or load_default_policy()
     probe = probe or LeakProbe()
     tools = {k: v for k, v in (("ours", inspector), ("presidio", baseline)) if v is not None}
     images = manifest["images"][:limit]
+    split = split or manifest.get("split") or corpus.name
     results = []
     t_start = time.perf_counter()
+
+    def partial(n: int) -> dict:
+        return {"corpus": str(corpus), "split": split, "partial": n < len(images), "images": results,
+                "summary": summarize(images[:n], results, list(tools), policy=policy, dest=dest)}
+
     for n, entry in enumerate(images):
-        data = (corpus / entry["file"]).read_bytes()
-        original = _load(data)
-        per_tool: dict[str, ToolRun] = {}
-        redacted: dict[str, tuple[Image.Image | None, bytes | None]] = {}
-        for name, tool in tools.items():
-            if name == "ours":
-                try:
-                    run, red_img, red_bytes = run_ours(tool, data)
-                except Exception as err:  # a crash is a miss, never the end of the benchmark
-                    run, red_img, red_bytes = ToolRun(error=f"crash: {type(err).__name__}: {err}"), None, None
-            else:
-                res = tool.run(original)
-                run = ToolRun(findings=res.findings, seconds=res.seconds, error=res.error)
-                red_img, red_bytes = res.redacted, None
-                if red_img is not None:
-                    buf = io.BytesIO()
-                    red_img.save(buf, "PNG")
-                    red_bytes = buf.getvalue()
-            run.found, run.tp = match_image(entry["items"], run.findings)
-            per_tool[name] = run
-            redacted[name] = (red_img, red_bytes)
-        # leakage: only for items some tool found, and only if the item is measurable on the original
-        for idx, item in enumerate(entry["items"]):
-            if not any(per_tool[t].found[idx] for t in per_tool):
-                continue
-            measurable = probe.visible(original, data, item, entry["geometry"])
-            for name, run in per_tool.items():
-                if not run.found[idx] or not measurable:
-                    continue
-                img, blob = redacted[name]
-                # found but no redacted output: everything is still there. Otherwise read the redacted image the
-                # way the original was readable (one Tesseract mode, not both, to halve the OCR time).
-                run.leaked[idx] = img is None or bool(
-                    probe.visible(img, blob, item, entry["geometry"], (measurable,)))
-        results.append({"file": entry["file"], "category": entry["category"], "clean": entry["clean"],
-                        "tools": {k: v.__dict__ for k, v in per_tool.items()}})
-        if checkpoint is not None:
-            partial = {"corpus": str(corpus), "partial": n + 1 < len(images), "images": results,
-                       "summary": summarize(images[:n + 1], results, list(tools))}
-            checkpoint.write_text(json.dumps(partial, indent=1, default=str))
+        results.append(score_image(entry, (corpus / entry["file"]).read_bytes(), tools, probe, policy, dest, ocr_log))
+        if checkpoint is not None or progress is not None:
+            part = partial(n + 1)
+            if checkpoint is not None:
+                checkpoint.write_text(json.dumps(part, indent=1, default=str))
+            if progress is not None:
+                progress(part)
         if log:
-            log(f"[{n + 1}/{len(images)}] {entry['file']} {time.perf_counter() - t_start:.0f}s", file=sys.stderr)
-    return {"corpus": str(corpus), "images": results, "summary": summarize(images, results, list(tools))}
+            log(f"[{split} {n + 1}/{len(images)}] {entry['file']} {time.perf_counter() - t_start:.0f}s",
+                file=sys.stderr)
+    return partial(len(images))
 
 
-def summarize(images: list[dict], results: list[dict], tools: list[str]) -> dict:
+# ------------------------------------------------------------------------------------------------ summary
+
+def _entity_rows(images: list[dict], results: list[dict], tools: list[str]) -> dict:
     classes = sorted({it["entity"] for e in images for it in e["items"]})
-    summary: dict[str, Any] = {"entities": {}, "tools": tools}
+    rows: dict[str, Any] = {}
     for cls in classes:
         row: dict[str, Any] = {"gt": sum(it["entity"] == cls for e in images for it in e["items"])}
         for t in tools:
@@ -350,19 +377,53 @@ def summarize(images: list[dict], results: list[dict], tools: list[str]) -> dict
                         tp, fp = tp + ok, fp + (not ok)
             row[t] = {"recall": found / row["gt"] if row["gt"] else None, "found": found,
                       "precision": tp / (tp + fp) if tp + fp else None, "tp": tp, "fp": fp}
-        summary["entities"][cls] = row
+        rows[cls] = row
+    return rows
+
+
+def _leaks(images: list[dict], results: list[dict], tool: str, key: str, targets: list[str]) -> dict:
+    rows = [(e["items"][int(i)]["entity"], x) for e, r in zip(images, results)
+            for i, x in (r["tools"][tool].get(key) or {}).items()]
+    aimed = [x for ent, x in rows if ent in targets]
+    return {"by_entity": leak_table(rows), "leaked": sum(bool(x) for _, x in rows), "checked": len(rows),
+            "targeted_leaked": sum(bool(x) for x in aimed), "targeted_checked": len(aimed)}
+
+
+def _cer(images: list[dict], results: list[dict], tool: str) -> dict:
+    texts, values = [], []
+    for e, r in zip(images, results):
+        reads = r["tools"][tool].get("reads")
+        if not reads:
+            continue
+        texts += [(e["category"], x) for x in reads.get("texts") or []]
+        values += [(e["items"][int(i)]["entity"], x) for i, x in (reads.get("items") or {}).items()]
+    return {"texts": reading.tally(texts), "items": reading.tally(values)}
+
+
+def summarize(images: list[dict], results: list[dict], tools: list[str], *, policy=None,
+              dest: Destination = Destination()) -> dict:
+    """Every measure of one split, from its per-image records."""
+    summary: dict[str, Any] = {"entities": _entity_rows(images, results, tools), "tools": tools,
+                               "images": len(results)}
+    targets = list(summary["entities"])
+    if policy is not None:
+        acting = acting_entities(policy, dest, {it["entity"]: it.get("source", "text")
+                                                for e in images for it in e["items"]})
+        targets = acting["redact"]
+        summary["blocking_entities"] = acting["block"]
+    summary["redaction_targets"] = targets
+    readable_rows = []
+    for e, r in zip(images, results):
+        how = {int(i) for i in r.get("readable", {})}  # int keys, or str once read back from JSON
+        readable_rows += [(it["entity"], i in how) for i, it in enumerate(e["items"])]
+    summary["readable_by_entity"] = leak_table(readable_rows)  # {entity: [readable, labelled]}
     clean = [r for r in results if r["clean"]]
     for t in tools:
         flagged = [r["file"] for r in clean
                    if any(f.get("score", 1.0) >= FLAG_SCORE for f in r["tools"][t]["findings"])]
         secs = [r["tools"][t]["seconds"] for r in results]
-        leaks = [x for r in results for x in r["tools"][t]["leaked"].values()]
-        leak_by: dict[str, list[int]] = {}  # entity -> [leaked, checked]
-        for e, r in zip(images, results):
-            for idx, x in r["tools"][t]["leaked"].items():
-                counts = leak_by.setdefault(e["items"][int(idx)]["entity"], [0, 0])
-                counts[0] += bool(x)
-                counts[1] += 1
+        redaction = _leaks(images, results, t, "leaked", targets)
+        forwarded = _leaks(images, results, t, "leaked_forwarded", targets)
         stages: dict[str, list[float]] = {}
         for r in results:
             for k, v in (r["tools"][t].get("stage_seconds") or {}).items():
@@ -373,90 +434,126 @@ def summarize(images: list[dict], results: list[dict], tools: list[str]) -> dict
             "clean_fp_rate": len(flagged) / len(clean) if clean else None, "clean_flagged_files": flagged,
             "latency_p50": percentile(secs, 0.5), "latency_p95": percentile(secs, 0.95),
             "latency_mean": statistics.fmean(secs) if secs else None,
-            "leak_checked": len(leaks), "leaked": sum(bool(x) for x in leaks),
-            "leakage": sum(bool(x) for x in leaks) / len(leaks) if leaks else None,
-            "leak_by_entity": leak_by,
+            # redaction leakage: readable items still readable after every finding is redacted
+            "leak_checked": redaction["checked"], "leaked": redaction["leaked"],
+            "leakage": redaction["leaked"] / redaction["checked"] if redaction["checked"] else None,
+            "leak_by_entity": redaction["by_entity"],
+            "leak_targeted": [redaction["targeted_leaked"], redaction["targeted_checked"]],
+            "forwarded_leak_by_entity": forwarded["by_entity"],
+            "forwarded_leaked": [forwarded["leaked"], forwarded["checked"]],
+            "forwarded_leak_targeted": [forwarded["targeted_leaked"], forwarded["targeted_checked"]],
+            "cer": _cer(images, results, t),
             "errors": sum(bool(r["tools"][t]["error"]) for r in results),
             "other_findings": other,
             "stage_seconds_mean": {k: statistics.fmean(v) for k, v in stages.items()},
         }
-    if "ours" in tools and "presidio" in tools:
+        if any(r["tools"][t].get("action") for r in results):
+            summary[t]["policy"] = outcome_summary([
+                {"file": r["file"], "clean": r["clean"], "expected": r.get("expected"),
+                 "expected_rule": r.get("expected_rule"), "action": r["tools"][t]["action"],
+                 "rule": r["tools"][t].get("rule")} for r in results])
+    if "ours" in tools and "presidio" in tools and results:
         summary["latency_ratio_p50"] = summary["ours"]["latency_p50"] / summary["presidio"]["latency_p50"]
         summary["latency_ratio_p95"] = summary["ours"]["latency_p95"] / summary["presidio"]["latency_p95"]
     return summary
 
 
-def _fmt(x, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:.2f}" if not pct else f"{100 * x:.1f}%"
+def markdown(summary_or_result: dict) -> str:
+    """The result tables, ready to paste into the README (one summary, or a whole multi-split result)."""
+    from bench.tables import markdown as tables
+
+    return tables(summary_or_result)
 
 
-def markdown(summary: dict) -> str:
-    """The results table, ready to paste into the README."""
-    tools = summary["tools"]
-    both = "ours" in tools and "presidio" in tools
-    head = ["Entity", "GT"] + [f"{t} recall" for t in tools] + [f"{t} precision" for t in tools] + ["target"]
-    if both:
-        head.append("ours ≥ Presidio")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for cls, row in summary["entities"].items():
-        cells = [cls, str(row["gt"])]
-        cells += [f"{_fmt(row[t]['recall'])} ({row[t]['found']})" for t in tools]
-        cells += [_fmt(row[t]["precision"]) for t in tools]
-        target = TARGETS.get(cls)
-        ok = target is None or ("ours" in tools and (row["ours"]["recall"] or 0) >= target)
-        cells.append(f"≥ {target:.2f} {'✅' if ok else '❌'}" if target else "")
-        if both:
-            cells.append("✅" if (row["ours"]["recall"] or 0) >= (row["presidio"]["recall"] or 0) else "❌")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    head2 = ["Metric"] + tools + ["target"]
-    lines += ["| " + " | ".join(head2) + " |", "|" + "---|" * len(head2)]
-    s = summary
-    fp_ok = "ours" in tools and (s["ours"]["clean_fp_rate"] or 0) <= CLEAN_FP_TARGET
-    lines.append("| clean images flagged (score ≥ 0.5) | " + " | ".join(
-        f"{_fmt(s[t]['clean_fp_rate'], True)} ({s[t]['clean_flagged']}/{s[t]['clean_images']})" for t in tools)
-        + f" | ≤ 3% {'✅' if fp_ok else '❌'} |")
-    lines.append("| redaction leakage (found items still readable) | " + " | ".join(
-        f"{_fmt(s[t]['leakage'], True)} ({s[t]['leaked']}/{s[t]['leak_checked']})" for t in tools)
-        + f" | 0 {'✅' if 'ours' in tools and not s['ours']['leaked'] else '❌'} |")
-    lines.append("| latency p50 (s/image) | " + " | ".join(_fmt(s[t]["latency_p50"]) for t in tools) + " | |")
-    lines.append("| latency p95 (s/image) | " + " | ".join(_fmt(s[t]["latency_p95"]) for t in tools) + " | |")
-    if both:
-        lines.append(f"| latency ratio ours/Presidio p50, p95 | {_fmt(s['latency_ratio_p50'])}, "
-                     f"{_fmt(s['latency_ratio_p95'])} | | |")
-    lines.append("| errors | " + " | ".join(str(s[t]["errors"]) for t in tools) + " | 0 |")
-    return "\n".join(lines)
+# ------------------------------------------------------------------------------------------------ CLI
+
+def parse_corpora(values: list[str] | None) -> dict[str, Path]:
+    """`--corpus` values, `NAME=PATH` or a bare `PATH` (named by its manifest's split, else its directory)."""
+    out: dict[str, Path] = {}
+    for value in values or ["bench/out/corpus"]:
+        name, sep, path = value.partition("=")
+        if not sep or "/" in name or not name:
+            path = value
+            name = _split_name(Path(path))
+        if name in out:
+            raise ValueError(f"two corpora named {name!r}: name them, e.g. --corpus dev=PATH --corpus test=PATH")
+        out[name] = Path(path)
+    return out
+
+
+def _split_name(path: Path) -> str:
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("split") or path.name or "corpus"
+    except (OSError, ValueError):
+        return path.name or "corpus"
+
+
+def run_splits(corpora: dict[str, Path], inspector, baseline, limit: int | None, policy, dest: Destination,
+               ocr_log: RecordingOcr | None = None, out: Path | None = None, probe: LeakProbe | None = None,
+               meta: dict | None = None, log=print) -> dict:
+    """Every corpus in turn with the same tools; the result holds them all (rewritten to `out` after each image)."""
+    probe = probe or LeakProbe()
+    result: dict[str, Any] = {"version": 2, **(meta or {}), "partial": True, "splits": {}}
+
+    def save(name: str, part: dict) -> None:
+        result["splits"][name] = part
+        if out is not None:
+            out.write_text(json.dumps(result, indent=1, default=str))
+
+    for name, path in corpora.items():
+        benchmark(path, inspector, baseline, limit, probe, log, policy=policy, dest=dest, ocr_log=ocr_log,
+                  split=name, progress=lambda part, name=name: save(name, part))
+    result["partial"] = False
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1, default=str))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=Path("bench/out/corpus"))
-    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--corpus", action="append", metavar="[NAME=]PATH",
+                    help="a corpus directory with manifest.json (repeatable: one column per split; "
+                         "default bench/out/corpus)")
+    ap.add_argument("--limit", type=int, default=None, help="first N images of each corpus")
     ap.add_argument("--no-presidio", action="store_true")
     ap.add_argument("--no-ours", action="store_true", help="baseline only (e.g. before the Inspector exists)")
+    ap.add_argument("--policy", default="", help="policy YAML deciding every image (default: the shipped default)")
+    ap.add_argument("--host", default=Destination.host, help="destination host decided for (as dlp-gateway scan)")
     ap.add_argument("--out", type=Path, default=Path("bench/out/detection.json"))
     ap.add_argument("--report", type=Path, help="only print the tables of an existing (even partial) result file")
     args = ap.parse_args(argv)
     if args.report:
-        print(markdown(json.loads(args.report.read_text())["summary"]))
+        print(markdown(json.loads(args.report.read_text())))
         return 0
-    if not (args.corpus / "manifest.json").exists():
-        ap.error(f"no manifest in {args.corpus}: run python -m bench.corpus --out {args.corpus}")
-    inspector = baseline = None
+    try:
+        corpora = parse_corpora(args.corpus)
+    except ValueError as err:
+        ap.error(str(err))
+    for name, path in corpora.items():
+        if not (path / "manifest.json").exists():
+            ap.error(f"no manifest in {path} ({name}): run python -m bench.corpus --out {path}")
+    from gateway.cli import load_policy_or_report
+
+    policy = load_policy_or_report(args.policy)
+    if policy is None:
+        return 2
+    inspector = baseline = ocr_log = None
     if not args.no_ours:
         from gateway.inspection import Inspector
-        from gateway.models import InspectOptions
+        from gateway.inspection.ocr import OcrEngine
 
-        inspector = Inspector(InspectOptions())
+        ocr_log = RecordingOcr(OcrEngine()) if policy.inspect_options.ocr else None
+        inspector = Inspector(policy.inspect_options, ocr=ocr_log)
     if not args.no_presidio:
         from bench.presidio_baseline import PresidioBaseline
 
         baseline = PresidioBaseline()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = benchmark(args.corpus, inspector, baseline, args.limit, checkpoint=args.out)
-    print(markdown(result["summary"]))
+    meta = {"policy": args.policy or "policies/default.yaml", "host": args.host, "limit": args.limit,
+            "command": "python -m bench.detection " + " ".join(argv if argv is not None else sys.argv[1:])}
+    result = run_splits(corpora, inspector, baseline, args.limit, policy, Destination(args.host), ocr_log,
+                        args.out, meta=meta)
+    print(markdown(result))
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0
 

@@ -34,6 +34,14 @@ class BaselineResult:
     redacted: Image.Image | None = None
     seconds: float = 0.0
     error: str = ""
+    words: list[tuple[str, tuple[int, int, int, int]]] | None = None  # what Tesseract read, in its order
+
+
+def tesseract_words(ocr: dict) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Words of a pytesseract image_to_data dict (Presidio's OCR result), in Tesseract's reading order."""
+    return [(t.strip(), (int(x), int(y), int(x) + int(w), int(y) + int(h)))
+            for t, x, y, w, h in zip(ocr["text"], ocr["left"], ocr["top"], ocr["width"], ocr["height"])
+            if str(t).strip()]
 
 
 def _offline_tldextract() -> None:
@@ -60,6 +68,20 @@ def build_analyzer():
     return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
 
 
+def _recording_tesseract():
+    """Presidio's TesseractOCR, keeping its last result: what the redactor read, without reading twice."""
+    from presidio_image_redactor import TesseractOCR
+
+    class RecordingTesseractOCR(TesseractOCR):
+        last: dict | None = None
+
+        def perform_ocr(self, image: object, **kwargs) -> dict:
+            self.last = super().perform_ocr(image, **kwargs)
+            return self.last
+
+    return RecordingTesseractOCR()
+
+
 class PresidioBaseline:
     """ImageRedactorEngine(ImageAnalyzerEngine(offline analyzer)) with Presidio's defaults otherwise."""
 
@@ -68,19 +90,26 @@ class PresidioBaseline:
         from presidio_image_redactor import ImageAnalyzerEngine, ImageRedactorEngine
 
         pytesseract.get_tesseract_version()  # fail at start-up when the tesseract binary is missing
-        self.engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=build_analyzer()))
+        self._ocr = _recording_tesseract()
+        self.engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=build_analyzer(), ocr=self._ocr))
 
     def run(self, image: Image.Image) -> BaselineResult:
         """Detect and redact one (already EXIF-oriented, RGB) image. Never raises."""
+        self._ocr.last = None
         t0 = time.perf_counter()
         try:
             redacted, boxes = self.engine.redact_and_return_bbox(image, fill=(0, 0, 0))
         except Exception as err:  # one bad image must not stop the benchmark
-            return BaselineResult(seconds=time.perf_counter() - t0, error=f"{type(err).__name__}: {err}")
+            return BaselineResult(seconds=time.perf_counter() - t0, error=f"{type(err).__name__}: {err}",
+                                  words=self._words())
         seconds = time.perf_counter() - t0
         findings = [{"entity": b.entity_type, "score": float(b.score),
                      "box": [int(b.left), int(b.top), int(b.left + b.width), int(b.top + b.height)]} for b in boxes]
-        return BaselineResult(findings, redacted, seconds)
+        return BaselineResult(findings, redacted, seconds, words=self._words())
+
+    def _words(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """What Tesseract read of the last image (nothing when it failed before reading)."""
+        return tesseract_words(self._ocr.last) if self._ocr.last is not None else []
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -30,17 +30,27 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class OcrReader(Protocol):
+    """What the Inspector needs of an OCR engine (gateway.inspection.ocr.OcrEngine is the real one)."""
+
+    def read(self, rgb: np.ndarray) -> list: ...
+
+
 class Inspector:
     """Runs every detector the options enable on one image. Heavy models load in __init__, never per image."""
 
-    def __init__(self, options: InspectOptions = InspectOptions(), *, _shared: Inspector | None = None) -> None:
+    def __init__(self, options: InspectOptions = InspectOptions(), *, ocr: OcrReader | None = None,
+                 _shared: Inspector | None = None) -> None:
+        """`ocr` replaces the OcrEngine this would build (e.g. the benchmark's, which keeps what it read)."""
         from gateway.inspection.faces import FaceDetector
         from gateway.inspection.ocr import OcrEngine
         from gateway.inspection.text import TextAnalyzer
 
         self.options = options
         # Reuse OCR and face models from another Inspector when only the text recognizers differ (policy reload).
-        self._ocr = _shared._ocr if _shared and _shared._ocr else (OcrEngine() if options.ocr else None)
+        if ocr is None and _shared is not None:
+            ocr = _shared._ocr
+        self._ocr = ocr if ocr is not None else (OcrEngine() if options.ocr else None)
         self._faces = _shared._faces if _shared and _shared._faces else (FaceDetector() if options.faces else None)
         self._text = TextAnalyzer(options.recognizers, options.allow_list)
         # Faces and codes run beside OCR on a second core (they share nothing with it): the image's latency is then
