@@ -21,6 +21,7 @@ from gateway.inspection.recognizers import (
     NameCueRecognizer,
     OfflineEmailRecognizer,
     SecretRecognizer,
+    StreetAddressRecognizer,
     build_custom,
     public_suffix,
 )
@@ -129,7 +130,8 @@ class TextAnalyzer:
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer()):
+                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer(),
+                  StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))

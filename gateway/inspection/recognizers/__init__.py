@@ -1,6 +1,7 @@
 """Presidio recognizers the defaults lack, one family per module (the Presidio way): secrets, e-mail, phone,
 names, dates of birth, ICAO 9303 MRZ, street addresses, and the policy's own (custom)."""
 
+from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.common import is_placeholder, looks_random
 from gateway.inspection.recognizers.custom import build_custom
 from gateway.inspection.recognizers.dates import DOB_CONTEXT_CHARS, DateOfBirthRecognizer, find_dates
@@ -18,6 +19,6 @@ from gateway.inspection.recognizers.secrets import CredentialAssignmentRecognize
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer",
     "DotlessEmailRecognizer", "InternationalPhoneRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
-    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "build_custom",
+    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]

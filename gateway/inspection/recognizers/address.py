@@ -1,0 +1,56 @@
+"""Street addresses (LOCATION): a street line and the city line after it, in US, UK, German and French formats.
+
+spaCy's small model tags a city now and then but never "5475 Pine Court". An address is found by its shape: a
+house number next to capitalised name words and a street type, then optionally a city with a US state and ZIP, a
+UK postcode, or a five-digit postcode and city. A street line alone scores under the acting level unless a context
+word ("address", "ship to", ...) or a city line confirms it: "3 Google Drive files" must not act.
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+_US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
+              "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI").split()
+_STREET_TYPES = ("Street|St|Avenue|Ave|Av|Road|Rd|Drive|Dr|Lane|Ln|Court|Ct|Boulevard|Blvd|Way|Place|Pl|Terrace|Ter|"
+                 "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Cres|Grove|Gardens|Mews|Row|Trail|Trl|"
+                 "Loop|Alley|Walk|Hill|Park|Pike|Plaza|Point|Ridge|Run|View|Green")
+_NAME = r"[A-Z][a-z]+(?:['-][A-Za-z][a-z]+)?\.?"
+_DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?[ \t]+)?"
+_UNIT = r"(?:,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|#)\.?[ \t]*#?[0-9A-Za-z-]{1,6})?"
+_NUMBER = r"(?<![\w.,$€£-])\d{1,5}[A-Za-z]?(?:-\d{1,4})?"
+# "5475 Pine Court", "12 N. Maple Ave, Suite 300", "Flat 3, 12 Albert Street"
+STREET = (rf"{_NUMBER}[ \t]+{_DIRECTION}(?:{_NAME}[ \t]+){{1,3}}(?:{_STREET_TYPES})\b\.?{_UNIT}")
+_CITY = r"[A-Z][a-z]+(?:[ \t.-]+[A-Z][a-z]+){0,2}"
+US_CITY = rf"{_CITY},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b"
+UK_POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b"
+_EU_CITY = r"[A-ZÄÖÜÉ][a-zäöüßéèêàç]+(?:[ \t-][A-ZÄÖÜÉa-z][a-zäöüßéèêàç]+){0,2}"
+EU_CITY = rf"\b\d{{5}}[ \t]+{_EU_CITY}"
+# "Hauptstrasse 12a", "Am Lindenweg 4"
+DE_STREET = (r"\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜ][a-zäöüß]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|"
+             r"ufer|chaussee|steig|pfad)[ \t]+\d{1,4}[a-z]?\b")
+# "87 boulevard Victor Hugo", "12 bis, rue de la Paix"
+FR_STREET = (r"(?<![\w.,-])\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
+             r"impasse|quai|cours|route)[ \t]+(?:(?:de|du|des|la|le|l'|d')[ \t]*){0,2}[A-ZÉ][\w'-]+(?:[ \t]+[A-ZÉ][\w'-]+){0,3}")
+_SEP = r",?[ \t]+"
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """Street addresses as one span: the street line with its city line when they share an OCR line."""
+
+    PATTERNS = [
+        Pattern("us street + city", rf"{STREET}{_SEP}{US_CITY}", 0.85),
+        Pattern("uk street + postcode", rf"{STREET}{_SEP}(?:{_CITY}{_SEP})?{UK_POSTCODE}", 0.8),
+        Pattern("de street + city", rf"{DE_STREET}{_SEP}{EU_CITY}", 0.85),
+        Pattern("fr street + city", rf"{FR_STREET}{_SEP}{EU_CITY}", 0.85),
+        Pattern("us city line", US_CITY, 0.6),
+        Pattern("de street", DE_STREET, 0.6),
+        Pattern("fr street", FR_STREET, 0.6),
+        Pattern("street", STREET, 0.45),
+    ]
+    CONTEXT = ["address", "addr", "street", "ship", "shipping", "billing", "mailing", "home", "residence", "lives",
+               "located", "deliver", "delivery", "anschrift", "adresse", "strasse", "wohnort"]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="LOCATION", name="StreetAddressRecognizer", patterns=self.PATTERNS,
+                         context=self.CONTEXT, supported_language="en", global_regex_flags=0)

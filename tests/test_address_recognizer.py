@@ -1,0 +1,53 @@
+"""Street addresses are found by their shape (number, name words, street type; city lines) in four countries'
+formats; a street-shaped phrase alone stays under the acting level."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.inspection.text import TextAnalyzer
+
+ACTING = 0.5  # the default policy's min_score
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> TextAnalyzer:
+    return TextAnalyzer()
+
+
+def locations(analyzer: TextAnalyzer, text: str) -> list[float]:
+    return [f.score for f in analyzer.analyze_text(text, "text") if f.entity == "LOCATION"]
+
+
+@pytest.mark.parametrize("text", [
+    "Ship to: 5475 Pine Court, Boulder, CO 80371",
+    "Home address 12 N. Maple Ave, Suite 300, Salem, OR 97301-1234",
+    "Goethestrasse 129, 50667 Koeln",
+    "Am Lindenweg 4, 80331 Muenchen",
+    "87 boulevard Victor Hugo, 06000 Nice",
+    "12 bis, rue de la Paix, 75002 Paris",
+    "179 Kingsley Road, Manchester M14 6HT",
+    "Flat 3, 95 Church Lane, Oxford OX2 6NN",
+    "Boulder, CO 80371",
+])
+def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) -> None:
+    found = locations(analyzer, text)
+    assert found and max(found) >= ACTING, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "Upload 3 Google Drive files",
+    "We moved 2 Park Place items to the archive",
+    "Version 2 Release Notes",
+    "Total 12 EUR, order 50667 shipped",
+    "Build 4711 Green Run passed",
+])
+def test_street_shaped_phrases_alone_do_not_act(analyzer: TextAnalyzer, text: str) -> None:
+    assert all(score < ACTING for score in locations(analyzer, text)), (text, locations(analyzer, text))
+
+
+def test_address_span_covers_the_whole_line(analyzer: TextAnalyzer) -> None:
+    text = "Invoice to 5475 Pine Court, Boulder, CO 80371 by Friday"
+    spans = [f for f in analyzer._analyze(text) if f.entity_type == "LOCATION" and f.score >= ACTING]
+    assert any(text[r.start:r.end] == "5475 Pine Court, Boulder, CO 80371" for r in spans), \
+        [text[r.start:r.end] for r in spans]
