@@ -36,3 +36,27 @@ def cgroup_quota(root: str = "/sys/fs/cgroup") -> float | None:
         return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
     except (OSError, ValueError):
         return None
+
+
+# CPU features that change which int8 kernels ONNX Runtime runs (and so, at the margin, what an int8 model reads).
+_INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avxvnni", "avx512_bf16", "amx_tile", "amx_int8")
+
+
+def cpu_signature(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's vendor, model and int8-relevant features, e.g. "GenuineIntel|Intel(R) Xeon(R)|avx2,amx_int8": an
+    int8 model accepted on one signature is checked again on another."""
+    fields: dict[str, str] = {}
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("vendor_id", "model name", "flags") and key not in fields:
+                    fields[key] = value.strip()
+                if len(fields) == 3:
+                    break
+    except OSError:
+        pass
+    flags = set(fields.get("flags", "").split())
+    return "|".join([fields.get("vendor_id", "?"), fields.get("model name", "?"),
+                     ",".join(f for f in _INT8_FLAGS if f in flags)])

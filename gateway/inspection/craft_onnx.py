@@ -11,6 +11,7 @@ same maps). DLP_OCR_INT8=0 turns quantisation off.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -20,6 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from gateway.cpus import cpu_signature
 from gateway.inspection.onnx_cache import cache_dir, calibration_reader, open_session, scratch_files, want_int8
 from gateway.inspection.onnx_cache import file_digest as _file_digest
 from gateway.inspection.onnx_cache import locked as _locked
@@ -68,6 +70,8 @@ def onnx_runner(net, weights_path: str, threads: int, directory: str | None = No
     name = _model_name(weights_path)
     int8 = want_int8()
     path = _prebuilt(name + (INT8 + ".onnx" if int8 else ".onnx"), directory)
+    if path is not None and int8 and not _accepted_here(path, _prebuilt(name + ".onnx", directory), directory):
+        path = _prebuilt(name + ".onnx", directory)
     if path is None:
         path = _export_cached(net, os.path.join(cache_dir(directory), name), int8)
     return _session(path, threads)
@@ -80,15 +84,18 @@ def _model_name(weights_path: str) -> str:
 
 def cached_detector(weights_path: str, threads: int, directory: str | None = None) -> CraftFn | None:
     """The ONNX CRAFT exported earlier for these weights (prebuilt or in the cache dir), without loading the torch
-    network; None when there is none yet or it does not load (then `load_detector` exports it again)."""
-    name = _model_name(weights_path) + (INT8 + ".onnx" if want_int8() else ".onnx")
-    path = _prebuilt(name, directory)
-    if path is None:
-        try:
-            candidate = os.path.join(cache_dir(directory), name)
-        except RuntimeError:
+    network; None when there is none yet or it does not load (then `load_detector` exports it again). An int8
+    model is used only when it was accepted on this CPU (checked now if it never was); else the float one."""
+    base = _model_name(weights_path)
+    float_path = _cached(base + ".onnx", directory)
+    path = None
+    if want_int8():
+        int8 = _cached(base + INT8 + ".onnx", directory)
+        if int8 is None:
             return None
-        path = candidate if os.path.isfile(candidate) else None
+        path = int8 if _accepted_here(int8, float_path, directory) else float_path
+    else:
+        path = float_path
     if path is None:
         return None
     try:
@@ -96,6 +103,18 @@ def cached_detector(weights_path: str, threads: int, directory: str | None = Non
     except Exception as e:  # noqa: BLE001 - a corrupt file is deleted by open_session and exported again
         log.warning("cached CRAFT detector %s unusable (%s: %s)", path, type(e).__name__, e)
         return None
+
+
+def _cached(name: str, directory: str | None) -> str | None:
+    """A prebuilt model file, else one in the cache dir; None when neither exists."""
+    path = _prebuilt(name, directory)
+    if path is None:
+        try:
+            candidate = os.path.join(cache_dir(directory), name)
+        except RuntimeError:
+            return None
+        path = candidate if os.path.isfile(candidate) else None
+    return path
 
 
 def _export_cached(net, base: str, want_int8: bool) -> str:
@@ -108,7 +127,8 @@ def _export_cached(net, base: str, want_int8: bool) -> str:
             try:
                 if not os.path.isfile(int8):
                     _quantize(path, int8)
-                path = int8
+                if _accepted_here(int8, path):
+                    path = int8
             except Exception as e:  # noqa: BLE001 - any quantiser problem: the float model is exact anyway
                 log.warning("int8 CRAFT unavailable (%s: %s); using the float ONNX model", type(e).__name__, e)
     return path
@@ -212,7 +232,6 @@ def calibration_images() -> list[np.ndarray]:
 
 def _quantize(src: str, dst: str) -> None:
     """Static int8 quantisation (QDQ, per-channel weights), accepted only if it finds the float model's boxes."""
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -227,15 +246,66 @@ def _quantize(src: str, dst: str) -> None:
         quantize_static(pre, tmp, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         _skip_unused_dequantising(tmp)
-        exact = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
-        quant = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
-        for x in [preprocess(test_image()), *inputs[:2]]:
-            want = score_boxes(exact.run(["y"], {"image": x})[0][0])
-            got = score_boxes(quant.run(["y"], {"image": x})[0][0])
-            if not boxes_match(want, got):
-                raise RuntimeError(f"int8 boxes differ ({len(got)} vs {len(want)})")
+        problem = int8_problem(src, tmp)
+        if problem:
+            raise RuntimeError(problem)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
+    _record_acceptance(dst, "")
+
+
+def int8_problem(float_path: str, int8_path: str) -> str:
+    """Why the int8 model may not replace the float one on this CPU ("" when it may): it must find the float
+    model's boxes on the verification and calibration images, run here, with this CPU's int8 kernels."""
+    import onnxruntime as ort
+
+    exact = ort.InferenceSession(float_path, providers=["CPUExecutionProvider"])
+    quant = ort.InferenceSession(int8_path, providers=["CPUExecutionProvider"])
+    for x in [preprocess(test_image()), *[preprocess(img) for img in calibration_images()[:2]]]:
+        want = score_boxes(exact.run(["y"], {"image": x})[0][0])
+        got = score_boxes(quant.run(["y"], {"image": x})[0][0])
+        if not boxes_match(want, got):
+            return f"int8 boxes differ on {cpu_signature()} ({len(got)} vs {len(want)})"
+    return ""
+
+
+def _acceptance_file(int8_path: str) -> str:
+    return int8_path + ".accepted.json"
+
+
+def _record_acceptance(int8_path: str, problem: str, directory: str | None = None) -> None:
+    """Remember, next to the int8 model (or in the cache dir when that is read-only), on which CPU it was checked
+    and what the check said."""
+    record = json.dumps({"cpu": cpu_signature(), "problem": problem})
+    for target in (_acceptance_file(int8_path),
+                   os.path.join(cache_dir(directory), os.path.basename(_acceptance_file(int8_path)))):
+        with contextlib.suppress(OSError):
+            with open(target, "w") as f:
+                f.write(record)
+            return
+
+
+def _accepted_here(int8_path: str, float_path: str | None, directory: str | None = None) -> bool:
+    """True when the int8 model was accepted on a CPU like this one; checked again (and recorded) when the
+    record names another CPU or none. Without the float model to compare with, the int8 one is not used."""
+    here = cpu_signature()
+    for candidate in (_acceptance_file(int8_path),
+                      os.path.join(cache_dir(directory), os.path.basename(_acceptance_file(int8_path)))):
+        with contextlib.suppress(OSError, ValueError):
+            with open(candidate) as f:
+                record = json.load(f)
+            if record.get("cpu") == here:
+                return not record.get("problem")
+    if float_path is None or not os.path.isfile(float_path):
+        log.warning("int8 CRAFT %s was never checked on this CPU and no float model is there to check it against; "
+                    "using float", int8_path)
+        return False
+    log.info("checking the int8 CRAFT detector on this CPU (%s)", here)
+    problem = int8_problem(float_path, int8_path)
+    if problem:
+        log.warning("int8 CRAFT rejected on this CPU: %s; using the float model", problem)
+    _record_acceptance(int8_path, problem, directory)
+    return not problem
 
 
 def _skip_unused_dequantising(path: str) -> None:
