@@ -296,19 +296,24 @@ def _filter_ner(results: list[RecognizerResult], text: str) -> list[RecognizerRe
     date-shaped, and names that are code identifiers, lower-case, all-caps or UI words; a lone name word without a
     cue ("Dear", "Mr", "Author:") keeps a low score."""
     patterns = [r for r in results if not _from_ner(r)]
+
+    def overlaps_pattern(r: RecognizerResult) -> bool:
+        return any(p.start < r.end and r.start < p.end and p.entity_type != r.entity_type for p in patterns)
+
     kept = []
     for r in results:
         if _from_ner(r):
-            if any(p.start < r.end and r.start < p.end and p.entity_type != r.entity_type for p in patterns):
-                continue
-            if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(text[r.start : r.end]):
-                continue
             if r.entity_type in ("PERSON", "LOCATION", "NRP"):
-                # A name does not run across OCR lines: "Sven Jensen\nwhere" is a name and a word.
+                # A name does not run across OCR lines: "Sven Jensen\nwhere" is a name and a word, and "Laura Larsen"
+                # stays a name when spaCy ran it into the street line below.
                 for part in _split_lines(r, text):
-                    part = _clean_name(part, text)
+                    part = None if overlaps_pattern(part) else _clean_name(part, text)
                     if part is not None:
                         kept.append(part)
+                continue
+            if overlaps_pattern(r):
+                continue
+            if r.entity_type == "DATE_TIME" and not _DATE_LIKE.search(text[r.start : r.end]):
                 continue
         kept.append(r)
     return kept

@@ -289,7 +289,8 @@ class MrzRecognizer(EntityRecognizer):
         name = span(li, a, len(texts[li]))
         if name:
             out.append(RecognizerResult("PERSON", name[0], name[1], 0.9))
-        names = [n for n in re.split(r"<+", texts[li][a:]) if len(n) >= 2]
+        # Name fields hold letters only (ICAO 9303): a digit there is a misread letter ("N0AH").
+        names = [n.translate(_TO_ALPHA) for n in re.split(r"<+", texts[li][a:]) if len(n) >= 2]
         return out, _MrzFacts(doc_entity, docs[0].strip("<"), dob, tuple(names))
 
 
@@ -331,7 +332,7 @@ def _visual_zone(text: str, facts: _MrzFacts, mrz_span: tuple[int, int]) -> list
         value = tok.group().upper()
         if len(doc) >= 6 and value.translate(_CANON) == doc:
             out.append(RecognizerResult(facts.doc_entity, tok.start(), tok.end(), 0.95))
-        elif value in names:
+        elif value.translate(_TO_ALPHA) in names:
             out.append(RecognizerResult("PERSON", tok.start(), tok.end(), 0.9))
     return out
 
