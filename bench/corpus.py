@@ -1,11 +1,18 @@
-"""Deterministic labelled image corpus for the detection benchmark.
+"""Deterministic labelled image corpus for the detection benchmark: shared values, drawing, transforms and the CLI.
 
-`python -m bench.corpus --out bench/out/corpus [--seed 7] [--limit N]` renders ~200 images (documents, chats,
-code/terminal screenshots, passports and ID cards with valid MRZ, face photos, GPS-tagged photos, vCard QR codes,
-and ~25% clean look-alikes) plus `manifest.json` with exact ground truth. All values are synthetic.
+    python -m bench.corpus --split dev  --out bench/out/dev  [--seed 7]    [--limit N]
+    python -m bench.corpus --split test --out bench/out/test [--seed 1729] [--limit N]
 
-Every image gets its own RNG (seed, index) and the category list is interleaved, so `--limit N` yields exactly the
-first N images of the full corpus, with every category represented early.
+Two splits with disjoint scene templates (bench/scenes/*.py) and font families (FONT_ROLES): `dev` is tuned on,
+`test` is scored only when a change is finished. Each split renders ~250 images (documents, forms, tables, chats,
+mail, logs, code and terminal screenshots, passports and ID cards with valid MRZ, receipts, business cards,
+handwriting, face and GPS photos, QR/PDF417 codes, ~25% clean look-alikes), some photographed, tilted, rescaled,
+re-screenshotted or JPEG re-encoded, plus `manifest.json` (bench/BENCH_CONTRACT: version 2) with exact ground truth:
+every labelled item and every drawn text run, boxed in the displayed image. All values are synthetic but valid.
+
+Every image gets its own RNG (split, seed, index) and the category lists are interleaved, so `--limit N` yields
+exactly the first N images of the full split, with every category represented early. The dev split's seed-7 images
+0000-0202 are the corpus of manifest version 1, pixel for pixel and item for item.
 """
 
 from __future__ import annotations
@@ -19,88 +26,263 @@ import re
 import string
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import phonenumbers
-import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 DEFAULT_SEED = 7
+SPLITS = ("dev", "test")
+SPLIT_SEEDS = {"dev": DEFAULT_SEED, "test": 1729}
 
 # --------------------------------------------------------------------------------------------- assets
 
-_FONT_FILES = {
-    "sans": ["dejavu/DejaVuSans.ttf", "liberation/LiberationSans-Regular.ttf"],
-    "sans-bold": ["dejavu/DejaVuSans-Bold.ttf", "liberation/LiberationSans-Bold.ttf"],
-    "serif": ["dejavu/DejaVuSerif.ttf", "liberation/LiberationSerif-Regular.ttf"],
-    "mono": ["dejavu/DejaVuSansMono.ttf", "liberation/LiberationMono-Regular.ttf"],
-    "mono-bold": ["dejavu/DejaVuSansMono-Bold.ttf", "liberation/LiberationMono-Bold.ttf"],
+
+class MissingAsset(RuntimeError):
+    """A font or sample photo the corpus draws is not installed. Raised when generating, never at import."""
+
+
+@dataclass(frozen=True)
+class Face:
+    """One font file. `family` is the unit the splits partition; `lineage` groups designs derived from one another
+    (Liberation 2 from Croscore, FreeFont from URW, Carlito from Lato, Hack from DejaVu), which stay in one split."""
+
+    name: str
+    path: str  # under FONT_ROOT
+    family: str
+    lineage: str
+    package: str  # the Debian package that installs it (scripts/install-system-deps.sh)
+
+
+FONT_ROOT = Path("/usr/share/fonts")
+
+
+def _faces(package: str, family: str, lineage: str, files: dict[str, str]) -> list[Face]:
+    return [Face(name, path, family, lineage, package) for name, path in files.items()]
+
+
+_T, _O = "truetype/", "opentype/"
+FACES: dict[str, Face] = {f.name: f for f in [
+    *_faces("fonts-dejavu-core", "DejaVu", "Vera", {
+        "DejaVuSans": _T + "dejavu/DejaVuSans.ttf", "DejaVuSans-Bold": _T + "dejavu/DejaVuSans-Bold.ttf",
+        "DejaVuSerif": _T + "dejavu/DejaVuSerif.ttf", "DejaVuSerif-Bold": _T + "dejavu/DejaVuSerif-Bold.ttf",
+        "DejaVuSansMono": _T + "dejavu/DejaVuSansMono.ttf",
+        "DejaVuSansMono-Bold": _T + "dejavu/DejaVuSansMono-Bold.ttf"}),
+    *_faces("fonts-hack", "Hack", "Vera", {"Hack": _T + "hack/Hack-Regular.ttf", "Hack-Bold": _T + "hack/Hack-Bold.ttf"}),
+    *_faces("fonts-liberation", "Liberation", "Liberation", {
+        "LiberationSans-Regular": _T + "liberation/LiberationSans-Regular.ttf",
+        "LiberationSans-Bold": _T + "liberation/LiberationSans-Bold.ttf",
+        "LiberationSerif-Regular": _T + "liberation/LiberationSerif-Regular.ttf",
+        "LiberationSerif-Bold": _T + "liberation/LiberationSerif-Bold.ttf",
+        "LiberationMono-Regular": _T + "liberation/LiberationMono-Regular.ttf",
+        "LiberationMono-Bold": _T + "liberation/LiberationMono-Bold.ttf",
+        "LiberationSansNarrow-Regular": _T + "liberation/LiberationSansNarrow-Regular.ttf",
+        "LiberationSansNarrow-Bold": _T + "liberation/LiberationSansNarrow-Bold.ttf"}),
+    *_faces("fonts-croscore", "Croscore", "Liberation", {
+        "Arimo": _T + "croscore/Arimo-Regular.ttf", "Arimo-Bold": _T + "croscore/Arimo-Bold.ttf",
+        "Tinos": _T + "croscore/Tinos-Regular.ttf", "Tinos-Bold": _T + "croscore/Tinos-Bold.ttf",
+        "Cousine": _T + "croscore/Cousine-Regular.ttf", "Cousine-Bold": _T + "croscore/Cousine-Bold.ttf"}),
+    *_faces("fonts-noto-core", "Noto", "Droid", {
+        "NotoSans": _T + "noto/NotoSans-Regular.ttf", "NotoSans-Bold": _T + "noto/NotoSans-Bold.ttf",
+        "NotoSerif": _T + "noto/NotoSerif-Regular.ttf", "NotoSerif-Bold": _T + "noto/NotoSerif-Bold.ttf"}),
+    *_faces("fonts-noto-mono", "Noto", "Droid", {
+        "NotoSansMono": _T + "noto/NotoSansMono-Regular.ttf", "NotoSansMono-Bold": _T + "noto/NotoSansMono-Bold.ttf"}),
+    *_faces("fonts-open-sans", "OpenSans", "Droid", {
+        "OpenSans": _T + "open-sans/OpenSans-Regular.ttf", "OpenSans-Bold": _T + "open-sans/OpenSans-Bold.ttf",
+        "OpenSans-CondLight": _T + "open-sans/OpenSans-CondLight.ttf",
+        "OpenSans-CondBold": _T + "open-sans/OpenSans-CondBold.ttf"}),
+    *_faces("fonts-roboto-unhinted", "Roboto", "Roboto", {
+        "Roboto": _T + "roboto/unhinted/RobotoTTF/Roboto-Regular.ttf",
+        "Roboto-Bold": _T + "roboto/unhinted/RobotoTTF/Roboto-Bold.ttf",
+        "RobotoCondensed": _T + "roboto/unhinted/RobotoCondensed-Regular.ttf",
+        "RobotoCondensed-Bold": _T + "roboto/unhinted/RobotoCondensed-Bold.ttf"}),
+    *_faces("fonts-cantarell", "Cantarell", "Cantarell", {
+        "Cantarell": _O + "cantarell/Cantarell-Regular.otf", "Cantarell-Bold": _O + "cantarell/Cantarell-Bold.otf"}),
+    *_faces("fonts-crosextra-caladea", "Caladea", "Caladea", {
+        "Caladea": _T + "crosextra/Caladea-Regular.ttf", "Caladea-Bold": _T + "crosextra/Caladea-Bold.ttf"}),
+    *_faces("fonts-linuxlibertine", "LinuxLibertine", "LinuxLibertine", {
+        "LinLibertine": _O + "linux-libertine/LinLibertine_R.otf",
+        "LinLibertine-Bold": _O + "linux-libertine/LinLibertine_RB.otf"}),
+    *_faces("fonts-inconsolata", "Inconsolata", "Inconsolata", {"Inconsolata": _T + "inconsolata/Inconsolata.otf"}),
+    *_faces("fonts-mononoki", "mononoki", "mononoki", {
+        "mononoki": _T + "mononoki/mononoki-Regular.ttf", "mononoki-Bold": _T + "mononoki/mononoki-Bold.ttf"}),
+    *_faces("fonts-comic-neue", "ComicNeue", "ComicNeue", {
+        "ComicNeue": _O + "comic-neue/ComicNeue-Regular.otf", "ComicNeue-Bold": _O + "comic-neue/ComicNeue-Bold.otf"}),
+    *_faces("fonts-dkg-handwriting", "DkgHandwriting", "DkgHandwriting", {
+        "DkgHandwriting": _T + "fifthhorseman/dkg.ttf", "DkgHandwriting-Bold": _T + "fifthhorseman/dkgBd.ttf"}),
+    *_faces("fonts-ocr-b", "OCR-B", "OCR-B", {"OCRB": _O + "ocr-b/OCRB.otf"}),
+    # test-split families
+    *_faces("fonts-urw-base35", "URW", "URW", {
+        "NimbusSans": _O + "urw-base35/NimbusSans-Regular.otf", "NimbusSans-Bold": _O + "urw-base35/NimbusSans-Bold.otf",
+        "NimbusRoman": _O + "urw-base35/NimbusRoman-Regular.otf",
+        "NimbusRoman-Bold": _O + "urw-base35/NimbusRoman-Bold.otf",
+        "NimbusMonoPS": _O + "urw-base35/NimbusMonoPS-Regular.otf",
+        "NimbusMonoPS-Bold": _O + "urw-base35/NimbusMonoPS-Bold.otf",
+        "NimbusSansNarrow": _O + "urw-base35/NimbusSansNarrow-Regular.otf",
+        "NimbusSansNarrow-Bold": _O + "urw-base35/NimbusSansNarrow-Bold.otf",
+        "C059": _O + "urw-base35/C059-Roman.otf", "C059-Bold": _O + "urw-base35/C059-Bold.otf",
+        "P052": _O + "urw-base35/P052-Roman.otf", "P052-Bold": _O + "urw-base35/P052-Bold.otf",
+        "URWBookman": _O + "urw-base35/URWBookman-Light.otf", "URWBookman-Bold": _O + "urw-base35/URWBookman-Demi.otf",
+        "URWGothic": _O + "urw-base35/URWGothic-Book.otf", "URWGothic-Bold": _O + "urw-base35/URWGothic-Demi.otf"}),
+    *_faces("fonts-freefont-ttf", "FreeFont", "URW", {
+        "FreeSans": _T + "freefont/FreeSans.ttf", "FreeSans-Bold": _T + "freefont/FreeSansBold.ttf",
+        "FreeSerif": _T + "freefont/FreeSerif.ttf", "FreeSerif-Bold": _T + "freefont/FreeSerifBold.ttf",
+        "FreeMono": _T + "freefont/FreeMono.ttf", "FreeMono-Bold": _T + "freefont/FreeMonoBold.ttf"}),
+    *_faces("fonts-lato", "Lato", "Lato", {"Lato": _T + "lato/Lato-Regular.ttf", "Lato-Bold": _T + "lato/Lato-Bold.ttf"}),
+    *_faces("fonts-crosextra-carlito", "Carlito", "Lato", {
+        "Carlito": _T + "crosextra/Carlito-Regular.ttf", "Carlito-Bold": _T + "crosextra/Carlito-Bold.ttf"}),
+    *_faces("fonts-inter", "Inter", "Inter", {"Inter": _O + "inter/Inter-Regular.otf", "Inter-Bold": _O + "inter/Inter-Bold.otf"}),
+    *_faces("fonts-cabin", "Cabin", "Cabin", {"Cabin": _O + "cabin/Cabin-Regular.otf", "Cabin-Bold": _O + "cabin/Cabin-Bold.otf"}),
+    *_faces("fonts-go", "Go", "Go", {
+        "Go": "fonts-go/Go-Regular.ttf", "Go-Bold": "fonts-go/Go-Bold.ttf",
+        "GoMono": "fonts-go/Go-Mono.ttf", "GoMono-Bold": "fonts-go/Go-Mono-Bold.ttf"}),
+    *_faces("fonts-ebgaramond", "EBGaramond", "EBGaramond", {
+        "EBGaramond": _O + "ebgaramond/EBGaramond12-Regular.otf", "EBGaramond-Bold": _O + "ebgaramond/EBGaramond12-Bold.otf"}),
+    *_faces("fonts-firacode", "FiraCode", "Fira", {
+        "FiraCode": _T + "firacode/FiraCode-Regular.ttf", "FiraCode-Bold": _T + "firacode/FiraCode-Bold.ttf"}),
+    *_faces("fonts-jetbrains-mono", "JetBrainsMono", "JetBrainsMono", {
+        "JetBrainsMono": _T + "jetbrains-mono/JetBrainsMono-Regular.ttf",
+        "JetBrainsMono-Bold": _T + "jetbrains-mono/JetBrainsMono-Bold.ttf"}),
+    *_faces("fonts-yanone-kaffeesatz", "YanoneKaffeesatz", "YanoneKaffeesatz", {
+        "YanoneKaffeesatz": _O + "yanone-kaffeesatz/YanoneKaffeesatz-Regular.otf",
+        "YanoneKaffeesatz-Bold": _O + "yanone-kaffeesatz/YanoneKaffeesatz-Bold.otf"}),
+    *_faces("fonts-humor-sans", "HumorSans", "HumorSans", {"HumorSans": _T + "humor-sans/Humor-Sans.ttf"}),
+    *_faces("fonts-femkeklaver", "Femkeklaver", "Femkeklaver", {"Femkeklaver": _T + "femkeklaver/femkeklaver.ttf"}),
+]}
+
+# The manifest-version-1 templates' font kinds: one DejaVu and one Liberation face each, chosen by the image's RNG.
+_LEGACY_KINDS = {
+    "sans": ["DejaVuSans", "LiberationSans-Regular"],
+    "sans-bold": ["DejaVuSans-Bold", "LiberationSans-Bold"],
+    "serif": ["DejaVuSerif", "LiberationSerif-Regular"],
+    "mono": ["DejaVuSansMono", "LiberationMono-Regular"],
+    "mono-bold": ["DejaVuSansMono-Bold", "LiberationMono-Bold"],
 }
-_FONT_ROOT = Path("/usr/share/fonts/truetype")
+
+# Font roles of the new templates, per split: (regular, bold). No family and no lineage appears in both splits,
+# except OCR-B: ICAO 9303 prescribes it for every machine-readable zone, so both splits draw MRZ lines (and only
+# MRZ lines, which Page.text enforces) in it.
+FONT_ROLES: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "dev": {
+        "sans": [("DejaVuSans", "DejaVuSans-Bold"), ("LiberationSans-Regular", "LiberationSans-Bold"),
+                 ("NotoSans", "NotoSans-Bold"), ("OpenSans", "OpenSans-Bold"), ("Roboto", "Roboto-Bold"),
+                 ("Arimo", "Arimo-Bold"), ("Cantarell", "Cantarell-Bold")],
+        "serif": [("DejaVuSerif", "DejaVuSerif-Bold"), ("LiberationSerif-Regular", "LiberationSerif-Bold"),
+                  ("NotoSerif", "NotoSerif-Bold"), ("Tinos", "Tinos-Bold"), ("Caladea", "Caladea-Bold"),
+                  ("LinLibertine", "LinLibertine-Bold")],
+        "mono": [("DejaVuSansMono", "DejaVuSansMono-Bold"), ("LiberationMono-Regular", "LiberationMono-Bold"),
+                 ("NotoSansMono", "NotoSansMono-Bold"), ("Cousine", "Cousine-Bold"), ("Hack", "Hack-Bold"),
+                 ("Inconsolata", "Inconsolata"), ("mononoki", "mononoki-Bold")],
+        "condensed": [("LiberationSansNarrow-Regular", "LiberationSansNarrow-Bold"),
+                      ("RobotoCondensed", "RobotoCondensed-Bold"), ("OpenSans-CondLight", "OpenSans-CondBold")],
+        "hand": [("ComicNeue", "ComicNeue-Bold"), ("DkgHandwriting", "DkgHandwriting-Bold")],
+        "ocrb": [("OCRB", "OCRB")],
+    },
+    "test": {
+        "sans": [("NimbusSans", "NimbusSans-Bold"), ("FreeSans", "FreeSans-Bold"), ("Lato", "Lato-Bold"),
+                 ("Carlito", "Carlito-Bold"), ("Inter", "Inter-Bold"), ("Cabin", "Cabin-Bold"), ("Go", "Go-Bold"),
+                 ("URWGothic", "URWGothic-Bold")],
+        "serif": [("NimbusRoman", "NimbusRoman-Bold"), ("FreeSerif", "FreeSerif-Bold"), ("C059", "C059-Bold"),
+                  ("P052", "P052-Bold"), ("URWBookman", "URWBookman-Bold"), ("EBGaramond", "EBGaramond-Bold")],
+        "mono": [("NimbusMonoPS", "NimbusMonoPS-Bold"), ("FreeMono", "FreeMono-Bold"), ("FiraCode", "FiraCode-Bold"),
+                 ("JetBrainsMono", "JetBrainsMono-Bold"), ("GoMono", "GoMono-Bold")],
+        "condensed": [("NimbusSansNarrow", "NimbusSansNarrow-Bold"), ("YanoneKaffeesatz", "YanoneKaffeesatz-Bold")],
+        "hand": [("HumorSans", "HumorSans"), ("Femkeklaver", "Femkeklaver")],
+        "ocrb": [("OCRB", "OCRB")],
+    },
+}
+SHARED_FAMILIES = {"OCR-B"}  # the only family both splits draw (MRZ lines only)
 
 
-def _font_paths() -> dict[str, list[Path]]:
-    found = {k: [_FONT_ROOT / p for p in v if (_FONT_ROOT / p).exists()] for k, v in _FONT_FILES.items()}
-    missing = [k for k, v in found.items() if not v]
-    if missing:
-        raise SystemExit(f"missing fonts {missing}: apt-get install fonts-dejavu-core (and fonts-liberation)")
-    return found
+def split_faces(split: str) -> set[str]:
+    """Every face name a split may draw with."""
+    names = {n for pairs in FONT_ROLES[split].values() for pair in pairs for n in pair}
+    if split == "dev":
+        names |= {n for kind in _LEGACY_KINDS.values() for n in kind}
+    return names
 
 
-FONTS = _font_paths()
-_font_cache: dict[tuple[Path, int], ImageFont.FreeTypeFont] = {}
+def split_families(split: str) -> set[str]:
+    return {FACES[n].family for n in split_faces(split)}
 
 
-def font(kind: str, size: int, rng: random.Random | None = None) -> ImageFont.FreeTypeFont:
-    """A TrueType font of a family; with an rng, one of the family's installed variants."""
-    paths = FONTS[kind]
-    path = rng.choice(paths) if rng else paths[0]
+_font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+_FACE_BY_PATH: dict[str, Face] = {str(FONT_ROOT / f.path): f for f in FACES.values()}
+
+
+def load_font(face: Face, size: int) -> ImageFont.FreeTypeFont:
+    """A face at a pixel size; a clear error naming the Debian package when its file is missing."""
+    path = str(FONT_ROOT / face.path)
     key = (path, size)
     if key not in _font_cache:
-        _font_cache[key] = ImageFont.truetype(str(path), size)
+        if not Path(path).exists():
+            raise MissingAsset(f"font {path} is missing: apt-get install {face.package} "
+                               "(bash scripts/install-system-deps.sh installs every corpus font)")
+        _font_cache[key] = ImageFont.truetype(path, size)
     return _font_cache[key]
 
 
-def _site_packages() -> Path:
-    import skimage
+def face_of(f: ImageFont.FreeTypeFont) -> Face:
+    return _FACE_BY_PATH[str(f.path)]
 
+
+def font(kind: str, size: int, rng: random.Random | None = None) -> ImageFont.FreeTypeFont:
+    """A manifest-version-1 font kind; with an rng, one of the kind's DejaVu/Liberation faces."""
+    faces = [FACES[n] for n in _LEGACY_KINDS[kind]]
+    return load_font(rng.choice(faces) if rng else faces[0], size)
+
+
+def _site_packages() -> Path:
+    try:
+        import skimage
+    except ImportError as err:
+        raise MissingAsset("sample photos need scikit-image and matplotlib: pip install -e '.[test]'") from err
     return Path(skimage.__file__).parent.parent
 
 
-def _photo_paths() -> dict[str, Path]:
-    sp = _site_packages()
-    paths = {
-        "astronaut": sp / "skimage/data/astronaut.png",
-        "grace_hopper": sp / "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
-        "messi": Path("/usr/share/doc/opencv-doc/examples/data/messi5.jpg"),
-    }
-    for name in ["chelsea.png", "coffee.png", "rocket.jpg", "horse.png", "motorcycle_left.png",
-                 "hubble_deep_field.jpg"]:
-        paths[name.split(".")[0]] = sp / "skimage/data" / name
-    for name in ["baboon.jpg", "fruits.jpg", "building.jpg", "butterfly.jpg", "home.jpg", "orange.jpg"]:
-        paths[name.split(".")[0]] = Path("/usr/share/doc/opencv-doc/examples/data") / name
-    missing = [str(p) for p in paths.values() if not p.exists()]
-    if missing:
-        raise SystemExit(f"missing sample photos {missing}: pip install scikit-image matplotlib; "
-                         "apt-get install opencv-doc")
-    return paths
+_OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+_SKIMAGE_PHOTOS = ["chelsea.png", "coffee.png", "rocket.jpg", "horse.png", "motorcycle_left.png",
+                   "hubble_deep_field.jpg"]
+_OPENCV_PHOTOS = ["baboon.jpg", "fruits.jpg", "building.jpg", "butterfly.jpg", "home.jpg", "orange.jpg",
+                  # test-split GPS photos
+                  "aero3.jpg", "leuvenA.jpg", "smarties.png", "squirrel_cls.jpg", "stuff.jpg", "rubberwhale1.png",
+                  "ela_original.jpg"]
+_photo_paths_cache: dict[str, Path] = {}
 
 
-PHOTOS = _photo_paths()
+def _photo_path(name: str) -> Path:
+    if not _photo_paths_cache:
+        sp = _site_packages()
+        paths = {"astronaut": sp / "skimage/data/astronaut.png",
+                 "grace_hopper": sp / "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+                 "messi": _OPENCV_DATA / "messi5.jpg"}
+        paths.update({n.split(".")[0]: sp / "skimage/data" / n for n in _SKIMAGE_PHOTOS})
+        paths.update({n.split(".")[0]: _OPENCV_DATA / n for n in _OPENCV_PHOTOS})
+        _photo_paths_cache.update(paths)
+    path = _photo_paths_cache[name]
+    if not path.exists():
+        hint = ("apt-get install opencv-doc (bash scripts/install-system-deps.sh)" if _OPENCV_DATA in path.parents
+                else "pip install -e '.[test]' (scikit-image, matplotlib)")
+        raise MissingAsset(f"sample photo {path} is missing: {hint}")
+    return path
+
+
 # Face boxes in the source photos (x0, y0, x1, y1), measured once with OpenCV's frontal-face Haar cascade.
 FACE_BOXES = {"astronaut": (177, 66, 272, 161), "grace_hopper": (155, 105, 377, 327), "messi": (226, 94, 264, 132)}
 NO_FACE_PHOTOS = ["chelsea", "coffee", "rocket", "horse", "motorcycle_left", "hubble_deep_field", "baboon",
                   "fruits", "building", "butterfly", "home", "orange"]
+NO_FACE_PHOTOS_TEST = ["aero3", "leuvenA", "smarties", "squirrel_cls", "stuff", "rubberwhale1", "ela_original"]
 _photo_cache: dict[str, Image.Image] = {}
 
 
 def photo(name: str) -> Image.Image:
     if name not in _photo_cache:
-        _photo_cache[name] = Image.open(PHOTOS[name]).convert("RGB")
+        _photo_cache[name] = Image.open(_photo_path(name)).convert("RGB")
     return _photo_cache[name].copy()
 
 
@@ -335,11 +517,11 @@ def _mrz_name(last: str, first: str, width: int) -> str:
 
 
 def mrz_td3(issuer: str, last: str, first: str, number: str, nationality: str, dob: str, sex: str,
-            expiry: str) -> tuple[str, str]:
-    """Passport MRZ, 2 x 44. Dates are YYMMDD, number up to 9 characters."""
+            expiry: str, personal: str = "") -> tuple[str, str]:
+    """Passport MRZ, 2 x 44. Dates are YYMMDD, number up to 9 characters, personal number up to 14."""
     line1 = ("P<" + issuer + _mrz_name(last, first, 39))[:44]
     num = (number + "<" * 9)[:9]
-    personal = "<" * 14
+    personal = (personal + "<" * 14)[:14]
     parts = [num + mrz_check(num), nationality, dob + mrz_check(dob), sex, expiry + mrz_check(expiry),
              personal + mrz_check(personal)]
     line2 = "".join(parts)
@@ -358,12 +540,26 @@ def mrz_td1(issuer: str, last: str, first: str, number: str, nationality: str, d
     return line1, line2, _mrz_name(last, first, 30)
 
 
+def mrz_td2(issuer: str, last: str, first: str, number: str, nationality: str, dob: str, sex: str,
+            expiry: str, kind: str = "I<") -> tuple[str, str]:
+    """ID-card / visa MRZ, 2 x 36 (ICAO 9303 part 6)."""
+    line1 = (kind + issuer + _mrz_name(last, first, 31))[:36]
+    num = (number + "<" * 9)[:9]
+    line2 = num + mrz_check(num) + nationality + dob + mrz_check(dob) + sex + expiry + mrz_check(expiry) + "<" * 7
+    composite = line2[0:10] + line2[13:20] + line2[21:35]
+    return line1, line2 + mrz_check(composite)
+
+
 def mrz_valid(lines: list[str]) -> bool:
-    """Recompute every check digit of a TD3 (2x44) or TD1 (3x30) MRZ."""
+    """Recompute every check digit of a TD3 (2x44), TD2 (2x36) or TD1 (3x30) MRZ."""
     if len(lines) == 2 and all(len(x) == 44 for x in lines):
         l2 = lines[1]
         pairs = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27]), (l2[28:42], l2[42]),
                  (l2[0:10] + l2[13:20] + l2[21:43], l2[43])]
+    elif len(lines) == 2 and all(len(x) == 36 for x in lines):
+        l2 = lines[1]
+        pairs = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27]),
+                 (l2[0:10] + l2[13:20] + l2[21:35], l2[35])]
     elif len(lines) == 3 and all(len(x) == 30 for x in lines):
         l1, l2 = lines[0], lines[1]
         pairs = [(l1[5:14], l1[14]), (l2[0:6], l2[6]), (l2[8:14], l2[14]),
@@ -371,6 +567,266 @@ def mrz_valid(lines: list[str]) -> bool:
     else:
         return False
     return all(mrz_check(f) == c for f, c in pairs)
+
+
+
+
+# --- values of the widened templates: generators shared by both splits, name and place pools per split
+
+@dataclass(frozen=True)
+class Vocab:
+    """What one split's new templates write: people, mail domains, companies, addresses, phone and IBAN countries."""
+
+    first: list[str]
+    last: list[str]
+    domains: list[str]
+    companies: list[str]
+    countries: list[str]  # address formats, see ADDRESS_POOLS
+    phone_regions: list[str]
+    iban_countries: list[str]
+    issuers: list[tuple[str, str, str]]  # (ICAO code, country name as printed, nationality as printed)
+
+
+ADDRESS_POOLS: dict[str, dict[str, tuple[list, list]]] = {  # split: country: (streets, cities)
+    "dev": {
+        "US": (["Maple", "Oak", "Cedar", "Lakeview", "Washington", "Hillcrest", "Sunset", "Willow", "Chestnut"],
+               US_CITIES),
+        "CA": (["Bay", "Yonge", "Granville", "Jasper", "Sparks", "Portage"],
+               [("Toronto", "ON", "M"), ("Vancouver", "BC", "V"), ("Calgary", "AB", "T"), ("Ottawa", "ON", "K")]),
+        "UK": (["Kingsley Road", "Albert Street", "Victoria Road", "Church Lane", "Mill Lane", "Station Road"],
+               [("Manchester", "M"), ("Leeds", "LS"), ("Bristol", "BS"), ("Oxford", "OX")]),
+        "DE": (["Hauptstrasse", "Lindenallee", "Goethestrasse", "Schillerweg", "Bahnhofstrasse", "Gartenweg"],
+               [("10115", "Berlin"), ("80331", "Muenchen"), ("50667", "Koeln"), ("20095", "Hamburg")]),
+        "FR": (["rue de la Paix", "avenue Jean Jaures", "boulevard Victor Hugo", "rue Nationale", "place Bellecour"],
+               [("75002", "Paris"), ("69007", "Lyon"), ("06000", "Nice"), ("33000", "Bordeaux")]),
+        "NL": (["Keizersgracht", "Prinsengracht", "Stationsweg", "Kerkstraat", "Dorpsstraat"],
+               [("1015", "Amsterdam"), ("3011", "Rotterdam"), ("3512", "Utrecht"), ("2511", "Den Haag")]),
+    },
+    "test": {
+        "US": (["Pine", "Elm", "Ridge", "Meadow", "Franklin", "Highland", "Park", "Birch", "Juniper"],
+               [("Boulder", "CO", "803"), ("Madison", "WI", "537"), ("Savannah", "GA", "314"), ("Boise", "ID", "837"),
+                ("Burlington", "VT", "054"), ("Sacramento", "CA", "958"), ("Omaha", "NE", "681")]),
+        "UK": (["High Street", "Queens Road", "Park Avenue", "Green Lane", "Manor Road", "King Street"],
+               [("Cambridge", "CB"), ("Glasgow", "G"), ("Cardiff", "CF"), ("Brighton", "BN")]),
+        "DE": (["Am Markt", "Rosenweg", "Kirchgasse", "Ringstrasse", "Bergstrasse", "Feldweg"],
+               [("01067", "Dresden"), ("04109", "Leipzig"), ("70173", "Stuttgart"), ("28195", "Bremen")]),
+        "IT": (["Roma", "Garibaldi", "Dante Alighieri", "Mazzini", "Cavour", "Verdi"],
+               [("00184", "Roma", "RM"), ("20121", "Milano", "MI"), ("50123", "Firenze", "FI"), ("10121", "Torino", "TO")]),
+        "ES": (["Mayor", "de Alcala", "Gran Via", "del Sol", "de la Princesa", "Real"],
+               [("28013", "Madrid"), ("08002", "Barcelona"), ("41004", "Sevilla"), ("46002", "Valencia")]),
+        "AU": (["George Street", "Collins Street", "Queen Street", "Hay Street", "Rundle Mall"],
+               [("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000"), ("Brisbane", "QLD", "4000"),
+                ("Perth", "WA", "6000")]),
+        "CH": (["Bahnhofstrasse", "Seestrasse", "Dorfstrasse", "Rue du Rhone", "Via Nassa"],
+               [("8001", "Zuerich"), ("3011", "Bern"), ("1204", "Geneve"), ("6900", "Lugano")]),
+    },
+}
+
+VOCABS: dict[str, Vocab] = {
+    "dev": Vocab(
+        first=FIRST, last=LAST, domains=MAIL_DOMAINS + ["posteo.de", "hey.com", "mailbox.org"],
+        companies=COMPANIES, countries=["US", "US", "CA", "UK", "DE", "FR", "NL"],
+        phone_regions=["US", "US", "GB", "DE", "FR", "NL", "CA"], iban_countries=["DE", "GB", "FR", "NL", "BE"],
+        issuers=[("D<<", "BUNDESREPUBLIK DEUTSCHLAND", "DEUTSCH"), ("FRA", "REPUBLIQUE FRANCAISE", "FRANCAISE"),
+                 ("NLD", "KONINKRIJK DER NEDERLANDEN", "NEDERLANDSE"), ("CAN", "CANADA", "CANADIAN"),
+                 ("BEL", "BELGIQUE - BELGIE", "BELGE")]),
+    "test": Vocab(
+        first=["Amara", "Bjorn", "Chiara", "Dmitri", "Esther", "Farid", "Gabriela", "Henrik", "Ines", "Jamal",
+               "Keiko", "Lars", "Maya", "Nikolai", "Oksana", "Pablo", "Quinn", "Rosa", "Samir", "Tamara", "Umar",
+               "Valentina", "Wei", "Ximena", "Yusuf", "Zara", "Beatriz", "Cormac", "Dalia", "Emil", "Freya",
+               "Goran", "Helga", "Ivan", "Jasmin", "Kwame", "Leila", "Mikko", "Nadia", "Omar"],
+        last=["Abernathy", "Bergstrom", "Castellano", "Dimitrov", "Eze", "Fitzgerald", "Gonzalez", "Halvorsen",
+              "Ivanova", "Jovanovic", "Kaur", "Lindqvist", "Mendoza", "Nieminen", "Ortega", "Papadopoulos",
+              "Quispe", "Romano", "Sato", "Takahashi", "Urquhart", "Van Dijk", "Wojcik", "Yilmaz", "Zhang",
+              "Mensah", "Lefebvre", "Horvath", "Nakashima", "Oyelaran", "Petrovic", "Sorensen", "Vasquez"],
+        domains=["protonmail.com", "icloud.com", "hotmail.com", "gmx.de", "t-online.de", "libero.it", "laposte.net",
+                 "zoho.com", "aol.com", "btinternet.com", "uni-heidelberg.de", "hooli-mail.net", "bigpond.com"],
+        companies=["Vandelay Industries", "Hooli", "Cyberdyne Systems", "Soylent Foods", "Umbrella Logistics",
+                   "Stark Freight", "Wayne Biotech", "Pied Piper", "Massive Dynamic", "Oscorp Energy"],
+        countries=["US", "US", "UK", "DE", "IT", "ES", "AU", "CH"],
+        phone_regions=["US", "US", "GB", "IT", "ES", "AU", "CH", "DE"],
+        iban_countries=["ES", "AT", "CH", "NL", "BE", "DE", "GB"],
+        issuers=[("ESP", "REINO DE ESPANA", "ESPANOLA"), ("SWE", "SVERIGE", "SVENSK"), ("AUT", "REPUBLIK OESTERREICH",
+                 "OESTERREICH"), ("POL", "RZECZPOSPOLITA POLSKA", "POLSKIE"), ("IRL", "EIRE - IRELAND", "IRISH"),
+                 ("NOR", "NORGE", "NORSK"), ("USA", "UNITED STATES OF AMERICA", "USA")]),
+}
+
+_PHONE_FORMATS.update({
+    "NL": lambda r: f"6{r.randint(10000000, 99999999)}",
+    "IT": lambda r: f"3{r.choice('234789')}{r.randint(10000000, 99999999)}",
+    "ES": lambda r: f"6{r.randint(10000000, 99999999)}",
+    "CA": lambda r: f"{r.choice(['416', '604', '514', '403', '613'])}{r.randint(2, 9)}{r.randint(100000, 999999)}",
+    "AU": lambda r: f"4{r.randint(10000000, 99999999)}",
+    "CH": lambda r: f"7{r.choice('6789')}{r.randint(1000000, 9999999)}",
+})
+
+
+def phone_wide(rng: random.Random, region: str) -> str:
+    """A phonenumbers-valid number of any supported region, in an international, national or E.164 format."""
+    if region == "US" and rng.random() < 0.6:
+        return phone(rng, "US")
+    while True:
+        num = phonenumbers.parse(_PHONE_FORMATS[region](rng), region)
+        if phonenumbers.is_valid_number(num):
+            break
+    fmt = rng.choice([phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                      phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.E164])
+    return phonenumbers.format_number(num, fmt)
+
+
+def email_wide(rng: random.Random, first: str, last: str, domains: list[str]) -> str:
+    """An address whose local part has `.`, `_`, `-` or `+` as often as not."""
+    f, lst = first.lower(), re.sub(r"[^a-z]", "", last.lower())
+    n = rng.randint(1, 99)
+    tag = rng.choice(["work", "news", "billing", "shop", "hr", "2024", "jobs"])
+    local = rng.choice([f"{f}.{lst}", f"{f}_{lst}", f"{f}-{lst}", f"{f}.{lst}+{tag}", f"{f[0]}.{lst}{n}",
+                        f"{lst}_{f[0]}{n}", f"{f}{n}", f"{f}.{lst[0]}-{n}", f"{f}+{tag}", f"{f[0]}{lst}"])
+    return f"{local}@{rng.choice(domains)}"
+
+
+def _postcode(rng: random.Random, country: str, city: tuple) -> str:
+    if country == "US":
+        return f"{city[2]}{rng.randint(1, 99):02d}"
+    if country == "CA":
+        L = "ABCEGHJKLMNPRSTVXY"
+        return f"{city[2]}{rng.randint(1, 9)}{rng.choice(L)} {rng.randint(1, 9)}{rng.choice(L)}{rng.randint(0, 9)}"
+    if country == "UK":
+        return f"{city[1]}{rng.randint(1, 20)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
+               f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+    if country == "NL":
+        return f"{city[0]} {rng.choice('ABCEGHJKLMNPRSTVWXZ')}{rng.choice('ABCEGHJKLMNPRSTVWXZ')}"
+    return ""
+
+
+def address_lines(rng: random.Random, vocab: Vocab, country: str | None = None) -> tuple[str, str]:
+    """A street line and a city/postcode line in the country's own order."""
+    country = country or rng.choice(vocab.countries)
+    streets, cities = ADDRESS_POOLS["dev" if vocab is VOCABS["dev"] else "test"][country]
+    street, city, num = rng.choice(streets), rng.choice(cities), rng.randint(2, 980)
+    if country == "US":
+        return (f"{num} {street} {rng.choice(US_SUFFIX)}" + rng.choice(["", "", f", Apt {rng.randint(1, 30)}"]),
+                f"{city[0]}, {city[1]} {_postcode(rng, country, city)}")
+    if country == "CA":
+        return f"{num} {street} {rng.choice(['Street', 'Avenue', 'Road'])}", \
+            f"{city[0]} {city[1]} {_postcode(rng, country, city)}"
+    if country == "UK":
+        return f"{num % 200 + 1} {street}", f"{city[0]} {_postcode(rng, country, city)}"
+    if country in ("DE", "CH"):
+        return f"{street} {num % 150 + 1}", f"{city[0]} {city[1]}"
+    if country == "NL":
+        return f"{street} {num % 300 + 1}", f"{_postcode(rng, country, city)} {city[1]}"
+    if country == "FR":
+        return f"{num % 120 + 1} {street}", f"{city[0]} {city[1].upper()}"
+    if country == "IT":
+        return f"Via {street} {num % 200 + 1}", f"{city[0]} {city[1]} {city[2]}"
+    if country == "ES":
+        return f"Calle {street} {num % 150 + 1}", f"{city[0]} {city[1]}"
+    if country == "AU":
+        return f"{num % 400 + 1} {street}", f"{city[0]} {city[1]} {city[2]}"
+    raise ValueError(country)
+
+
+def ipv4_public(rng: random.Random) -> str:
+    first = rng.choice([23, 31, 37, 45, 52, 63, 78, 84, 91, 104, 141, 151, 185, 193, 198, 203, 212])
+    return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def ipv6_global(rng: random.Random) -> str:
+    """A global-unicast IPv6 address, often with a `::` run, in canonical compressed form."""
+    import ipaddress
+
+    groups = [int(rng.choice(["2a01", "2a02", "2a0c", "2600", "2604", "2c0f", "2001"]), 16), rng.randint(0, 0xffff)]
+    groups += [rng.randint(0, 0xffff) for _ in range(6)]
+    if rng.random() < 0.5:
+        start = rng.randint(2, 5)
+        for i in range(start, start + rng.randint(2, 3)):
+            groups[i] = 0
+    return ipaddress.IPv6Address(":".join(f"{g:x}" for g in groups)).compressed
+
+
+def _es_check(digits: str) -> str:
+    weights = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6]
+    d = 11 - sum(int(c) * w for c, w in zip(digits, weights)) % 11
+    return str({11: 0, 10: 1}.get(d, d))
+
+
+def iban_wide(rng: random.Random, country: str) -> str:
+    """A mod-97-valid IBAN (national check digits too where a country has them), in groups of four."""
+    if country in ("DE", "GB", "FR"):
+        return iban(rng, country)
+    digits = lambda n: "".join(rng.choice(string.digits) for _ in range(n))  # noqa: E731
+    if country == "NL":
+        bban = rng.choice(["ABNA", "INGB", "RABO", "TRIO", "SNSB"]) + digits(10)
+    elif country == "BE":
+        head = digits(10)
+        bban = head + f"{int(head) % 97 or 97:02d}"
+    elif country == "ES":
+        bank, branch, account = digits(4), digits(4), digits(10)
+        bban = bank + branch + _es_check("00" + bank + branch) + _es_check(account) + account
+    elif country == "AT":
+        bban = digits(16)
+    elif country == "CH":
+        bban = digits(5) + digits(12)
+    else:
+        raise ValueError(country)
+    rearranged = "".join(str(int(c, 36)) for c in bban + country + "00")
+    raw = f"{country}{98 - int(rearranged) % 97:02d}{bban}"
+    assert iban_ok(raw)
+    return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def dob_wide(rng: random.Random, ymd: tuple[int, int, int]) -> str:
+    y, m, d = ymd
+    return rng.choice([f"{d:02d}.{m:02d}.{y}", f"{y}.{m:02d}.{d:02d}", f"{d:02d}-{MONTHS[m - 1][:3]}-{y}",
+                       f"{MONTHS[m - 1][:3]} {d:02d} {y}", f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}"])
+
+
+def _db_password(rng: random.Random) -> str:
+    """A password with `!` and percent-encoded symbols, as it appears inside a connection URL."""
+    parts = [_rand(rng, ALNUM, rng.randint(3, 6)) for _ in range(3)]
+    return parts[0] + rng.choice(["!", "%21", "%40"]) + parts[1] + rng.choice(["%2F", "%23", "!", "%25"]) + parts[2]
+
+
+def secret_wide(rng: random.Random, kind: str) -> str:
+    """Every SECRET_KINDS value plus fine-grained GitHub/GitLab/npm/SendGrid tokens and connection URLs with
+    symbols in the password."""
+    if kind == "github_pat":
+        return f"github_pat_11{_rand(rng, string.ascii_uppercase + string.digits, 20)}_{_rand(rng, ALNUM, 59)}"
+    if kind == "github_oauth":
+        return "gho_" + _rand(rng, ALNUM, 36)
+    if kind == "gitlab":
+        return "glpat-" + _rand(rng, ALNUM + "-_", 20)
+    if kind == "npm":
+        return "npm_" + _rand(rng, ALNUM, 36)
+    if kind == "sendgrid":
+        return f"SG.{_rand(rng, B64URL, 22)}.{_rand(rng, B64URL, 43)}"
+    if kind == "jwt_claims":
+        header = _b64url(b'{"alg":"HS512","typ":"JWT"}')
+        claims = {"sub": _rand(rng, string.digits, 8), "email": f"{_rand(rng, string.ascii_lowercase, 6)}@corp.io",
+                  "role": rng.choice(["admin", "user"]), "exp": rng.randint(1_700_000_000, 1_900_000_000)}
+        return f"{header}.{_b64url(json.dumps(claims, separators=(',', ':')).encode())}.{_rand(rng, B64URL, 86)}"
+    if kind == "db_url":
+        scheme, port = rng.choice([("postgresql", 5432), ("mysql", 3306), ("mongodb+srv", None), ("redis", 6379),
+                                   ("amqps", 5671)])
+        user = rng.choice(["svc_orders", "admin", "reporting", "app-rw", "etl.loader"])
+        host = rng.choice(["orders-db.internal", "db-2.prod.corp.lan", "cluster0.ab1cd.mongodb.net",
+                           "cache-01.eu-central-1.cache.amazonaws.com", "mq.payments.svc"])
+        port_s = f":{port}" if port else ""
+        return f"{scheme}://{user}:{_db_password(rng)}@{host}{port_s}/{rng.choice(['orders', 'app', '0', 'prod'])}"
+    return secret(rng, kind)
+
+
+SECRET_KINDS_WIDE = SECRET_KINDS + ["github_pat", "github_oauth", "gitlab", "npm", "sendgrid", "jwt_claims",
+                                    "db_url", "db_url"]
+
+
+def mrz_number(rng: random.Random) -> str:
+    letters = "CFGHJKLMNPRTVWXYZ"
+    return rng.choice(letters) + "".join(rng.choice(letters + string.digits) for _ in range(8))
+
+
+def yymmdd(ymd: tuple[int, int, int]) -> str:
+    return f"{ymd[0] % 100:02d}{ymd[1]:02d}{ymd[2]:02d}"
 
 
 # --------------------------------------------------------------------------------------------- drawing
@@ -387,33 +843,88 @@ class Item:
 
 
 @dataclass
+class Text:
+    """One drawn text run (a word, a line or a table cell) and its pixel box."""
+
+    text: str
+    box: list[int]
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "box": self.box}
+
+
+@dataclass
 class Scene:
     img: Image.Image
     items: list[Item] = field(default_factory=list)
     exif: Image.Exif | None = None
     photo: bool = False  # camera photo: saved as JPEG, never geometrically transformed
+    texts: list[Text] = field(default_factory=list)
+    theme: str | None = None
+    font: str | None = None  # the face that drew the most characters
+    min_xheight: float | None = None  # smallest x-height drawn, px (a downscale keeps it readable)
 
 
 Seg = tuple[str, str | None]  # (text, entity or None)
 
+_ACTIVE_SPLIT: list[str] = []  # the split being rendered: Page.text refuses another split's fonts
+_xheight_cache: dict[tuple[str, int], float] = {}
+
+
+def xheight(f: ImageFont.FreeTypeFont) -> float:
+    key = (str(f.path), f.size)
+    if key not in _xheight_cache:
+        x0, y0, x1, y1 = f.getbbox("x")
+        _xheight_cache[key] = float(y1 - y0)
+    return _xheight_cache[key]
+
+
+def _check_face(f: ImageFont.FreeTypeFont, entity: str | None) -> Face:
+    face = face_of(f)
+    if _ACTIVE_SPLIT:
+        split = _ACTIVE_SPLIT[-1]
+        assert face.name in _SPLIT_FACES[split], f"{face.name} is not a {split}-split font"
+        assert face.family not in SHARED_FAMILIES or entity == "MRZ", f"{face.name} draws MRZ lines only"
+    return face
+
 
 class Page:
-    """A canvas that records the pixel box of every labelled text span it draws."""
+    """A canvas that records the pixel box of every text run it draws and of every labelled span."""
 
     def __init__(self, w: int, h: int, bg: tuple[int, int, int]) -> None:
         self.img = Image.new("RGB", (w, h), bg)
         self.draw = ImageDraw.Draw(self.img)
         self.items: list[Item] = []
+        self.texts: list[Text] = []
+        self.chars: Counter[str] = Counter()
+        self.min_xh: float | None = None
 
     def label(self, entity: str, box, text: str | None, source: str = "text") -> None:
         self.items.append(Item(entity, [int(round(v)) for v in box] if box is not None else None, text, source))
 
     def text(self, xy, s: str, f, fill, entity: str | None = None) -> tuple[int, int, int, int]:
+        face = _check_face(f, entity)
         self.draw.text(xy, s, font=f, fill=fill)
         box = self.draw.textbbox(xy, s, font=f)
+        if s.strip():
+            self.texts.append(Text(s.strip(), [int(v) for v in box]))
+            self.chars[face.name] += len(s.strip())
+            xh = xheight(f)
+            self.min_xh = xh if self.min_xh is None else min(self.min_xh, xh)
         if entity:
             self.label(entity, box, s)
         return box
+
+    def mark(self) -> int:
+        """The number of runs drawn so far: `label_since(mark, ...)` labels the runs drawn after it as one item."""
+        return len(self.texts)
+
+    def label_since(self, mark: int, entity: str, text: str) -> None:
+        """One item over several runs (an IBAN split across table cells); its text must be what they spell."""
+        runs = self.texts[mark:]
+        assert runs and _squash(text) == _squash("".join(t.text for t in runs)), (text, [t.text for t in runs])
+        self.label(entity, [min(t.box[0] for t in runs), min(t.box[1] for t in runs),
+                            max(t.box[2] for t in runs), max(t.box[3] for t in runs)], text)
 
     def line(self, x: float, y: float, segs: list[Seg], f, fill) -> float:
         """Draw segments left to right on one line; returns the x after the last one."""
@@ -453,6 +964,100 @@ class Page:
             right = max(right, x)
         return y + line_h, right
 
+    def paste(self, other: Page | Scene, xy: tuple[int, int]) -> None:
+        """Paste another page (a card's back, a window) with its runs and items."""
+        ox, oy = xy
+        self.img.paste(other.img, (ox, oy))
+        shift = lambda b: [b[0] + ox, b[1] + oy, b[2] + ox, b[3] + oy]  # noqa: E731
+        self.texts += [Text(t.text, shift(t.box)) for t in other.texts]
+        self.items += [Item(i.entity, shift(i.box) if i.box else None, i.text, i.source) for i in other.items]
+        if isinstance(other, Page):
+            self.chars.update(other.chars)
+            if other.min_xh is not None:
+                self.min_xh = other.min_xh if self.min_xh is None else min(self.min_xh, other.min_xh)
+
+    def scene(self, theme: str | None = None, exif: Image.Exif | None = None) -> Scene:
+        dominant = self.chars.most_common(1)[0][0] if self.chars else None
+        return Scene(self.img, self.items, exif, texts=self.texts, theme=theme, font=dominant,
+                     min_xheight=self.min_xh)
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def check_drawn(scene: Scene) -> None:
+    """Every text item is spelled by the runs inside its box and its box is the union of theirs; boxes inside."""
+    w, h = scene.img.size
+    for it in scene.items:
+        if it.box is None:
+            continue
+        x0, y0, x1, y1 = it.box
+        assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, it
+        if it.source != "text":
+            continue
+        runs = [t for t in scene.texts if _inside(t.box, it.box)]
+        assert runs and _squash(it.text or "") in _squash("".join(t.text for t in runs)), (it, runs)
+        union = [min(t.box[0] for t in runs), min(t.box[1] for t in runs), max(t.box[2] for t in runs),
+                 max(t.box[3] for t in runs)]
+        assert all(abs(a - b) <= 1 for a, b in zip(union, it.box)), (it, union)
+
+
+def _inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack and inner[2] <= outer[2] + slack
+            and inner[3] <= outer[3] + slack)
+
+
+class Kit:
+    """What one split's new templates draw with: its font roles and its value pools."""
+
+    def __init__(self, split: str) -> None:
+        self.split = split
+        self.vocab = VOCABS[split]
+
+    def faces(self, role: str, rng: random.Random) -> tuple[Face, Face]:
+        regular, bold = rng.choice(FONT_ROLES[self.split][role])
+        return FACES[regular], FACES[bold]
+
+    def font(self, role: str, size: int, rng: random.Random, bold: bool = False) -> ImageFont.FreeTypeFont:
+        regular, heavy = self.faces(role, rng)
+        return load_font(heavy if bold else regular, size)
+
+    def pair(self, role: str, size: int, rng: random.Random) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
+        """A regular and a bold font of one face."""
+        regular, heavy = self.faces(role, rng)
+        return load_font(regular, size), load_font(heavy, size)
+
+    def pair_xh(self, role: str, xh: float, rng: random.Random) -> tuple[ImageFont.FreeTypeFont,
+                                                                          ImageFont.FreeTypeFont]:
+        """A regular and a bold font of one face whose x-height is about `xh` pixels."""
+        regular, heavy = self.faces(role, rng)
+        probe = load_font(regular, 100)
+        size = max(6, int(round(xh * 100 / xheight(probe))))
+        return load_font(regular, size), load_font(heavy, size)
+
+    def person(self, rng: random.Random) -> tuple[str, str]:
+        return rng.choice(self.vocab.first), rng.choice(self.vocab.last)
+
+    def email(self, rng: random.Random, first: str, last: str) -> str:
+        return email_wide(rng, first, last, self.vocab.domains)
+
+    def company(self, rng: random.Random) -> str:
+        return rng.choice(self.vocab.companies)
+
+    def address(self, rng: random.Random, country: str | None = None) -> tuple[str, str]:
+        return address_lines(rng, self.vocab, country)
+
+    def phone(self, rng: random.Random) -> str:
+        return phone_wide(rng, rng.choice(self.vocab.phone_regions))
+
+    def iban(self, rng: random.Random) -> str:
+        return iban_wide(rng, rng.choice(self.vocab.iban_countries))
+
+
+DEV, TEST = Kit("dev"), Kit("test")
+_SPLIT_FACES = {s: split_faces(s) for s in SPLITS}
+
 
 def _rgb_jitter(rng: random.Random, base: tuple[int, int, int], amount: int = 12) -> tuple[int, int, int]:
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in base)  # type: ignore[return-value]
@@ -482,482 +1087,52 @@ def face_crop(rng: random.Random, name: str, size: tuple[int, int]) -> tuple[Ima
 
 # --------------------------------------------------------------------------------------------- categories
 
-LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
-         "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip.")
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    def lin(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _doc_page(rng: random.Random, w: int = 1240, h: int = 1600) -> tuple[Page, str, int]:
-    bg = _rgb_jitter(rng, (252, 252, 250), 3)
-    return Page(rng.randint(w - 140, w + 60), rng.randint(h - 200, h), bg), rng.choice(["sans", "serif"]), \
-        rng.randint(14, 22)
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio (1 to 21)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
-def letter(rng: random.Random, clean: bool) -> Scene:
-    p, fam, size = _doc_page(rng)
-    f, fb, small = font(fam, size, rng), font("sans-bold", size + 8, rng), font(fam, max(12, size - 4), rng)
-    ink, lh, x, y = (20, 20, 30), int(size * 1.5), 80, 60
-    company = rng.choice(COMPANIES)
-    p.text((x, y), company, fb, (30, 60, 120))
-    y += size * 3
-    if clean:
-        p.text((x, y), "Customer Services - support@example.com", small, ink)
-        y += lh * 2
-        y = p.flow(x, y, p.img.width - 2 * x, [("Dear Customer,", None)], f, ink, lh) + lh
-        body = [("Thank you for your order ORD-2024-" + str(rng.randint(10000, 99999)) + ". Your reference number "
-                 "is " + card(rng, valid=False).replace(" ", "").replace("-", "") + " and version " + f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
-                 " of the software is now available. " + LOREM, None)]
-        y = p.flow(x, y, p.img.width - 2 * x, body, f, ink, lh) + lh
-        p.flow(x, y, p.img.width - 2 * x, [("Kind regards, The Support Team", None)], f, ink, lh)
-        return Scene(p.img, p.items)
-    sender, recipient = person(rng), person(rng)
-    s_name, r_name = " ".join(sender), " ".join(recipient)
-    for seg in ([(s_name, "PERSON")], [(address(rng), "LOCATION")],
-                [("Tel: ", None), (phone(rng), "PHONE_NUMBER")], [(email_for(rng, *sender), "EMAIL_ADDRESS")]):
-        p.line(x, y, seg, small, ink)
-        y += int(lh * 0.9)
-    y += lh
-    p.line(x, y, [(r_name, "PERSON")], f, ink)
-    y += lh
-    p.line(x, y, [(address(rng), "LOCATION")], f, ink)
-    y += lh * 2
-    y = p.flow(x, y, p.img.width - 2 * x, [("Dear ", None), (recipient[0], "PERSON"), (",", None)], f, ink, lh) + lh
-    body: list[Seg] = [("Following our conversation last week, I am sending the details you asked for. ", None)]
-    extras = rng.sample(["phone", "email", "card", "iban", "ssn", "dob"], k=rng.randint(2, 3))
-    for e in extras:
-        if e == "phone":
-            body += [("You can reach me on my mobile at ", None), (phone(rng), "PHONE_NUMBER"), (". ", None)]
-        elif e == "email":
-            body += [("Please reply to my private address ", None), (email_for(rng, *sender), "EMAIL_ADDRESS"),
-                     (" instead of the office one. ", None)]
-        elif e == "card":
-            body += [("The deposit was charged to my card ", None), (card(rng), "CREDIT_CARD"), (". ", None)]
-        elif e == "iban":
-            body += [("Please transfer the refund to ", None), (iban(rng), "IBAN_CODE"), (". ", None)]
-        elif e == "ssn":
-            body += [("For the tax form, my social security number is ", None), (ssn(rng), "US_SSN"), (". ", None)]
-        else:
-            body += [("My date of birth is ", None), (dob_text(rng, birth_date(rng)), "DATE_OF_BIRTH"), (". ", None)]
-    body.append((LOREM[: rng.randint(60, 200)], None))
-    y = p.flow(x, y, p.img.width - 2 * x, body, f, ink, lh) + lh
-    y = p.flow(x, y, p.img.width - 2 * x, [("Yours sincerely,", None)], f, ink, lh) + lh // 2
-    p.line(x, y, [(s_name, "PERSON")], f, ink)
-    return Scene(p.img, p.items)
+def ink_for(rng: random.Random, bg: tuple[int, int, int], ratio: tuple[float, float]) -> tuple[int, int, int]:
+    """A grey (slightly tinted) ink whose contrast with bg lies in `ratio`: low-contrast themes stay readable."""
+    dark_bg = luminance(bg) < 0.2
+    tint = [rng.randint(-8, 8) for _ in range(3)]
+    for v in (range(255, -1, -3) if not dark_bg else range(0, 256, 3)):
+        ink = tuple(max(0, min(255, v + t)) for t in tint)
+        if ratio[0] <= contrast(ink, bg) <= ratio[1]:  # type: ignore[arg-type]
+            return ink  # type: ignore[return-value]
+    return (0, 0, 0) if not dark_bg else (255, 255, 255)
 
 
-def _table_row(p: Page, x: int, y: int, label: str, value: str, entity: str | None, f, fb, col: int,
-               box_w: int, ink) -> None:
-    p.text((x, y + 6), label, fb, ink)
-    p.draw.rectangle([x + col, y, x + col + box_w, y + f.size + 14], outline=(150, 150, 160))
-    p.text((x + col + 8, y + 6), value, f, (10, 10, 60), entity)
-
-
-def hr_form(rng: random.Random, clean: bool) -> Scene:
-    p, fam, size = _doc_page(rng, 1240, 1500)
-    f, fb, fh = font(fam, size, rng), font("sans-bold", max(12, size - 2), rng), font("sans-bold", size + 10, rng)
-    ink, x, y = (25, 25, 25), 70, 60
-    p.text((x, y), rng.choice(["Employee Onboarding Form", "New Hire Information", "Personal Data Sheet"]), fh, ink)
-    y += size * 3
-    p.text((x, y), f"{rng.choice(COMPANIES)} - Human Resources - Form HR-{rng.randint(100, 999)}", f, (90, 90, 90))
-    y += size * 3
-    first, last = person(rng)
-    rows = [
-        ("Full name", f"{first} {last}", "PERSON"),
-        ("Date of birth", dob_text(rng, birth_date(rng)), "DATE_OF_BIRTH"),
-        ("Social Security No.", ssn(rng), "US_SSN"),
-        ("Home address", address(rng), "LOCATION"),
-        ("Mobile phone", phone(rng), "PHONE_NUMBER"),
-        ("Personal email", email_for(rng, first, last), "EMAIL_ADDRESS"),
-        ("Bank account (IBAN)", iban(rng), "IBAN_CODE"),
-        ("Corporate card", card(rng), "CREDIT_CARD"),
-        ("Employee ID", f"EMP-{rng.randint(10000, 99999)}", None),
-        ("Department", rng.choice(["Finance", "Engineering", "Sales", "Legal"]), None),
-    ]
-    if clean:
-        rows = [("Full name", "Your Name Here", None), ("Date of birth", "DD/MM/YYYY", None),
-                ("Social Security No.", "XXX-XX-XXXX", None), ("Verified SSN", "***-**-" + f"{rng.randint(1000, 9999)}", None),
-                ("Personal email", rng.choice(["name@example.com", "jane.doe@example.com", "user@example.org"]), None),
-                ("Card on file", "**** **** **** " + f"{rng.randint(1000, 9999)}", None),
-                ("Employee ID", f"EMP-{rng.randint(10000, 99999)}", None),
-                ("Order number", card(rng, valid=False).replace(" ", "").replace("-", ""), None),
-                ("Department", rng.choice(["Finance", "Engineering", "Sales", "Legal"]), None)]
-    rng.shuffle(rows)
-    col = int(fb.getlength("Social Security No.") + 30)
-    for label, value, ent in rows:
-        _table_row(p, x, y, label, value, ent, f, fb, col, p.img.width - 2 * x - col, ink)
-        y += size + 34
-    y += size
-    p.flow(x, y, p.img.width - 2 * x, [("I confirm that the information above is correct. " + LOREM[:120], None)],
-           font(fam, max(12, size - 4), rng), ink, int(size * 1.3))
-    return Scene(p.img, p.items)
-
-
-def invoice(rng: random.Random, clean: bool) -> Scene:
-    p, fam, size = _doc_page(rng, 1240, 1400)
-    f, fb = font(fam, size, rng), font("sans-bold", size + 12, rng)
-    ink, lh, x, y = (30, 30, 30), int(size * 1.45), 70, 60
-    p.text((x, y), "INVOICE", fb, (40, 40, 100))
-    p.text((p.img.width - 420, y + 8), f"No. INV-{rng.randint(2019, 2025)}-{rng.randint(1000, 9999)}", f, ink)
-    y += size * 4
-    p.text((x, y), rng.choice(COMPANIES), font("sans-bold", size, rng), ink)
-    y += lh * 2
-    p.text((x, y), "Bill to:", font("sans-bold", size, rng), ink)
-    y += lh
-    if clean:
-        for s in ["Accounts Payable", "Purchase order PO-" + str(rng.randint(100000, 999999)), "billing@example.com"]:
-            p.text((x, y), s, f, ink)
-            y += lh
+def window_chrome(p: Page, box: tuple[int, int, int, int], style: str, title: str, title_font,
+                  bar: tuple[int, int, int], ink: tuple[int, int, int]) -> int:
+    """A window title bar in a desktop style (mac, win, gnome); returns the bar's height."""
+    x0, y0, x1, _ = box
+    hgt = {"mac": 30, "win": 32, "gnome": 38}[style]
+    p.draw.rectangle([x0, y0, x1, y0 + hgt], fill=bar)
+    if style == "mac":
+        for i, c in enumerate([(255, 95, 86), (255, 189, 46), (39, 201, 63)]):
+            p.draw.ellipse([x0 + 12 + i * 20, y0 + 9, x0 + 24 + i * 20, y0 + 21], fill=c)
+        tx = (x0 + x1) / 2 - title_font.getlength(title) / 2
+    elif style == "win":
+        for i in range(3):
+            cx = x1 - 24 - i * 46
+            p.draw.line([cx - 6, y0 + 16, cx + 6, y0 + 16], fill=ink, width=1)
+        tx = x0 + 12
     else:
-        first, last = person(rng)
-        p.line(x, y, [(f"{first} {last}", "PERSON")], f, ink)
-        y += lh
-        p.line(x, y, [(address(rng), "LOCATION")], f, ink)
-        y += lh
-        p.line(x, y, [(email_for(rng, first, last), "EMAIL_ADDRESS")], f, ink)
-        y += lh
-        p.line(x, y, [("Phone: ", None), (phone(rng), "PHONE_NUMBER")], f, ink)
-        y += lh
-    y += lh
-    p.draw.line([x, y, p.img.width - x, y], fill=(120, 120, 120), width=2)
-    y += 10
-    total = 0.0
-    for _ in range(rng.randint(3, 6)):
-        item = rng.choice(["Consulting hours", "Software licence (annual)", "Support plan", "Hardware - laptop",
-                           "Training workshop", "Cloud credits"])
-        qty, price = rng.randint(1, 12), rng.randint(20, 900) + 0.5
-        total += qty * price
-        p.text((x, y), f"SKU-{rng.randint(1000, 9999)}  {item}", f, ink)
-        p.text((p.img.width - 420, y), f"{qty} x {price:.2f}", f, ink)
-        p.text((p.img.width - 200, y), f"{qty * price:.2f}", f, ink)
-        y += lh
-    p.draw.line([x, y, p.img.width - x, y], fill=(120, 120, 120), width=2)
-    y += 10
-    p.text((p.img.width - 420, y), f"Total EUR {total:.2f}", font("sans-bold", size, rng), ink)
-    y += lh * 2
-    if clean:
-        p.line(x, y, [("Paid with card ending **** **** **** " + f"{rng.randint(1000, 9999)}", None)], f, ink)
-        y += lh
-        p.line(x, y, [("Tracking: " + card(rng, valid=False), None)], f, ink)
-    elif rng.random() < 0.5:
-        p.line(x, y, [("Paid by card ", None), (card(rng), "CREDIT_CARD")], f, ink)
-    else:
-        p.line(x, y, [("Please pay by bank transfer to IBAN ", None), (iban(rng), "IBAN_CODE")], f, ink)
-    return Scene(p.img, p.items)
-
-
-def it_ticket(rng: random.Random, clean: bool) -> Scene:
-    p, fam, size = _doc_page(rng, 1300, 1000)
-    f, fb = font(fam, size, rng), font("sans-bold", size + 6, rng)
-    ink, lh, x, y = (20, 20, 20), int(size * 1.5), 60, 50
-    p.text((x, y), f"Incident INC{rng.randint(100000, 999999)} - Suspicious login", fb, ink)
-    y += lh * 2
-    first, last = person(rng)
-    rows: list[list[Seg]] = [
-        [("Reporter: ", None), (f"{first} {last}", "PERSON")],
-        [("Contact: ", None), (email_for(rng, first, last), "EMAIL_ADDRESS"), (" / ", None), (phone(rng), "PHONE_NUMBER")],
-        [("Source IP: ", None), (public_ip(rng), "IP_ADDRESS")],
-        [("Also seen from ", None), (public_ip(rng), "IP_ADDRESS"), (" and ", None), (public_ip(rng), "IP_ADDRESS")],
-        [(f"Priority: P2   Status: open   Asset: LT-{rng.randint(1000, 9999)}", None)],
-    ]
-    for segs in rows:
-        p.line(x, y, segs, f, ink)
-        y += lh
-    y += lh
-    p.flow(x, y, p.img.width - 2 * x, [("The user reported repeated MFA prompts. Sessions were revoked and the "
-                                        "password was reset. " + LOREM[:100], None)], f, ink, lh)
-    return Scene(p.img, p.items)
-
-
-def directory(rng: random.Random, clean: bool) -> Scene:
-    """Staff directory page: face photos with name, email and phone."""
-    p = Page(1400, 720, _rgb_jitter(rng, (245, 246, 250), 4))
-    size = rng.randint(15, 20)
-    f, fb = font("sans", size, rng), font("sans-bold", size + 2, rng)
-    p.text((40, 30), f"{rng.choice(COMPANIES)} - Our team", font("sans-bold", 30, rng), (20, 30, 60))
-    for i, name in enumerate(rng.sample(["astronaut", "grace_hopper", "astronaut", "grace_hopper"], 3)):
-        x, y = 40 + i * 450, 110
-        img, fbox = face_crop(rng, name, (300, 380))
-        p.img.paste(img, (x, y))
-        p.label("FACE", [fbox[0] + x, fbox[1] + y, fbox[2] + x, fbox[3] + y], None, "face")
-        first, last = person(rng)
-        p.line(x, y + 400, [(f"{first} {last}", "PERSON")], fb, (20, 20, 20))
-        p.line(x, y + 430, [(email_for(rng, first, last), "EMAIL_ADDRESS")], f, (40, 40, 40))
-        p.line(x, y + 460, [(phone(rng), "PHONE_NUMBER")], f, (40, 40, 40))
-    return Scene(p.img, p.items)
-
-
-CHAT_PII = [
-    ("Sure, my number is ", "phone", ""), ("You can email me at ", "email", " anytime"),
-    ("Here's the card for the booking: ", "card", " exp 09/27"), ("HR needs my SSN: ", "ssn", ""),
-    ("Send the money to ", "iban", " please"), ("The VPN server is ", "ip", ""),
-    ("my DOB is ", "dob", " btw"), ("Ping ", "name", " about the contract"),
-]
-CHAT_CLEAN = ["Deploy of v2.{a}.{b} finished, all green", "Order ORD-{n} shipped today", "Can we move standup to 10?",
-              "The docs are at https://example.com/docs", "Use name@example.com in the test fixtures",
-              "Ticket #{n} is closed", "Card on file ends in {a}{b}{a}{b}", "SSN field shows ***-**-{a}{b}{b}{a}",
-              "Lunch at 12:30?", "Build {n} passed on main", "lgtm, merging", "Reference number {long}"]
-
-
-def _chat_value(rng: random.Random, kind: str) -> tuple[str, str]:
-    if kind == "phone":
-        return phone(rng), "PHONE_NUMBER"
-    if kind == "email":
-        return email_for(rng, *person(rng)), "EMAIL_ADDRESS"
-    if kind == "card":
-        return card(rng), "CREDIT_CARD"
-    if kind == "ssn":
-        return ssn(rng), "US_SSN"
-    if kind == "iban":
-        return iban(rng), "IBAN_CODE"
-    if kind == "ip":
-        return public_ip(rng), "IP_ADDRESS"
-    if kind == "dob":
-        return dob_text(rng, birth_date(rng)), "DATE_OF_BIRTH"
-    return " ".join(person(rng)), "PERSON"
-
-
-def chat(rng: random.Random, clean: bool, dark: bool) -> Scene:
-    w = rng.choice([750, 900, 1080])
-    bg, other, mine, ink, mine_ink = ((0, 0, 0), (38, 38, 40), (10, 132, 255), (235, 235, 235), (255, 255, 255)) \
-        if dark else ((255, 255, 255), (233, 233, 235), (10, 132, 255), (15, 15, 15), (255, 255, 255))
-    p = Page(w, rng.choice([1400, 1600, 1800]), bg)
-    size = rng.randint(17, 26)
-    f = font("sans", size, rng)
-    lh = int(size * 1.35)
-    header_bg = (28, 28, 30) if dark else (247, 247, 247)
-    p.draw.rectangle([0, 0, w, 110], fill=header_bg)
-    if clean:
-        p.text((w // 2 - 80, 40), "#deploys", font("sans-bold", 26, rng), ink)
-    else:
-        p.line(w // 2 - 90, 40, [(" ".join(person(rng)), "PERSON")], font("sans-bold", 26, rng), ink)
-    y = 140
-    messages: list[list[Seg]] = []
-    kinds = rng.sample([k for _, k, _ in CHAT_PII], k=rng.randint(2, 4))
-    fillers = ["hey!", "ok thanks", "one sec", "got it", "perfect, thank you", "Can you send me your details?",
-               "where should I send it?", "what's the best way to reach you?"]
-    if clean:
-        for _ in range(rng.randint(6, 9)):
-            t = rng.choice(CHAT_CLEAN).format(a=rng.randint(1, 9), b=rng.randint(0, 9), n=rng.randint(10000, 99999),
-                                              long=card(rng, valid=False).replace(" ", "").replace("-", ""))
-            messages.append([(t, None)])
-    else:
-        for k in kinds:
-            messages.append([(rng.choice(fillers), None)])
-            pre, _, post = next(c for c in CHAT_PII if c[1] == k)
-            value, ent = _chat_value(rng, k)
-            messages.append([(pre, None), (value, ent), (post, None)])
-    max_w = int(w * 0.72)
-    for i, segs in enumerate(messages):
-        is_mine = (i % 2 == 1) != (rng.random() < 0.2)
-        # measure on a scratch page, then draw for real at the final position
-        h_end, right = Page(max_w, 400, bg).flow_extent(0, 0, max_w - 40, segs, f, ink, lh)
-        bw = math.ceil(right) + 44  # +4: never re-wrap when drawing at the measured width
-        bx = w - bw - 24 if is_mine else 24
-        if y + h_end + 40 > p.img.height - 40:
-            break
-        p.draw.rounded_rectangle([bx, y, bx + bw, y + h_end + 24], radius=18, fill=mine if is_mine else other)
-        p.flow(bx + 20, y + 12, bw - 40, segs, f, mine_ink if is_mine else ink, lh)
-        y += h_end + 24 + 18
-    return Scene(p.img, p.items)
-
-
-CODE_BG = [(30, 30, 30), (40, 44, 52), (13, 17, 23), (39, 40, 34)]
-SYN = {"kw": (197, 134, 192), "str": (206, 145, 120), "var": (156, 220, 254), "com": (106, 153, 85),
-       "txt": (212, 212, 212), "num": (181, 206, 168), "prompt": (80, 250, 123)}
-
-_SECRET_VARS = {"aws_key": "AWS_ACCESS_KEY_ID", "aws_secret": "AWS_SECRET_ACCESS_KEY", "github": "GITHUB_TOKEN",
-                "slack": "SLACK_BOT_TOKEN", "stripe": "STRIPE_SECRET_KEY", "openai": "OPENAI_API_KEY",
-                "anthropic": "ANTHROPIC_API_KEY", "google": "GOOGLE_API_KEY", "jwt": "AUTH_TOKEN",
-                "postgres": "DATABASE_URL"}
-
-
-def _code_lines(rng: random.Random, clean: bool, terminal: bool) -> list[list[tuple[str, str, str | None]]]:
-    """Lines of (text, syntax colour, entity) runs."""
-    lines: list[list[tuple[str, str, str | None]]] = []
-    kinds = rng.sample(SECRET_KINDS, k=rng.randint(2, 5))
-    if terminal:
-        lines.append([("$ ", "prompt", None), ("git log -1", "txt", None)])
-        lines.append([(f"commit {_rand(rng, '0123456789abcdef', 40)}", "num", None)])
-        if clean:
-            lines.append([("Author: release-bot <noreply@example.com>", "txt", None)])
-        else:
-            first, last = person(rng)
-            lines += [[("Author: ", "txt", None), (f"{first} {last}", "txt", "PERSON"), (" <", "txt", None),
-                       (email_for(rng, first, last), "txt", "EMAIL_ADDRESS"), (">", "txt", None)]]
-        lines.append([(f"    Bump version to {rng.randint(1, 5)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}", "txt", None)])
-        if clean:
-            lines += [[("$ ", "prompt", None), ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "txt", None)],
-                      [("$ ", "prompt", None), ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "txt", None)],
-                      [("$ ", "prompt", None), ('export OPENAI_API_KEY="$(pass show openai)"', "txt", None)],
-                      [("$ ", "prompt", None), ("pip install torch==2.14.1 numpy==2.4.6", "txt", None)],
-                      [("Successfully installed numpy-2.4.6 torch-2.14.1", "txt", None)],
-                      [("$ ", "prompt", None), ("psql postgres://localhost:5432/app", "txt", None)]]
-        else:
-            for k in kinds:
-                v = secret(rng, k)
-                if k == "postgres":
-                    lines.append([("$ ", "prompt", None), ("psql ", "txt", None), (v, "txt", "SECRET")])
-                elif k == "jwt":
-                    lines.append([("$ ", "prompt", None), ('curl -H "Authorization: Bearer ', "txt", None),
-                                  (v, "txt", "SECRET"), ('" api/v1/me', "txt", None)])
-                else:
-                    lines.append([("$ ", "prompt", None), (f"export {_SECRET_VARS[k]}=", "txt", None),
-                                  (v, "txt", "SECRET")])
-            if rng.random() < 0.5:
-                lines.append([("$ ", "prompt", None), ("cat ~/.ssh/id_rsa", "txt", None)])
-                pem = pem_lines(rng)
-                for i, ln in enumerate(pem):
-                    lines.append([(ln, "txt", "PEM" if i == 0 else "PEM+")])
-        lines.append([("$ ", "prompt", None), ("_", "txt", None)])
-        return lines
-    lines += [[("# settings.py", "com", None)], [("import ", "kw", None), ("os", "txt", None)], []]
-    if clean:
-        lines += [[("OPENAI_API_KEY", "var", None), (" = ", "txt", None), ('os.environ["OPENAI_API_KEY"]', "txt", None)],
-                  [("AWS_ACCESS_KEY_ID", "var", None), (" = ", "txt", None), ('"AKIAIOSFODNN7EXAMPLE"', "str", None),
-                   ("  # AWS docs example", "com", None)],
-                  [("GITHUB_TOKEN", "var", None), (" = ", "txt", None), ('"<your-github-token>"', "str", None)],
-                  [("STRIPE_KEY", "var", None), (" = ", "txt", None), ('"sk_live_" + "*" * 24', "str", None)],
-                  [("BUILD_SHA", "var", None), (" = ", "txt", None), (f'"{_rand(rng, "0123456789abcdef", 40)}"', "str", None)],
-                  [("REQUEST_ID", "var", None), (" = ", "txt", None), (f'"{_rand(rng, "0123456789abcdef", 8)}-4e1b-9a2c-{_rand(rng, "0123456789abcdef", 12)}"', "str", None)],
-                  [("VERSION", "var", None), (" = ", "txt", None), (f'"{rng.randint(1, 9)}.{rng.randint(0, 40)}.{rng.randint(0, 9)}"', "str", None)],
-                  [("DATABASE_URL", "var", None), (" = ", "txt", None), ('"postgres://localhost:5432/dev"', "str", None)]]
-    else:
-        for k in kinds:
-            v = secret(rng, k)
-            lines.append([(_SECRET_VARS[k], "var", None), (' = "', "str", None), (v, "str", "SECRET"),
-                          ('"', "str", None)])
-    lines += [[], [("def ", "kw", None), ("connect", "txt", None), ("(timeout=", "txt", None), ("30", "num", None),
-                                                                     ("):", "txt", None)],
-              [("    return ", "kw", None), ("Client(OPENAI_API_KEY, timeout=timeout)", "txt", None)]]
-    return lines
-
-
-def code(rng: random.Random, clean: bool, terminal: bool) -> Scene:
-    size = rng.randint(13, 20)
-    f = font("mono", size, rng)
-    lh = int(size * 1.45)
-    lines = _code_lines(rng, clean, terminal)
-    w = max(1100, int(max((f.getlength("".join(t for t, _, _ in ln)) for ln in lines if ln), default=0)) + 140)
-    h = 80 + lh * (len(lines) + 2)
-    bg = rng.choice(CODE_BG)
-    p = Page(w, h, bg)
-    p.draw.rectangle([0, 0, w, 36], fill=tuple(max(0, c - 12) for c in bg))
-    for i, c in enumerate([(255, 95, 86), (255, 189, 46), (39, 201, 63)]):
-        p.draw.ellipse([14 + i * 22, 11, 28 + i * 22, 25], fill=c)
-    p.text((w // 2 - 60, 9), "zsh" if terminal else "settings.py", font("sans", 14), (180, 180, 180))
-    y, x0 = 56, 20 if terminal else 70
-    pem_box: list[float] | None = None
-    pem_first = ""
-    for i, ln in enumerate(lines):
-        if not terminal:
-            p.text((16, y), f"{i + 1:>3}", f, (110, 110, 110))
-        x = x0
-        for text, color, ent in ln:
-            label = ent if ent in ("SECRET", "PERSON", "EMAIL_ADDRESS") else None
-            box = p.text((x, y), text, f, SYN[color], label)
-            if ent == "PEM":
-                pem_box = list(box)
-            elif ent == "PEM+" and pem_box is not None:
-                pem_box = [min(pem_box[0], box[0]), pem_box[1], max(pem_box[2], box[2]), box[3]]
-                pem_first = pem_first or text
-            x += p.draw.textlength(text, font=f)
-        y += lh
-    if pem_box is not None:
-        p.label("SECRET", pem_box, pem_first)  # the whole block; its first key line is the leak probe
-    return Scene(p.img, p.items)
-
-
-ISSUERS = [("D<<", "BUNDESREPUBLIK DEUTSCHLAND", "DEUTSCH"), ("GBR", "UNITED KINGDOM", "BRITISH CITIZEN"),
-           ("FRA", "REPUBLIQUE FRANCAISE", "FRANCAISE"), ("NLD", "KONINKRIJK DER NEDERLANDEN", "NEDERLANDSE"),
-           ("ITA", "REPUBBLICA ITALIANA", "ITALIANA"), ("CAN", "CANADA", "CANADIAN")]
-
-
-def id_document(rng: random.Random, clean: bool, passport: bool) -> Scene:
-    w, h = (1250, 880) if passport else (1012, 638)
-    base = rng.choice([(232, 240, 246), (241, 236, 226), (236, 242, 232), (245, 236, 240)])
-    p = Page(w, h, base)
-    for k in range(0, w + h, 14):  # guilloche-ish security pattern
-        p.draw.line([k, 0, k - h, h], fill=_rgb_jitter(rng, base, 10), width=1)
-    issuer, country, nationality_word = rng.choice(ISSUERS)
-    head = font("sans-bold", 28 if passport else 22, rng)
-    p.text((40, 24), country, head, (40, 50, 90))
-    p.text((40, 24 + head.size + 6), "PASSPORT / PASSEPORT" if passport else "IDENTITY CARD / CARTE D'IDENTITE",
-           font("sans", 18 if passport else 15, rng), (60, 60, 90))
-    photo_size = (300, 390) if passport else (240, 310)
-    px, py = 40, 120 if passport else 96
-    img, fbox = face_crop(rng, rng.choice(["astronaut", "grace_hopper"]), photo_size)
-    p.img.paste(img, (px, py))
-    p.label("FACE", [fbox[0] + px, fbox[1] + py, fbox[2] + px, fbox[3] + py], None, "face")
-    first, last = person(rng)
-    y0, m0, d0 = birth_date(rng)
-    sex = rng.choice("MF")
-    number = rng.choice("CFGHJKLMNPRTVWXYZ") + "".join(rng.choice("CFGHJKLMNPRTVWXYZ" + string.digits) for _ in range(8))
-    expiry = (rng.randint(2027, 2034), rng.randint(1, 12), rng.randint(1, 28))
-    lab, val = font("sans", 13 if passport else 12, rng), font("sans-bold", 22 if passport else 19, rng)
-    fx, fy = px + photo_size[0] + 40, py
-    dob_s = f"{d0:02d} {MONTHS[m0 - 1][:3].upper()} {y0}"
-    fields = [("Surname / Nom", last.upper(), "PERSON"), ("Given names / Prenoms", first.upper(), "PERSON"),
-              ("Nationality", nationality_word, None), ("Date of birth", dob_s, "DATE_OF_BIRTH"),
-              ("Sex", sex, None),
-              ("Date of expiry", f"{expiry[2]:02d} {MONTHS[expiry[1] - 1][:3].upper()} {expiry[0]}", None),
-              ("Document No.", number, "ID_DOCUMENT_NUMBER")]
-    for label, value, ent in fields:
-        p.text((fx, fy), label, lab, (90, 90, 110))
-        p.text((fx, fy + lab.size + 3), value, val, (10, 10, 20), ent)
-        fy += lab.size + val.size + (18 if passport else 12)
-    yymmdd = lambda ymd: f"{ymd[0] % 100:02d}{ymd[1]:02d}{ymd[2]:02d}"  # noqa: E731
-    nat = issuer
-    if passport:
-        lines = list(mrz_td3(issuer, last, first, number, nat, yymmdd((y0, m0, d0)), sex, yymmdd(expiry)))
-    else:
-        lines = list(mrz_td1(issuer, last, first, number, nat, yymmdd((y0, m0, d0)), sex, yymmdd(expiry)))
-    mf = font("mono-bold", 30 if passport else 30, rng)
-    mrz_h = int(mf.size * 1.35)
-    y = h - 30 - mrz_h * len(lines)
-    p.draw.rectangle([0, y - 16, w, h], fill=_rgb_jitter(rng, (250, 250, 250), 3))
-    for ln in lines:
-        lw = mf.getlength(ln)
-        p.text(((w - lw) / 2, y), ln, mf, (0, 0, 0), "MRZ")
-        y += mrz_h
-    return Scene(p.img, p.items)
-
-
-def _gps_exif(rng: random.Random, with_gps: bool) -> Image.Exif:
-    ex = Image.Exif()
-    ex[0x010F], ex[0x0110] = rng.choice([("Apple", "iPhone 14 Pro"), ("Google", "Pixel 8"), ("samsung", "SM-S918B"),
-                                         ("Canon", "Canon EOS R6")])
-    ex[0x0132] = f"2024:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d} {rng.randint(7, 20):02d}:14:03"
-    if with_gps:
-        lat, lon = rng.uniform(-60, 65), rng.uniform(-150, 150)
-        dms = lambda v: (float(int(abs(v))), float(int(abs(v) * 60 % 60)), round(abs(v) * 3600 % 60, 2))  # noqa: E731
-        ex.get_ifd(0x8825).update({1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W",
-                                   4: dms(lon), 5: 0, 6: float(rng.randint(2, 900))})
-    return ex
-
-
-def face_photo(rng: random.Random, clean: bool) -> Scene:
-    """A real photo with a face, rescaled, sometimes cropped, sometimes with GPS EXIF."""
-    name = rng.choice(["astronaut", "grace_hopper", "messi"])
-    img = photo(name)
-    box = list(FACE_BOXES[name])
-    if rng.random() < 0.4:  # crop around the face
-        s = box[2] - box[0]
-        x0 = max(0, box[0] - rng.randint(int(s * 0.5), int(s * 2)))
-        y0 = max(0, box[1] - rng.randint(int(s * 0.5), int(s * 1.5)))
-        x1 = min(img.width, box[2] + rng.randint(int(s * 0.5), int(s * 2)))
-        y1 = min(img.height, box[3] + rng.randint(int(s * 0.5), int(s * 2)))
-        img = img.crop((x0, y0, x1, y1))
-        box = [box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0]
-    scale = rng.uniform(0.8, 2.5) if name == "messi" else rng.uniform(0.6, 2.2)
-    img = img.resize((int(img.width * scale), int(img.height * scale)), Image.LANCZOS)
-    box = [int(round(v * scale)) for v in box]
-    if rng.random() < 0.5:
-        img = ImageOps.mirror(img)
-        box = [img.width - box[2], box[1], img.width - box[0], box[3]]
-    items = [Item("FACE", box, None, "face")]
-    gps = rng.random() < 0.4
-    if gps:
-        items.append(Item("EXIF_GPS", None, None, "metadata"))
-    return Scene(img, items, _gps_exif(rng, gps), photo=True)
+        p.draw.ellipse([x1 - 30, y0 + 9, x1 - 10, y0 + 29], fill=tuple(min(255, c + 25) for c in bar))
+        tx = (x0 + x1) / 2 - title_font.getlength(title) / 2
+    p.text((tx, y0 + (hgt - title_font.size) / 2 - 1), title, title_font, ink)
+    return hgt
 
 
 def _landscape(rng: random.Random) -> Image.Image:
@@ -979,85 +1154,40 @@ def _landscape(rng: random.Random) -> Image.Image:
     return Image.fromarray(np.clip(arr + noise, 0, 255).astype(np.uint8))
 
 
-def gps_photo(rng: random.Random, clean: bool) -> Scene:
-    """A photo without people; with GPS EXIF (PII) or only camera EXIF (clean)."""
-    if rng.random() < 0.4:
-        img = _landscape(rng)
-    else:
-        img = photo(rng.choice(NO_FACE_PHOTOS))
-        scale = rng.uniform(1.0, 2.5)
-        img = img.resize((int(img.width * scale), int(img.height * scale)), Image.LANCZOS)
-    items = [] if clean else [Item("EXIF_GPS", None, None, "metadata")]
-    return Scene(img, items, _gps_exif(rng, not clean), photo=True)
-
-
-def qr_card(rng: random.Random, clean: bool) -> Scene:
-    """Business card / flyer with a QR code: a vCard (email + phone) or, clean, a URL."""
-    w, h = rng.choice([(1050, 600), (1200, 700)])
-    p = Page(w, h, _rgb_jitter(rng, (250, 250, 248), 5))
-    p.draw.rectangle([0, 0, 18, h], fill=_rgb_jitter(rng, (30, 80, 160), 40))
-    company = rng.choice(COMPANIES)
-    p.text((60, 50), company, font("sans-bold", 30, rng), (30, 40, 70))
-    if clean:
-        content = rng.choice(["https://example.com/menu", "https://example.com/app?ref=flyer",
-                              f"https://example.org/events/{rng.randint(100, 999)}"])
-        p.text((60, 140), rng.choice(["Scan for our menu", "Download the app", "Event details"]),
-               font("sans", 26, rng), (40, 40, 40))
-    else:
-        first, last = person(rng)
-        mail, tel = email_for(rng, first, last), phone(rng)
-        content = (f"BEGIN:VCARD\nVERSION:3.0\nN:{last};{first}\nFN:{first} {last}\nORG:{company}\n"
-                   f"TEL;TYPE=CELL:{tel}\nEMAIL:{mail}\nEND:VCARD")
-        p.line(60, 140, [(f"{first} {last}", "PERSON")], font("sans-bold", 34, rng), (20, 20, 20))
-        p.text((60, 195), rng.choice(["Account Manager", "Senior Engineer", "Head of Sales", "Recruiter"]),
-               font("sans", 24, rng), (70, 70, 70))
-        p.text((60, h - 90), "Scan to save my contact", font("sans", 20, rng), (90, 90, 90))
-    code_img = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.QRCode),
-                                               scale=rng.choice([5, 6, 7]))
-    qr = Image.fromarray(np.asarray(code_img)).convert("RGB")
-    qx, qy = w - qr.width - 50, (h - qr.height) // 2
-    p.img.paste(qr, (qx, qy))
-    if not clean:
-        qbox = [qx, qy, qx + qr.width, qy + qr.height]
-        p.label("EMAIL_ADDRESS", qbox, mail, "barcode")
-        p.label("PHONE_NUMBER", qbox, tel, "barcode")
-    return Scene(p.img, p.items)
-
-
-CATEGORIES: dict[str, tuple] = {  # name: (renderer, pii count, clean count, text-like (transformable))
-    "letter": (letter, 14, 5, True),
-    "invoice": (invoice, 14, 4, True),
-    "hr_form": (hr_form, 14, 4, True),
-    "it_ticket": (it_ticket, 8, 0, True),
-    "directory": (directory, 6, 0, False),
-    "chat_light": (lambda r, c: chat(r, c, dark=False), 12, 4, True),
-    "chat_dark": (lambda r, c: chat(r, c, dark=True), 12, 4, True),
-    "code_editor": (lambda r, c: code(r, c, terminal=False), 12, 6, True),
-    "terminal": (lambda r, c: code(r, c, terminal=True), 12, 6, True),
-    "passport": (lambda r, c: id_document(r, c, passport=True), 10, 0, True),
-    "id_card": (lambda r, c: id_document(r, c, passport=False), 10, 0, True),
-    "face_photo": (face_photo, 12, 0, False),
-    "gps_photo": (gps_photo, 8, 14, False),
-    "qr_card": (qr_card, 8, 4, False),
-}
 
 
 # --------------------------------------------------------------------------------------------- transforms
 
+def _map_box(box: list[int], fn, size: tuple[int, int]) -> list[int]:
+    """A box through a point transform: the bounding box of its mapped corners, clipped to the image."""
+    x0, y0, x1, y1 = box
+    pts = np.array(fn(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)))
+    bx0, by0 = np.floor(pts.min(axis=0))
+    bx1, by1 = np.ceil(pts.max(axis=0))
+    return [int(max(0, bx0)), int(max(0, by0)), int(min(size[0], bx1)), int(min(size[1], by1))]
+
+
 def _map_items(items: list[Item], fn, size: tuple[int, int]) -> list[Item]:
     """Map each box through a point transform; the new box is the bounding box of the mapped corners."""
+    return [it if it.box is None else Item(it.entity, _map_box(it.box, fn, size), it.text, it.source)
+            for it in items]
+
+
+def _map_texts(texts: list[Text], fn, size: tuple[int, int]) -> list[Text]:
     out = []
-    for it in items:
-        if it.box is None:
-            out.append(it)
-            continue
-        x0, y0, x1, y1 = it.box
-        pts = np.array(fn(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)))
-        bx0, by0 = np.floor(pts.min(axis=0))
-        bx1, by1 = np.ceil(pts.max(axis=0))
-        box = [int(max(0, bx0)), int(max(0, by0)), int(min(size[0], bx1)), int(min(size[1], by1))]
-        out.append(Item(it.entity, box, it.text, it.source))
+    for t in texts:
+        box = _map_box(t.box, fn, size)
+        if box[2] > box[0] and box[3] > box[1]:
+            out.append(Text(t.text, box))
     return out
+
+
+def _mapped(scene: Scene, img: Image.Image, fn, min_xh_scale: float = 1.0) -> Scene:
+    """The scene drawn anew as `img`, its items and runs mapped by `fn` (image points to image points)."""
+    size = img.size
+    xh = scene.min_xheight * min_xh_scale if scene.min_xheight is not None else None
+    return Scene(img, _map_items(scene.items, fn, size), scene.exif, scene.photo, _map_texts(scene.texts, fn, size),
+                 scene.theme, scene.font, xh)
 
 
 def _bg(img: Image.Image) -> tuple[int, int, int]:
@@ -1074,7 +1204,7 @@ def rotate_small(scene: Scene, angle: float) -> Scene:
     m[1, 2] += nh / 2 - h / 2
     out = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_CUBIC, borderValue=_bg(scene.img))
     fn = lambda pts: pts @ m[:, :2].T + m[:, 2]  # noqa: E731
-    return Scene(Image.fromarray(out), _map_items(scene.items, fn, (nw, nh)), scene.exif)
+    return _mapped(scene, Image.fromarray(out), fn)
 
 
 def rotate_90(scene: Scene) -> Scene:
@@ -1082,7 +1212,7 @@ def rotate_90(scene: Scene) -> Scene:
     w = scene.img.width
     out = scene.img.transpose(Image.Transpose.ROTATE_90)
     fn = lambda pts: np.stack([pts[:, 1], w - pts[:, 0]], axis=1)  # noqa: E731
-    return Scene(out, _map_items(scene.items, fn, out.size), scene.exif)
+    return _mapped(scene, out, fn)
 
 
 def phone_shot(scene: Scene, rng: random.Random) -> Scene:
@@ -1101,7 +1231,7 @@ def phone_shot(scene: Scene, rng: random.Random) -> Scene:
     shade = np.linspace(rng.uniform(0.8, 0.95), rng.uniform(1.0, 1.1), ow)[None, :, None]
     out = np.clip(out.astype(np.float32) * shade + gen.normal(0, 6, out.shape), 0, 255).astype(np.uint8)
     fn = lambda pts: cv2.perspectiveTransform(pts.reshape(-1, 1, 2), hm).reshape(-1, 2)  # noqa: E731
-    return Scene(Image.fromarray(out), _map_items(scene.items, fn, (ow, oh)), scene.exif)
+    return _mapped(scene, Image.fromarray(out), fn)
 
 
 def make_large(scene: Scene, rng: random.Random) -> Scene:
@@ -1125,28 +1255,121 @@ def make_large(scene: Scene, rng: random.Random) -> Scene:
         ox, oy = rng.randint(0, W - img.width), rng.randint(40, H - img.height)
         canvas.paste(img, (ox, oy))
         fn = lambda pts: pts * s + [ox, oy]  # noqa: E731
-    return Scene(canvas, _map_items(scene.items, fn, (W, H)), scene.exif)
+    return _mapped(scene, canvas, fn, s)
+
+
+def rescale(scene: Scene, factor: float) -> Scene:
+    """Scaled down (area-averaged, as a downscaled screenshot) or up (bicubic, as a zoomed one)."""
+    w, h = scene.img.size
+    nw, nh = max(1, int(round(w * factor))), max(1, int(round(h * factor)))
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    out = cv2.resize(np.asarray(scene.img), (nw, nh), interpolation=interp)
+    sx, sy = nw / w, nh / h
+    return _mapped(scene, Image.fromarray(out), lambda pts: pts * [sx, sy], factor)
+
+
+def downscale_factor(scene: Scene, rng: random.Random, min_xh: float = 5.5) -> float:
+    """A downscale that keeps the smallest x-height readable to a person (>= min_xh px)."""
+    f = rng.uniform(0.45, 0.75)
+    if scene.min_xheight:
+        f = max(f, min(1.0, min_xh / scene.min_xheight))
+    return f
+
+
+def _desk(rng: random.Random, w: int, h: int) -> np.ndarray:
+    """A desk or table top behind a photographed page: wood, fabric or dark laminate, softly lit."""
+    gen = np.random.default_rng(rng.randint(0, 2**31))
+    base = np.array(rng.choice([(120, 85, 55), (160, 125, 90), (70, 70, 75), (190, 185, 175), (40, 45, 55)]),
+                    dtype=np.float32)
+    grain = np.sin(np.linspace(0, rng.uniform(20, 60), w))[None, :] * rng.uniform(4, 12)
+    noise = cv2.GaussianBlur(gen.normal(0, 10, (h, w)).astype(np.float32), (0, 0), 3)
+    return np.clip(base[None, None, :] + (grain + noise)[:, :, None], 0, 255).astype(np.uint8)
+
+
+def photograph(scene: Scene, rng: random.Random, screen: bool | None = None) -> Scene:
+    """A camera photo of the page or screen: perspective, defocus, sensor noise, uneven light, moiré on screens,
+    a colour cast and a desk around it."""
+    src = np.asarray(scene.img)
+    h, w = src.shape[:2]
+    screen = rng.random() < 0.5 if screen is None else screen
+    if screen:  # moiré: the camera samples the screen's pixel grid at a slightly different pitch
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        f1, f2, ang = rng.uniform(0.25, 0.45), rng.uniform(0.02, 0.06), rng.uniform(0, math.pi)
+        beat = np.sin(2 * math.pi * f2 * (xx * math.cos(ang) + yy * math.sin(ang)))
+        grid = 0.5 + 0.5 * np.sin(2 * math.pi * f1 * xx) * np.sin(2 * math.pi * f1 * yy)
+        mod = 1 - rng.uniform(0.04, 0.1) * (0.5 + 0.5 * beat) * grid
+        src = np.clip(src.astype(np.float32) * mod[:, :, None], 0, 255).astype(np.uint8)
+    margin = int(max(w, h) * rng.uniform(0.06, 0.14))
+    ow, oh = w + 2 * margin, h + 2 * margin
+    j = lambda: rng.uniform(-0.85, 0.85) * margin  # noqa: E731
+    dst = np.float32([[margin + j(), margin + j()], [margin + w + j(), margin + j()],
+                      [margin + w + j(), margin + h + j()], [margin + j(), margin + h + j()]])
+    hm = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), dst)
+    desk = _desk(rng, ow, oh)
+    warped = cv2.warpPerspective(src, hm, (ow, oh), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hm, (ow, oh), flags=cv2.INTER_LINEAR)
+    out = np.where(mask[:, :, None] > 127, warped, desk).astype(np.float32)
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.6, 1.6))
+    yy, xx = np.mgrid[0:oh, 0:ow].astype(np.float32)
+    cx, cy = rng.uniform(0.2, 0.8) * ow, rng.uniform(0.2, 0.8) * oh
+    r = np.sqrt(((xx - cx) / ow) ** 2 + ((yy - cy) / oh) ** 2)
+    light = rng.uniform(1.0, 1.12) - rng.uniform(0.2, 0.45) * r
+    cast = np.array([rng.uniform(0.92, 1.05), rng.uniform(0.95, 1.03), rng.uniform(0.85, 1.02)], np.float32)
+    gen = np.random.default_rng(rng.randint(0, 2**31))
+    out = out * light[:, :, None] * cast + gen.normal(0, rng.uniform(3, 9), out.shape)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    fn = lambda pts: cv2.perspectiveTransform(pts.reshape(-1, 1, 2), hm).reshape(-1, 2)  # noqa: E731
+    return _mapped(scene, Image.fromarray(out), fn)
+
+
+def rescreen(scene: Scene, rng: random.Random) -> Scene:
+    """A screenshot of a screenshot: the image shown scaled in a viewer window on a desktop, captured again."""
+    img = scene.img
+    s = rng.uniform(0.6, 0.9)
+    shown = img.resize((max(1, int(img.width * s)), max(1, int(img.height * s))), Image.BILINEAR)
+    bar, pad = 34, rng.randint(30, 90)
+    W, H = shown.width + 2 * pad + 40, shown.height + 2 * pad + bar + 60
+    desk = rng.choice([(32, 74, 135), (58, 58, 64), (0, 120, 110), (95, 60, 120)])
+    canvas = Image.new("RGB", (W, H), desk)
+    d = ImageDraw.Draw(canvas)
+    wx0, wy0 = 20, 20
+    wx1, wy1 = W - 20, H - 40
+    d.rectangle([wx0, wy0, wx1, wy1], fill=rng.choice([(45, 45, 48), (236, 236, 236), (20, 20, 22)]))
+    d.rectangle([wx0, wy0, wx1, wy0 + bar], fill=rng.choice([(60, 60, 64), (220, 220, 222)]))
+    d.rectangle([0, H - 34, W, H], fill=(25, 25, 30))  # task bar
+    ox, oy = wx0 + pad, wy0 + bar + pad // 2
+    canvas.paste(shown, (ox, oy))
+    sx, sy = shown.width / img.width, shown.height / img.height
+    out = _mapped(scene, canvas, lambda pts: pts * [sx, sy] + [ox, oy], s)
+    if rng.random() < 0.5:  # captured on a screen of another resolution
+        out = rescale(out, rng.uniform(0.8, 0.95))
+    return out
 
 
 # --------------------------------------------------------------------------------------------- corpus
+
+GEOMETRIES = ("none", "rotate", "rot90", "phone", "large", "exif_orient",  # manifest version 1
+              "tilt", "photo", "downscale", "upscale", "rescreen")
+
 
 @dataclass
 class Spec:
     index: int
     category: str
     clean: bool
-    geometry: str = "none"  # none | rotate | rot90 | phone | large | exif_orient
+    geometry: str = "none"  # one of GEOMETRIES
     jpeg_quality: int | None = None
+    split: str = "dev"
 
 
-def build_specs(seed: int = DEFAULT_SEED) -> list[Spec]:
-    """The full, interleaved list of images to render. Transforms are assigned from the seed."""
+def _legacy_specs(seed: int, categories: dict) -> list[Spec]:
+    """The manifest-version-1 plan, unchanged: the dev split's images 0000-0202 at seed 7."""
     rng = random.Random(f"specs-{seed}")
     per_cat: list[list[Spec]] = []
-    for cat, (_, n_pii, n_clean, _) in CATEGORIES.items():
-        flags = [False] * n_pii + [True] * n_clean
+    for cat, c in categories.items():
+        flags = [False] * c.n_pii + [True] * c.n_clean
         rng.shuffle(flags)
-        per_cat.append([Spec(0, cat, c) for c in flags])
+        per_cat.append([Spec(0, cat, f) for f in flags])
     specs: list[Spec] = []
     while any(per_cat):
         for lst in per_cat:
@@ -1154,7 +1377,7 @@ def build_specs(seed: int = DEFAULT_SEED) -> list[Spec]:
                 specs.append(lst.pop(0))
     for i, s in enumerate(specs):
         s.index = i
-    text_like = [s for s in specs if CATEGORIES[s.category][3]]
+    text_like = [s for s in specs if categories[s.category].text_like]
     order = text_like[:]
     rng.shuffle(order)
     plan = ["rotate"] * 8 + ["rot90"] * 5 + ["phone"] * 6 + ["large"] * 5 + ["exif_orient"] * 3
@@ -1164,23 +1387,119 @@ def build_specs(seed: int = DEFAULT_SEED) -> list[Spec]:
         if s.geometry == "phone" or rng.random() < 0.3:
             s.jpeg_quality = rng.randint(40, 70)
     for s in specs:
-        if not CATEGORIES[s.category][3]:
-            s.jpeg_quality = rng.randint(45, 92) if CATEGORIES[s.category][0] in (face_photo, gps_photo) else None
+        if not categories[s.category].text_like:
+            s.jpeg_quality = rng.randint(45, 92) if categories[s.category].photo else None
     return specs
 
 
-def render(spec: Spec, seed: int = DEFAULT_SEED) -> tuple[bytes, str, dict]:
+def _block_specs(categories: dict, rng: random.Random, split: str, start: int) -> list[Spec]:
+    """An interleaved plan for the widened templates: each picks its degradations from its own list."""
+    per_cat: list[list[Spec]] = []
+    for cat, c in categories.items():
+        flags = [False] * c.n_pii + [True] * c.n_clean
+        rng.shuffle(flags)
+        per_cat.append([Spec(0, cat, f, split=split) for f in flags])
+    specs: list[Spec] = []
+    while any(per_cat):
+        for lst in per_cat:
+            if lst:
+                specs.append(lst.pop(0))
+    for i, s in enumerate(specs):
+        s.index = start + i
+        c = categories[s.category]
+        if c.photo:
+            s.jpeg_quality = rng.randint(45, 92)
+            continue
+        if not c.text_like:
+            continue
+        if c.geometries and rng.random() < c.degrade:
+            names, weights = zip(*c.geometries)
+            s.geometry = rng.choices(names, weights)[0]
+        if s.geometry in ("phone", "photo") or rng.random() < 0.3:
+            s.jpeg_quality = rng.randint(25, 75)
+    return specs
+
+
+def _merge(a: list[Spec], b: list[Spec]) -> list[Spec]:
+    """Spread b evenly through a, keeping the order of each."""
+    out: list[Spec] = []
+    i = j = 0
+    total = len(a) + len(b)
+    for k in range(total):
+        if j < len(b) and (k + 1) * len(b) // total > j:
+            out.append(b[j])
+            j += 1
+        else:
+            out.append(a[i])
+            i += 1
+    return out
+
+
+def build_specs(seed: int | None = None, split: str = "dev") -> list[Spec]:
+    """The full, interleaved list of a split's images. Transforms are assigned from the seed."""
+    from bench import scenes
+
+    seed = SPLIT_SEEDS[split] if seed is None else seed
+    if split == "dev":
+        legacy = _legacy_specs(seed, scenes.LEGACY)
+        extra = _block_specs(scenes.DEV, random.Random(f"specs-dev-wide-{seed}"), "dev", len(legacy))
+        return _merge(legacy, extra)
+    if split == "test":
+        return _block_specs(scenes.TEST, random.Random(f"specs-test-{seed}"), "test", 0)
+    raise ValueError(f"unknown split {split!r}: one of {SPLITS}")
+
+
+def _degrade(scene: Scene, geometry: str, rng: random.Random) -> Scene:
+    if geometry == "rotate":
+        return rotate_small(scene, rng.choice([-1, 1]) * rng.uniform(1.0, 4.0))
+    if geometry == "rot90":
+        return rotate_90(scene)
+    if geometry == "phone":
+        return phone_shot(scene, rng)
+    if geometry == "large":
+        return make_large(scene, rng)
+    if geometry == "tilt":
+        return rotate_small(scene, rng.choice([-1, 1]) * rng.uniform(4.0, 10.0))
+    if geometry == "photo":
+        return photograph(scene, rng)
+    if geometry == "downscale":
+        return rescale(scene, downscale_factor(scene, rng))
+    if geometry == "upscale":
+        return rescale(scene, rng.uniform(1.4, 2.2))
+    if geometry == "rescreen":
+        return rescreen(scene, rng)
+    assert geometry in ("none", "exif_orient"), geometry
+    return scene
+
+
+def image_rng(spec: Spec, seed: int) -> random.Random:
+    return random.Random(f"img-{seed}-{spec.index}" if spec.split == "dev" else f"img-{spec.split}-{seed}-{spec.index}")
+
+
+def render_scene(spec: Spec, seed: int | None = None) -> Scene:
+    """A spec's scene after its degradation, in displayed orientation, checked against what was drawn."""
+    from bench import scenes
+
+    seed = SPLIT_SEEDS[spec.split] if seed is None else seed
+    rng = image_rng(spec, seed)
+    _ACTIVE_SPLIT.append(spec.split)
+    try:
+        scene = scenes.category(spec.split, spec.category).render(rng, spec.clean)
+    finally:
+        _ACTIVE_SPLIT.pop()
+    check_drawn(scene)
+    scene = _degrade(scene, spec.geometry, rng)
+    w, h = scene.img.size
+    scene.texts = [Text(t.text, b) for t in scene.texts
+                   if (b := [max(0, t.box[0]), max(0, t.box[1]), min(w, t.box[2]), min(h, t.box[3])])[2] > b[0]
+                   and b[3] > b[1]]
+    return scene
+
+
+def render(spec: Spec, seed: int | None = None) -> tuple[bytes, str, dict]:
     """Render one image: (file bytes, file extension, manifest entry without the file name)."""
-    rng = random.Random(f"img-{seed}-{spec.index}")
-    scene: Scene = CATEGORIES[spec.category][0](rng, spec.clean)
-    if spec.geometry == "rotate":
-        scene = rotate_small(scene, rng.choice([-1, 1]) * rng.uniform(1.0, 4.0))
-    elif spec.geometry == "rot90":
-        scene = rotate_90(scene)
-    elif spec.geometry == "phone":
-        scene = phone_shot(scene, rng)
-    elif spec.geometry == "large":
-        scene = make_large(scene, rng)
+    seed = SPLIT_SEEDS[spec.split] if seed is None else seed
+    scene = render_scene(spec, seed)
     img, exif = scene.img, scene.exif
     stored = img
     if spec.geometry == "exif_orient":  # stored sideways; Orientation=6 tells viewers to turn it upright
@@ -1201,39 +1520,57 @@ def render(spec: Spec, seed: int = DEFAULT_SEED) -> tuple[bytes, str, dict]:
             assert 0 <= x0 < x1 <= img.width and 0 <= y0 < y1 <= img.height, (spec, it)
     entry = {
         "category": spec.category, "clean": spec.clean, "width": img.width, "height": img.height,
-        "geometry": spec.geometry, "jpeg_quality": spec.jpeg_quality,
+        "geometry": spec.geometry, "jpeg_quality": spec.jpeg_quality, "split": spec.split,
+        "font": scene.font, "theme": scene.theme,
         "items": [it.to_json() for it in scene.items],
+        "texts": [t.to_json() for t in scene.texts],
     }
     assert spec.clean == (not scene.items), spec
     return buf.getvalue(), ext, entry
 
 
-def generate(out: Path, seed: int = DEFAULT_SEED, limit: int | None = None) -> dict:
-    """Write the images and manifest.json into `out`; returns the manifest."""
+def generate(out: Path, seed: int | None = None, limit: int | None = None, split: str = "dev") -> dict:
+    """Write a split's images and manifest.json into `out`; returns the manifest."""
+    seed = SPLIT_SEEDS[split] if seed is None else seed
     out.mkdir(parents=True, exist_ok=True)
     images = []
-    for spec in build_specs(seed)[:limit]:
+    for spec in build_specs(seed, split)[:limit]:
         data, ext, entry = render(spec, seed)
         name = f"{spec.index:04d}_{spec.category}.{ext}"
         (out / name).write_bytes(data)
         images.append({"file": name, **entry})
-    manifest = {"version": MANIFEST_VERSION, "seed": seed, "images": images}
+    manifest = {"version": MANIFEST_VERSION, "seed": seed, "split": split, "images": images}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 
 
+def counts(manifest: dict) -> dict[str, Counter]:
+    """Images per category, items per entity, images per geometry (for the CLI summary and the README)."""
+    return {"category": Counter(e["category"] for e in manifest["images"]),
+            "entity": Counter(it["entity"] for e in manifest["images"] for it in e["items"]),
+            "geometry": Counter(e["geometry"] for e in manifest["images"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("bench/out/corpus"))
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--split", choices=SPLITS, default="dev")
+    ap.add_argument("--out", type=Path, default=None, help="default: bench/out/SPLIT")
+    ap.add_argument("--seed", type=int, default=None, help=f"default: {SPLIT_SEEDS}")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
+    out = args.out or Path("bench/out") / args.split
     t0 = time.perf_counter()
-    m = generate(args.out, args.seed, args.limit)
+    try:
+        m = generate(out, args.seed, args.limit, args.split)
+    except MissingAsset as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     n_items = sum(len(i["items"]) for i in m["images"])
     n_clean = sum(i["clean"] for i in m["images"])
-    print(f"{len(m['images'])} images ({n_clean} clean), {n_items} labelled items -> {args.out} "
+    print(f"{args.split}: {len(m['images'])} images ({n_clean} clean), {n_items} labelled items -> {out} "
           f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    for key, c in counts(m).items():
+        print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())), file=sys.stderr)
     return 0
 
 

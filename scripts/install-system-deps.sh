@@ -2,11 +2,43 @@
 # System tools the test suite needs (Debian packages): fonts for rendered test images, Prometheus/promtool for the
 # dashboard and alert tests, docker-compose to validate the compose file, Node/npm to fetch helm, tesseract for the
 # independent leakage check, iptables and iproute2 (`ip netns`) for the transparent-mode test in network namespaces,
-# the benchmark corpus's fonts and sample photos (fonts-liberation, opencv-doc).
+# the benchmark corpus's fonts and sample photos (the table below: fonts of both splits, opencv-doc).
 # Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
 set -euo pipefail
 need=()
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# fonts and sample photos of the benchmark corpus (bench/corpus.py, bench/scenes/): a file of each package
+while read -r file pkg; do [ -f "$file" ] || need+=("$pkg"); done <<'EOF'
+/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf fonts-liberation
+/usr/share/doc/opencv-doc/examples/data/messi5.jpg opencv-doc
+/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf fonts-noto-core
+/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf fonts-noto-mono
+/usr/share/fonts/truetype/freefont/FreeSans.ttf fonts-freefont-ttf
+/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf fonts-urw-base35
+/usr/share/fonts/truetype/croscore/Arimo-Regular.ttf fonts-croscore
+/usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf fonts-crosextra-carlito
+/usr/share/fonts/truetype/crosextra/Caladea-Regular.ttf fonts-crosextra-caladea
+/usr/share/fonts/truetype/inconsolata/Inconsolata.otf fonts-inconsolata
+/usr/share/fonts/truetype/hack/Hack-Regular.ttf fonts-hack
+/usr/share/fonts/truetype/firacode/FiraCode-Regular.ttf fonts-firacode
+/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/Roboto-Regular.ttf fonts-roboto-unhinted
+/usr/share/fonts/truetype/open-sans/OpenSans-Regular.ttf fonts-open-sans
+/usr/share/fonts/truetype/lato/Lato-Regular.ttf fonts-lato
+/usr/share/fonts/opentype/ocr-b/OCRB.otf fonts-ocr-b
+/usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf fonts-comic-neue
+/usr/share/fonts/truetype/fifthhorseman/dkg.ttf fonts-dkg-handwriting
+/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf fonts-humor-sans
+/usr/share/fonts/truetype/femkeklaver/femkeklaver.ttf fonts-femkeklaver
+/usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-Regular.ttf fonts-jetbrains-mono
+/usr/share/fonts/fonts-go/Go-Regular.ttf fonts-go
+/usr/share/fonts/opentype/ebgaramond/EBGaramond12-Regular.otf fonts-ebgaramond
+/usr/share/fonts/opentype/cantarell/Cantarell-Regular.otf fonts-cantarell
+/usr/share/fonts/opentype/inter/Inter-Regular.otf fonts-inter
+/usr/share/fonts/opentype/cabin/Cabin-Regular.otf fonts-cabin
+/usr/share/fonts/opentype/yanone-kaffeesatz/YanoneKaffeesatz-Regular.otf fonts-yanone-kaffeesatz
+/usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf fonts-linuxlibertine
+/usr/share/fonts/truetype/mononoki/mononoki-Regular.ttf fonts-mononoki
+EOF
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v docker-compose >/dev/null || need+=(docker-compose)
@@ -15,8 +47,6 @@ command -v tesseract >/dev/null || need+=(tesseract-ocr)
 command -v curl >/dev/null || need+=(curl)
 command -v iptables >/dev/null || need+=(iptables)
 command -v ip >/dev/null || need+=(iproute2)
-[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
-[ -f /usr/share/doc/opencv-doc/examples/data/messi5.jpg ] || need+=(opencv-doc)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2

@@ -1,0 +1,59 @@
+"""Scene templates of the benchmark corpus, one family per module, and which split each belongs to.
+
+A template is `render(rng, clean) -> Scene`. No template is in two splits, and the dev and test templates draw with
+disjoint font families (bench.corpus.FONT_ROLES): the test split measures what the dev split cannot teach.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+from bench.corpus import Scene
+from bench.scenes import barcodes, chat, code, documents, id_docs, people, photos
+
+
+@dataclass(frozen=True)
+class Category:
+    render: Callable[[random.Random, bool], Scene]
+    n_pii: int
+    n_clean: int
+    text_like: bool = True  # drawn page or screen: degradations apply
+    photo: bool = False  # camera photo: always JPEG
+    geometries: tuple[tuple[str, float], ...] = ()  # widened templates: degradations they meet, with weights
+    degrade: float = 0.5  # share of a widened template's images that get one
+
+
+# The manifest-version-1 templates (dev split, images 0000-0202 at seed 7), in their original order.
+LEGACY: dict[str, Category] = {
+    "letter": Category(documents.letter, 14, 5),
+    "invoice": Category(documents.invoice, 14, 4),
+    "hr_form": Category(documents.hr_form, 14, 4),
+    "it_ticket": Category(documents.it_ticket, 8, 0),
+    "directory": Category(people.directory, 6, 0, text_like=False),
+    "chat_light": Category(lambda r, c: chat.chat(r, c, dark=False), 12, 4),
+    "chat_dark": Category(lambda r, c: chat.chat(r, c, dark=True), 12, 4),
+    "code_editor": Category(lambda r, c: code.code(r, c, terminal=False), 12, 6),
+    "terminal": Category(lambda r, c: code.code(r, c, terminal=True), 12, 6),
+    "passport": Category(lambda r, c: id_docs.id_document(r, c, passport=True), 10, 0),
+    "id_card": Category(lambda r, c: id_docs.id_document(r, c, passport=False), 10, 0),
+    "face_photo": Category(photos.face_photo, 12, 0, text_like=False, photo=True),
+    "gps_photo": Category(photos.gps_photo, 8, 14, text_like=False, photo=True),
+    "qr_card": Category(barcodes.qr_card, 8, 4, text_like=False),
+}
+
+DEV: dict[str, Category] = {}
+TEST: dict[str, Category] = {}
+
+
+def split_categories(split: str) -> dict[str, Category]:
+    if split == "dev":
+        return {**LEGACY, **DEV}
+    if split == "test":
+        return dict(TEST)
+    raise ValueError(split)
+
+
+def category(split: str, name: str) -> Category:
+    return split_categories(split)[name]

@@ -1,0 +1,194 @@
+"""Documents: letters, invoices, HR forms, IT tickets (dev, manifest version 1) and the widened forms."""
+
+from __future__ import annotations
+
+import random
+
+from bench.corpus import (COMPANIES, Page, Scene, Seg, _rgb_jitter, address, birth_date, card, dob_text, email_for,
+                          font, iban, person, phone, public_ip, ssn)
+
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+         "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip.")
+
+
+def _doc_page(rng: random.Random, w: int = 1240, h: int = 1600) -> tuple[Page, str, int]:
+    bg = _rgb_jitter(rng, (252, 252, 250), 3)
+    return Page(rng.randint(w - 140, w + 60), rng.randint(h - 200, h), bg), rng.choice(["sans", "serif"]), \
+        rng.randint(14, 22)
+
+
+def letter(rng: random.Random, clean: bool) -> Scene:
+    p, fam, size = _doc_page(rng)
+    f, fb, small = font(fam, size, rng), font("sans-bold", size + 8, rng), font(fam, max(12, size - 4), rng)
+    ink, lh, x, y = (20, 20, 30), int(size * 1.5), 80, 60
+    company = rng.choice(COMPANIES)
+    p.text((x, y), company, fb, (30, 60, 120))
+    y += size * 3
+    if clean:
+        p.text((x, y), "Customer Services - support@example.com", small, ink)
+        y += lh * 2
+        y = p.flow(x, y, p.img.width - 2 * x, [("Dear Customer,", None)], f, ink, lh) + lh
+        body = [("Thank you for your order ORD-2024-" + str(rng.randint(10000, 99999)) + ". Your reference number "
+                 "is " + card(rng, valid=False).replace(" ", "").replace("-", "") + " and version " + f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
+                 " of the software is now available. " + LOREM, None)]
+        y = p.flow(x, y, p.img.width - 2 * x, body, f, ink, lh) + lh
+        p.flow(x, y, p.img.width - 2 * x, [("Kind regards, The Support Team", None)], f, ink, lh)
+        return p.scene("paper")
+    sender, recipient = person(rng), person(rng)
+    s_name, r_name = " ".join(sender), " ".join(recipient)
+    for seg in ([(s_name, "PERSON")], [(address(rng), "LOCATION")],
+                [("Tel: ", None), (phone(rng), "PHONE_NUMBER")], [(email_for(rng, *sender), "EMAIL_ADDRESS")]):
+        p.line(x, y, seg, small, ink)
+        y += int(lh * 0.9)
+    y += lh
+    p.line(x, y, [(r_name, "PERSON")], f, ink)
+    y += lh
+    p.line(x, y, [(address(rng), "LOCATION")], f, ink)
+    y += lh * 2
+    y = p.flow(x, y, p.img.width - 2 * x, [("Dear ", None), (recipient[0], "PERSON"), (",", None)], f, ink, lh) + lh
+    body: list[Seg] = [("Following our conversation last week, I am sending the details you asked for. ", None)]
+    extras = rng.sample(["phone", "email", "card", "iban", "ssn", "dob"], k=rng.randint(2, 3))
+    for e in extras:
+        if e == "phone":
+            body += [("You can reach me on my mobile at ", None), (phone(rng), "PHONE_NUMBER"), (". ", None)]
+        elif e == "email":
+            body += [("Please reply to my private address ", None), (email_for(rng, *sender), "EMAIL_ADDRESS"),
+                     (" instead of the office one. ", None)]
+        elif e == "card":
+            body += [("The deposit was charged to my card ", None), (card(rng), "CREDIT_CARD"), (". ", None)]
+        elif e == "iban":
+            body += [("Please transfer the refund to ", None), (iban(rng), "IBAN_CODE"), (". ", None)]
+        elif e == "ssn":
+            body += [("For the tax form, my social security number is ", None), (ssn(rng), "US_SSN"), (". ", None)]
+        else:
+            body += [("My date of birth is ", None), (dob_text(rng, birth_date(rng)), "DATE_OF_BIRTH"), (". ", None)]
+    body.append((LOREM[: rng.randint(60, 200)], None))
+    y = p.flow(x, y, p.img.width - 2 * x, body, f, ink, lh) + lh
+    y = p.flow(x, y, p.img.width - 2 * x, [("Yours sincerely,", None)], f, ink, lh) + lh // 2
+    p.line(x, y, [(s_name, "PERSON")], f, ink)
+    return p.scene("paper")
+
+
+def _table_row(p: Page, x: int, y: int, label: str, value: str, entity: str | None, f, fb, col: int,
+               box_w: int, ink) -> None:
+    p.text((x, y + 6), label, fb, ink)
+    p.draw.rectangle([x + col, y, x + col + box_w, y + f.size + 14], outline=(150, 150, 160))
+    p.text((x + col + 8, y + 6), value, f, (10, 10, 60), entity)
+
+
+def hr_form(rng: random.Random, clean: bool) -> Scene:
+    p, fam, size = _doc_page(rng, 1240, 1500)
+    f, fb, fh = font(fam, size, rng), font("sans-bold", max(12, size - 2), rng), font("sans-bold", size + 10, rng)
+    ink, x, y = (25, 25, 25), 70, 60
+    p.text((x, y), rng.choice(["Employee Onboarding Form", "New Hire Information", "Personal Data Sheet"]), fh, ink)
+    y += size * 3
+    p.text((x, y), f"{rng.choice(COMPANIES)} - Human Resources - Form HR-{rng.randint(100, 999)}", f, (90, 90, 90))
+    y += size * 3
+    first, last = person(rng)
+    rows = [
+        ("Full name", f"{first} {last}", "PERSON"),
+        ("Date of birth", dob_text(rng, birth_date(rng)), "DATE_OF_BIRTH"),
+        ("Social Security No.", ssn(rng), "US_SSN"),
+        ("Home address", address(rng), "LOCATION"),
+        ("Mobile phone", phone(rng), "PHONE_NUMBER"),
+        ("Personal email", email_for(rng, first, last), "EMAIL_ADDRESS"),
+        ("Bank account (IBAN)", iban(rng), "IBAN_CODE"),
+        ("Corporate card", card(rng), "CREDIT_CARD"),
+        ("Employee ID", f"EMP-{rng.randint(10000, 99999)}", None),
+        ("Department", rng.choice(["Finance", "Engineering", "Sales", "Legal"]), None),
+    ]
+    if clean:
+        rows = [("Full name", "Your Name Here", None), ("Date of birth", "DD/MM/YYYY", None),
+                ("Social Security No.", "XXX-XX-XXXX", None), ("Verified SSN", "***-**-" + f"{rng.randint(1000, 9999)}", None),
+                ("Personal email", rng.choice(["name@example.com", "jane.doe@example.com", "user@example.org"]), None),
+                ("Card on file", "**** **** **** " + f"{rng.randint(1000, 9999)}", None),
+                ("Employee ID", f"EMP-{rng.randint(10000, 99999)}", None),
+                ("Order number", card(rng, valid=False).replace(" ", "").replace("-", ""), None),
+                ("Department", rng.choice(["Finance", "Engineering", "Sales", "Legal"]), None)]
+    rng.shuffle(rows)
+    col = int(fb.getlength("Social Security No.") + 30)
+    for label, value, ent in rows:
+        _table_row(p, x, y, label, value, ent, f, fb, col, p.img.width - 2 * x - col, ink)
+        y += size + 34
+    y += size
+    p.flow(x, y, p.img.width - 2 * x, [("I confirm that the information above is correct. " + LOREM[:120], None)],
+           font(fam, max(12, size - 4), rng), ink, int(size * 1.3))
+    return p.scene("paper")
+
+
+def invoice(rng: random.Random, clean: bool) -> Scene:
+    p, fam, size = _doc_page(rng, 1240, 1400)
+    f, fb = font(fam, size, rng), font("sans-bold", size + 12, rng)
+    ink, lh, x, y = (30, 30, 30), int(size * 1.45), 70, 60
+    p.text((x, y), "INVOICE", fb, (40, 40, 100))
+    p.text((p.img.width - 420, y + 8), f"No. INV-{rng.randint(2019, 2025)}-{rng.randint(1000, 9999)}", f, ink)
+    y += size * 4
+    p.text((x, y), rng.choice(COMPANIES), font("sans-bold", size, rng), ink)
+    y += lh * 2
+    p.text((x, y), "Bill to:", font("sans-bold", size, rng), ink)
+    y += lh
+    if clean:
+        for s in ["Accounts Payable", "Purchase order PO-" + str(rng.randint(100000, 999999)), "billing@example.com"]:
+            p.text((x, y), s, f, ink)
+            y += lh
+    else:
+        first, last = person(rng)
+        p.line(x, y, [(f"{first} {last}", "PERSON")], f, ink)
+        y += lh
+        p.line(x, y, [(address(rng), "LOCATION")], f, ink)
+        y += lh
+        p.line(x, y, [(email_for(rng, first, last), "EMAIL_ADDRESS")], f, ink)
+        y += lh
+        p.line(x, y, [("Phone: ", None), (phone(rng), "PHONE_NUMBER")], f, ink)
+        y += lh
+    y += lh
+    p.draw.line([x, y, p.img.width - x, y], fill=(120, 120, 120), width=2)
+    y += 10
+    total = 0.0
+    for _ in range(rng.randint(3, 6)):
+        item = rng.choice(["Consulting hours", "Software licence (annual)", "Support plan", "Hardware - laptop",
+                           "Training workshop", "Cloud credits"])
+        qty, price = rng.randint(1, 12), rng.randint(20, 900) + 0.5
+        total += qty * price
+        p.text((x, y), f"SKU-{rng.randint(1000, 9999)}  {item}", f, ink)
+        p.text((p.img.width - 420, y), f"{qty} x {price:.2f}", f, ink)
+        p.text((p.img.width - 200, y), f"{qty * price:.2f}", f, ink)
+        y += lh
+    p.draw.line([x, y, p.img.width - x, y], fill=(120, 120, 120), width=2)
+    y += 10
+    p.text((p.img.width - 420, y), f"Total EUR {total:.2f}", font("sans-bold", size, rng), ink)
+    y += lh * 2
+    if clean:
+        p.line(x, y, [("Paid with card ending **** **** **** " + f"{rng.randint(1000, 9999)}", None)], f, ink)
+        y += lh
+        p.line(x, y, [("Tracking: " + card(rng, valid=False), None)], f, ink)
+    elif rng.random() < 0.5:
+        p.line(x, y, [("Paid by card ", None), (card(rng), "CREDIT_CARD")], f, ink)
+    else:
+        p.line(x, y, [("Please pay by bank transfer to IBAN ", None), (iban(rng), "IBAN_CODE")], f, ink)
+    return p.scene("paper")
+
+
+def it_ticket(rng: random.Random, clean: bool) -> Scene:
+    p, fam, size = _doc_page(rng, 1300, 1000)
+    f, fb = font(fam, size, rng), font("sans-bold", size + 6, rng)
+    ink, lh, x, y = (20, 20, 20), int(size * 1.5), 60, 50
+    p.text((x, y), f"Incident INC{rng.randint(100000, 999999)} - Suspicious login", fb, ink)
+    y += lh * 2
+    first, last = person(rng)
+    rows: list[list[Seg]] = [
+        [("Reporter: ", None), (f"{first} {last}", "PERSON")],
+        [("Contact: ", None), (email_for(rng, first, last), "EMAIL_ADDRESS"), (" / ", None), (phone(rng), "PHONE_NUMBER")],
+        [("Source IP: ", None), (public_ip(rng), "IP_ADDRESS")],
+        [("Also seen from ", None), (public_ip(rng), "IP_ADDRESS"), (" and ", None), (public_ip(rng), "IP_ADDRESS")],
+        [(f"Priority: P2   Status: open   Asset: LT-{rng.randint(1000, 9999)}", None)],
+    ]
+    for segs in rows:
+        p.line(x, y, segs, f, ink)
+        y += lh
+    y += lh
+    p.flow(x, y, p.img.width - 2 * x, [("The user reported repeated MFA prompts. Sessions were revoked and the "
+                                        "password was reset. " + LOREM[:100], None)], f, ink, lh)
+    return p.scene("paper")
+
+
