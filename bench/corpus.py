@@ -57,13 +57,14 @@ class Face:
     family: str
     lineage: str
     package: str  # the Debian package that installs it (scripts/install-system-deps.sh)
+    caps: bool = False  # draws every letter as a capital (handwritten caps): runs are recorded as drawn
 
 
 FONT_ROOT = Path("/usr/share/fonts")
 
 
-def _faces(package: str, family: str, lineage: str, files: dict[str, str]) -> list[Face]:
-    return [Face(name, path, family, lineage, package) for name, path in files.items()]
+def _faces(package: str, family: str, lineage: str, files: dict[str, str], caps: bool = False) -> list[Face]:
+    return [Face(name, path, family, lineage, package, caps) for name, path in files.items()]
 
 
 _T, _O = "truetype/", "opentype/"
@@ -115,6 +116,7 @@ FACES: dict[str, Face] = {f.name: f for f in [
         "ComicNeue": _O + "comic-neue/ComicNeue-Regular.otf", "ComicNeue-Bold": _O + "comic-neue/ComicNeue-Bold.otf"}),
     *_faces("fonts-dkg-handwriting", "DkgHandwriting", "DkgHandwriting", {
         "DkgHandwriting": _T + "fifthhorseman/dkg.ttf", "DkgHandwriting-Bold": _T + "fifthhorseman/dkgBd.ttf"}),
+    *_faces("fonts-breip", "Breip", "Breip", {"Breip": _T + "breip/Breip.ttf"}),
     *_faces("fonts-ocr-b", "OCR-B", "OCR-B", {"OCRB": _O + "ocr-b/OCRB.otf"}),
     # test-split families
     *_faces("fonts-urw-base35", "URW", "URW", {
@@ -151,8 +153,12 @@ FACES: dict[str, Face] = {f.name: f for f in [
     *_faces("fonts-yanone-kaffeesatz", "YanoneKaffeesatz", "YanoneKaffeesatz", {
         "YanoneKaffeesatz": _O + "yanone-kaffeesatz/YanoneKaffeesatz-Regular.otf",
         "YanoneKaffeesatz-Bold": _O + "yanone-kaffeesatz/YanoneKaffeesatz-Bold.otf"}),
-    *_faces("fonts-humor-sans", "HumorSans", "HumorSans", {"HumorSans": _T + "humor-sans/Humor-Sans.ttf"}),
-    *_faces("fonts-femkeklaver", "Femkeklaver", "Femkeklaver", {"Femkeklaver": _T + "femkeklaver/femkeklaver.ttf"}),
+    *_faces("fonts-humor-sans", "HumorSans", "HumorSans", {"HumorSans": _T + "humor-sans/Humor-Sans.ttf"}, caps=True),
+    *_faces("fonts-rufscript", "Rufscript", "Rufscript", {"Rufscript": _T + "rufscript/Rufscript010.ttf"}),
+    *_faces("fonts-bwht", "BecauseWeHadTo", "BecauseWeHadTo", {
+        "BecauseWeBuild": _O + "bwht/BecauseWeBuild-Regular.otf", "BecauseWeCreate": _O + "bwht/BecauseWeCreate-Regular.otf",
+        "BecauseWeLearn": _O + "bwht/BecauseWeLearn-Regular.otf",
+        "BecauseWeOrganize": _O + "bwht/BecauseWeOrganize-Regular.otf"}, caps=True),
 ]}
 
 # The manifest-version-1 templates' font kinds: one DejaVu and one Liberation face each, chosen by the image's RNG.
@@ -180,7 +186,7 @@ FONT_ROLES: dict[str, dict[str, list[tuple[str, str]]]] = {
                  ("Inconsolata", "Inconsolata"), ("mononoki", "mononoki-Bold")],
         "condensed": [("LiberationSansNarrow-Regular", "LiberationSansNarrow-Bold"),
                       ("RobotoCondensed", "RobotoCondensed-Bold"), ("OpenSans-CondLight", "OpenSans-CondBold")],
-        "hand": [("ComicNeue", "ComicNeue-Bold"), ("DkgHandwriting", "DkgHandwriting-Bold")],
+        "hand": [("ComicNeue", "ComicNeue-Bold"), ("DkgHandwriting", "DkgHandwriting-Bold"), ("Breip", "Breip")],
         "ocrb": [("OCRB", "OCRB")],
     },
     "test": {
@@ -192,7 +198,8 @@ FONT_ROLES: dict[str, dict[str, list[tuple[str, str]]]] = {
         "mono": [("NimbusMonoPS", "NimbusMonoPS-Bold"), ("FreeMono", "FreeMono-Bold"), ("FiraCode", "FiraCode-Bold"),
                  ("JetBrainsMono", "JetBrainsMono-Bold"), ("GoMono", "GoMono-Bold")],
         "condensed": [("NimbusSansNarrow", "NimbusSansNarrow-Bold"), ("YanoneKaffeesatz", "YanoneKaffeesatz-Bold")],
-        "hand": [("HumorSans", "HumorSans"), ("Femkeklaver", "Femkeklaver")],
+        "hand": [("Rufscript", "Rufscript"), ("HumorSans", "HumorSans"), ("BecauseWeBuild", "BecauseWeCreate"),
+                 ("BecauseWeLearn", "BecauseWeOrganize")],
         "ocrb": [("OCRB", "OCRB")],
     },
 }
@@ -550,9 +557,21 @@ def mrz_td2(issuer: str, last: str, first: str, number: str, nationality: str, d
     return line1, line2 + mrz_check(composite)
 
 
+def mrz_mrvb(issuer: str, last: str, first: str, number: str, nationality: str, dob: str, sex: str,
+             expiry: str, optional: str = "") -> tuple[str, str]:
+    """Visa MRZ (MRV-B), 2 x 36: like TD2 with 8 optional characters and no composite check digit."""
+    line1 = ("V<" + issuer + _mrz_name(last, first, 31))[:36]
+    num = (number + "<" * 9)[:9]
+    return line1, (num + mrz_check(num) + nationality + dob + mrz_check(dob) + sex + expiry + mrz_check(expiry)
+                   + (optional + "<" * 8)[:8])
+
+
 def mrz_valid(lines: list[str]) -> bool:
-    """Recompute every check digit of a TD3 (2x44), TD2 (2x36) or TD1 (3x30) MRZ."""
-    if len(lines) == 2 and all(len(x) == 44 for x in lines):
+    """Recompute every check digit of a TD3 (2x44), TD2 or MRV-B visa (2x36) or TD1 (3x30) MRZ."""
+    if len(lines) == 2 and all(len(x) == 36 for x in lines) and lines[0].startswith("V"):
+        l2 = lines[1]
+        pairs = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27])]
+    elif len(lines) == 2 and all(len(x) == 44 for x in lines):
         l2 = lines[1]
         pairs = [(l2[0:9], l2[9]), (l2[13:19], l2[19]), (l2[21:27], l2[27]), (l2[28:42], l2[42]),
                  (l2[0:10] + l2[13:20] + l2[21:43], l2[43])]
@@ -906,6 +925,8 @@ class Page:
         face = _check_face(f, entity)
         self.draw.text(xy, s, font=f, fill=fill)
         box = self.draw.textbbox(xy, s, font=f)
+        if face.caps:
+            s = s.upper()
         if s.strip():
             self.texts.append(Text(s.strip(), [int(v) for v in box]))
             self.chars[face.name] += len(s.strip())
@@ -976,6 +997,13 @@ class Page:
             if other.min_xh is not None:
                 self.min_xh = other.min_xh if self.min_xh is None else min(self.min_xh, other.min_xh)
 
+    def crop(self, w: int | None = None, h: int | None = None) -> None:
+        """Cut the canvas to what the layout used (nothing drawn may lie outside)."""
+        w, h = w or self.img.width, h or self.img.height
+        assert all(t.box[2] <= w and t.box[3] <= h for t in self.texts), (w, h)
+        self.img = self.img.crop((0, 0, w, h))
+        self.draw = ImageDraw.Draw(self.img)
+
     def scene(self, theme: str | None = None, exif: Image.Exif | None = None) -> Scene:
         dominant = self.chars.most_common(1)[0][0] if self.chars else None
         return Scene(self.img, self.items, exif, texts=self.texts, theme=theme, font=dominant,
@@ -983,7 +1011,7 @@ class Page:
 
 
 def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
+    return re.sub(r"\s+", "", s).upper()
 
 
 def check_drawn(scene: Scene) -> None:

@@ -28,7 +28,9 @@ while read -r file pkg; do [ -f "$file" ] || need+=("$pkg"); done <<'EOF'
 /usr/share/fonts/opentype/comic-neue/ComicNeue-Regular.otf fonts-comic-neue
 /usr/share/fonts/truetype/fifthhorseman/dkg.ttf fonts-dkg-handwriting
 /usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf fonts-humor-sans
-/usr/share/fonts/truetype/femkeklaver/femkeklaver.ttf fonts-femkeklaver
+/usr/share/fonts/truetype/breip/Breip.ttf fonts-breip
+/usr/share/fonts/truetype/rufscript/Rufscript010.ttf fonts-rufscript
+/usr/share/fonts/opentype/bwht/BecauseWeBuild-Regular.otf fonts-bwht
 /usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-Regular.ttf fonts-jetbrains-mono
 /usr/share/fonts/fonts-go/Go-Regular.ttf fonts-go
 /usr/share/fonts/opentype/ebgaramond/EBGaramond12-Regular.otf fonts-ebgaramond

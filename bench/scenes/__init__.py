@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bench.corpus import Scene
-from bench.scenes import barcodes, chat, code, documents, id_docs, people, photos
+from bench.scenes import barcodes, chat, code, documents, id_docs, logs, people, photos, tables
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,32 @@ LEGACY: dict[str, Category] = {
     "qr_card": Category(barcodes.qr_card, 8, 4, text_like=False),
 }
 
-DEV: dict[str, Category] = {}
-TEST: dict[str, Category] = {}
+_SCREEN = (("downscale", 3), ("rescreen", 2), ("photo", 2), ("tilt", 1), ("upscale", 1), ("rot90", 0.5))
+_PAPER = (("photo", 4), ("tilt", 2), ("downscale", 1), ("rot90", 0.5), ("upscale", 0.5))
+
+# The widened dev templates (images 0203 on, spread through the version-1 ones).
+DEV: dict[str, Category] = {
+    "spreadsheet": Category(tables.spreadsheet, 4, 1, geometries=_SCREEN, degrade=0.4),
+    "payment_table": Category(tables.payment_table, 4, 2, geometries=_SCREEN),
+    "log_viewer": Category(logs.log_viewer, 6, 2, geometries=_SCREEN),
+    "ide_dark": Category(code.ide_dark, 6, 2, geometries=_SCREEN),
+    "residence_permit": Category(id_docs.residence_permit, 5, 0, geometries=_PAPER, degrade=0.6),
+    "id_td2": Category(id_docs.id_td2, 5, 0, geometries=_PAPER, degrade=0.6),
+}
+
+# The test split: its own templates, fonts, themes, names and places.
+TEST: dict[str, Category] = {
+    "crm_table": Category(tables.crm_table, 4, 2, geometries=_SCREEN, degrade=0.4),
+    "bank_form": Category(tables.bank_form, 8, 3, geometries=_PAPER, degrade=0.6),
+    "log_tail": Category(logs.log_tail, 10, 4, geometries=_SCREEN),
+    "log_console": Category(logs.log_console, 6, 2, geometries=_SCREEN),
+    "ide_light": Category(code.ide_light, 12, 4, geometries=_SCREEN),
+    "terminal_split": Category(code.terminal_split, 10, 4, geometries=_SCREEN),
+    "id_card_pair": Category(id_docs.id_card_pair, 10, 0, geometries=_PAPER, degrade=0.7),
+    "passport_td3": Category(id_docs.passport_td3, 10, 0, geometries=_PAPER, degrade=0.6),
+    "visa_sticker": Category(id_docs.visa_sticker, 6, 0, geometries=_PAPER, degrade=0.6),
+    "driver_licence": Category(id_docs.driver_licence, 8, 0, geometries=_PAPER, degrade=0.6),
+}
 
 
 def split_categories(split: str) -> dict[str, Category]:
