@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bench.corpus import Scene
-from bench.scenes import barcodes, chat, code, documents, id_docs, logs, people, photos, tables
+from bench.scenes import (barcodes, cards, chat, code, documents, handwriting, id_docs, logs, mail, people, photos,
+                          receipts, tables)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ LEGACY: dict[str, Category] = {
 
 _SCREEN = (("downscale", 3), ("rescreen", 2), ("photo", 2), ("tilt", 1), ("upscale", 1), ("rot90", 0.5))
 _PAPER = (("photo", 4), ("tilt", 2), ("downscale", 1), ("rot90", 0.5), ("upscale", 0.5))
+_PHOTO = (("photo", 6), ("tilt", 1))
 
 # The widened dev templates (images 0203 on, spread through the version-1 ones).
 DEV: dict[str, Category] = {
@@ -54,6 +56,11 @@ DEV: dict[str, Category] = {
     "ide_dark": Category(code.ide_dark, 6, 2, geometries=_SCREEN),
     "residence_permit": Category(id_docs.residence_permit, 5, 0, geometries=_PAPER, degrade=0.6),
     "id_td2": Category(id_docs.id_td2, 5, 0, geometries=_PAPER, degrade=0.6),
+    "receipt": Category(receipts.receipt, 4, 2, geometries=_PAPER, degrade=0.6),
+    "business_card": Category(cards.business_card, 4, 2, geometries=_PAPER, degrade=0.6),
+    "sticky_notes": Category(handwriting.sticky_notes, 4, 2, geometries=_PHOTO, degrade=0.8),
+    "mail_client": Category(mail.mail_client, 6, 2, geometries=_SCREEN),
+    "shipping_label": Category(documents.shipping_label, 4, 2, geometries=_PAPER, degrade=0.6),
 }
 
 # The test split: its own templates, fonts, themes, names and places.
@@ -68,6 +75,18 @@ TEST: dict[str, Category] = {
     "passport_td3": Category(id_docs.passport_td3, 10, 0, geometries=_PAPER, degrade=0.6),
     "visa_sticker": Category(id_docs.visa_sticker, 6, 0, geometries=_PAPER, degrade=0.6),
     "driver_licence": Category(id_docs.driver_licence, 8, 0, geometries=_PAPER, degrade=0.6),
+    "restaurant_bill": Category(receipts.restaurant_bill, 8, 3, geometries=_PAPER, degrade=0.6),
+    "card_pair": Category(cards.card_pair, 8, 3, geometries=_PAPER, degrade=0.6),
+    "whiteboard": Category(handwriting.whiteboard, 8, 3, geometries=_PHOTO, degrade=0.85),
+    "webmail_dark": Category(mail.webmail_dark, 12, 5, geometries=_SCREEN),
+    "sms_thread": Category(chat.sms_thread, 14, 6, geometries=_SCREEN),
+    "tax_form": Category(documents.tax_form, 10, 4, geometries=_PAPER, degrade=0.6),
+    "bank_letter": Category(documents.bank_letter, 12, 5, geometries=_PAPER, degrade=0.5),
+    "badge_sheet": Category(people.badge_sheet, 6, 0, geometries=_PHOTO, degrade=0.5),
+    "snapshot": Category(photos.snapshot, 8, 0, text_like=False, photo=True),
+    "gps_photo_test": Category(photos.gps_photo_test, 6, 8, text_like=False, photo=True),
+    "boarding_pass": Category(barcodes.boarding_pass, 6, 2, geometries=(("photo", 2), ("downscale", 1), ("tilt", 1)),
+                              degrade=0.5),
 }
 
 

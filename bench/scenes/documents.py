@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from bench.corpus import (COMPANIES, Page, Scene, Seg, _rgb_jitter, address, birth_date, card, dob_text, email_for,
-                          font, iban, person, phone, public_ip, ssn)
+from bench.corpus import (COMPANIES, DEV, TEST, Page, Scene, Seg, _rgb_jitter, address, birth_date, card, dob_text,
+                          email_for, font, iban, person, phone, public_ip, ssn)
 
 LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
          "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip.")
@@ -192,3 +192,174 @@ def it_ticket(rng: random.Random, clean: bool) -> Scene:
     return p.scene("paper")
 
 
+
+
+# --------------------------------------------------------------------------------------------- widened
+
+def shipping_label(rng: random.Random, clean: bool) -> Scene:
+    """A 4x6 parcel label: sender and recipient blocks (name, street line, city/postcode line), tracking barcode."""
+    import zxingcpp
+    import numpy as np
+    from PIL import Image
+
+    w, h = 1200, 1800
+    p = Page(w, h, _rgb_jitter(rng, (252, 252, 250), 3))
+    f, fb = DEV.pair(rng.choice(["sans", "condensed", "mono"]), rng.randint(30, 44), rng)
+    small = DEV.font("sans", 26, rng)
+    ink = (10, 10, 10)
+    p.draw.rectangle([20, 20, w - 20, h - 20], outline=ink, width=6)
+    p.text((50, 50), rng.choice(["PRIORITY", "EXPRESS", "STANDARD", "ECONOMY"]),
+           DEV.font("sans", 70, rng, bold=True), ink)
+    p.draw.line([20, 170, w - 20, 170], fill=ink, width=4)
+
+    def block(y: int, title: str, name: str | None, lines: tuple[str, str] | None, fnt) -> int:
+        p.text((50, y), title, small, ink)
+        y += 44
+        if name is None or lines is None:
+            for t in ["Recipient name", "Street address", "City, ST ZIP"]:
+                p.text((70, y), t, fnt, (120, 120, 120))
+                y += int(fnt.size * 1.4)
+            return y
+        p.text((70, y), name, fnt, ink, "PERSON")
+        y += int(fnt.size * 1.4)
+        for t in lines:
+            p.text((70, y), t, fnt, ink, "LOCATION")
+            y += int(fnt.size * 1.4)
+        return y
+
+    if clean:
+        y = block(200, "FROM:", None, None, small)
+        y = block(y + 40, "SHIP TO:", None, None, f)
+        p.text((70, y + 20), "SAMPLE LABEL - NOT FOR SHIPPING", fb, (150, 30, 30))
+    else:
+        sender = f"{DEV.company(rng)}"
+        y = 200
+        p.text((50, y), "FROM:", small, ink)
+        p.text((70, y + 44), sender, small, ink)
+        s1, s2 = DEV.address(rng)
+        p.text((70, y + 80), s1, small, ink, "LOCATION")
+        p.text((70, y + 116), s2, small, ink, "LOCATION")
+        first, last = DEV.person(rng)
+        y = block(y + 200, "SHIP TO:", f"{first} {last}".upper(), tuple(t.upper() for t in DEV.address(rng)), fb)
+        p.text((70, y + 10), "Tel ", small, ink)
+        p.text((70 + small.getlength("Tel "), y + 10), DEV.phone(rng), small, ink, "PHONE_NUMBER")
+    tracking = "1Z" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(16))
+    code = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(tracking, zxingcpp.BarcodeFormat.Code128),
+                                           scale=4)
+    bc = Image.fromarray(np.asarray(code)).convert("RGB").resize((w - 200, 260))
+    p.img.paste(bc, (100, h - 420))
+    p.text((100, h - 140), f"TRACKING #: {tracking[:2]} {tracking[2:8]} {tracking[8:]}", small, ink)
+    return p.scene("label")
+
+
+def _digit_boxes(p: Page, x: float, y: float, value: str, f, ink, box_ink, cell: int) -> None:
+    """One digit per box, with gaps where the value has separators (a paper SSN field)."""
+    for ch in value:
+        if ch == "-":
+            x += cell // 2
+            continue
+        p.draw.rectangle([x, y, x + cell, y + cell + 8], outline=box_ink, width=2)
+        p.text((x + (cell - f.getlength(ch)) / 2, y + 4), ch, f, ink)
+        x += cell + 4
+
+
+def tax_form(rng: random.Random, clean: bool) -> Scene:
+    """A tax form: numbered boxes for name, business name, address lines, the SSN in digit boxes, a signature."""
+    w, h = 1275, 1650
+    p = Page(w, h, _rgb_jitter(rng, (255, 255, 253), 2))
+    f, fb = TEST.pair_xh(rng.choice(["sans", "serif", "condensed"]), rng.uniform(7, 11), rng)
+    entry = TEST.font(rng.choice(["mono", "sans"]), int(f.size * 1.35), rng)
+    ink, box = (10, 10, 10), (60, 60, 60)
+    blue = (10, 30, 130)
+    p.text((50, 40), f"Form W-{rng.randint(4, 9)}", TEST.font("sans", 46, rng, bold=True), ink)
+    p.text((360, 50), "Request for Taxpayer Identification Number and Certification", fb, ink)
+    p.text((360, 50 + int(fb.size * 1.6)), f"(Rev. {rng.choice(['October', 'March'])} {rng.randint(2018, 2025)})", f, ink)
+    p.draw.line([40, 150, w - 40, 150], fill=ink, width=3)
+    first, last = TEST.person(rng)
+    street, city = TEST.address(rng, "US")
+    y = 170
+    row_h = int(f.size * 2.1 + entry.size * 1.4)
+    for num, label, value, ent in [("1", "Name (as shown on your income tax return)", f"{first} {last}", "PERSON"),
+                                   ("2", "Business name, if different from above", "", None),
+                                   ("5", "Address (number, street, and apt. or suite no.)", street, "LOCATION"),
+                                   ("6", "City, state, and ZIP code", city, "LOCATION")]:
+        p.draw.rectangle([40, y, w - 40, y + row_h], outline=box, width=1)
+        p.text((50, y + 6), f"{num}  {label}", f, ink)
+        if value and not clean:
+            p.text((80, y + int(f.size * 1.9)), value, entry, blue, ent)
+        y += row_h
+    y += 30
+    p.text((50, y), "Part I  Taxpayer Identification Number (TIN)", fb, ink)
+    y += int(fb.size * 2)
+    p.text((50, y), "Social security number", f, ink)
+    cell = int(entry.size * 1.1)
+    if clean:
+        _digit_boxes(p, 60, y + int(f.size * 1.8), "   -  -    ", entry, blue, box, cell)
+    else:
+        value = ssn(rng)
+        mark = p.mark()
+        _digit_boxes(p, 60, y + int(f.size * 1.8), value, entry, blue, box, cell)
+        p.label_since(mark, "US_SSN", value)
+    y += int(f.size * 1.8) + cell + 60
+    p.flow(50, y, w - 100, [("Under penalties of perjury, I certify that the number shown on this form is my correct "
+                             "taxpayer identification number and that I am not subject to backup withholding.", None)],
+           f, ink, int(f.size * 1.6))
+    y += int(f.size * 6)
+    p.text((50, y), "Sign Here", fb, ink)
+    p.draw.line([220, y + fb.size + 6, 800, y + fb.size + 6], fill=ink, width=1)
+    if not clean:
+        hand = TEST.font("hand", int(f.size * 3), rng)
+        p.text((240, y + fb.size - hand.size), f"{first} {last}", hand, blue, "PERSON")
+    p.text((840, y), f"Date  {rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/2026", f, ink)
+    p.crop(h=y + 120)
+    return p.scene("tax-form")
+
+
+def bank_letter(rng: random.Random, clean: bool) -> Scene:
+    """A bank's letter: window-envelope address block (name, street, city/postcode) in the country's order, the
+    customer's spaced IBAN and card ending, a hotline."""
+    w, h = 1240, 1754
+    p = Page(w, h, _rgb_jitter(rng, (253, 253, 251), 2))
+    f, fb = TEST.pair_xh(rng.choice(["serif", "serif", "sans"]), rng.uniform(7, 12), rng)
+    ink = (25, 25, 35)
+    lh = int(f.size * 1.55)
+    bank = rng.choice(["Banco Meridiano", "Alpenbank AG", "Northfield Savings", "Banca Tirrena", "Harbour Bank"])
+    logo = TEST.font("serif", 40, rng, bold=True)
+    p.text((90, 70), bank, logo, (20, 50, 110))
+    p.draw.line([90, 140, w - 90, 140], fill=(20, 50, 110), width=3)
+    first, last = TEST.person(rng)
+    country = rng.choice(TEST.vocab.countries)
+    street, city = TEST.address(rng, country)
+    y = 230
+    if clean:
+        for t in ["To all customers", "Information notice", "Reference: general"]:
+            p.text((110, y), t, f, ink)
+            y += lh
+    else:
+        p.line(110, y, [(rng.choice(["Mr ", "Ms ", "Mx ", ""]), None), (f"{first} {last}", "PERSON")], f, ink)
+        y += lh
+        p.text((110, y), street, f, ink, "LOCATION")
+        y += lh
+        p.text((110, y), city, f, ink, "LOCATION")
+        y += lh
+    y += lh * 3
+    p.text((w - 420, y), f"{rng.randint(1, 28)} {rng.choice(['March', 'April', 'May'])} 2026", f, ink)
+    y += lh * 2
+    p.text((90, y), rng.choice(["Changes to your account terms", "Your new debit card", "Annual account statement"]),
+           fb, ink)
+    y += lh * 2
+    body: list[Seg] = [("Dear customer, ", None)]
+    if clean:
+        body += [("we are updating our general terms and conditions. The changes take effect in two months. "
+                  "You do not need to do anything. ", None)]
+    else:
+        body += [("the account ", None), (TEST.iban(rng), "IBAN_CODE"),
+                 (" will move to our new platform. Your card ending in ", None),
+                 (str(rng.randint(1000, 9999)), None), (" stays valid. Questions? Call us on ", None),
+                 (TEST.phone(rng), "PHONE_NUMBER"), (". ", None)]
+    body.append((LOREM[:rng.randint(100, 250)], None))
+    y = p.flow(90, y, w - 180, body, f, ink, lh) + lh
+    p.text((90, y), "Kind regards,", f, ink)
+    p.text((90, y + lh * 3), f"{bank} - Customer Care", f, ink)
+    p.crop(h=int(y + lh * 6))
+    return p.scene("paper")

@@ -74,7 +74,7 @@ def log_viewer(rng: random.Random, clean: bool) -> Scene:
     pal = _VIEWER_PALETTES[theme]
     f = DEV.pair_xh("mono", rng.uniform(6, 9.5), rng)[0]
     lh = int(f.size * rng.uniform(1.3, 1.6))
-    lines = [_viewer_line(rng, i, clean or rng.random() < 0.35, pal) for i in range(rng.randint(30, 45))]
+    lines = [_viewer_line(rng, i, clean or rng.random() < 0.35, pal) for i in range(rng.randint(24, 36))]
     if not clean and not any(ent for ln in lines for _, _, ent in ln):
         lines[0] = _viewer_line(rng, 0, False, pal)
     w = int(max(f.getlength("".join(t for t, _, _ in ln)) for ln in lines)) + 80
@@ -141,7 +141,7 @@ def log_tail(rng: random.Random, clean: bool) -> Scene:
     access = rng.random() < 0.4
     cmd = "tail -f /var/log/nginx/access.log" if access else f"kubectl logs -f deploy/{rng.choice(['auth', 'web', 'api'])} -n prod"
     make = _access_line if access else _json_line
-    lines = [make(rng, clean or rng.random() < 0.4, pal) for _ in range(rng.randint(25, 40))]
+    lines = [make(rng, clean or rng.random() < 0.4, pal) for _ in range(rng.randint(18, 30))]
     if not clean and not any(ent for ln in lines for _, _, ent in ln):
         lines[-1] = make(rng, False, pal)
     w = int(max(f.getlength("".join(t for t, _, _ in ln)) for ln in lines)) + 60

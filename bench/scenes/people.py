@@ -25,3 +25,31 @@ def directory(rng: random.Random, clean: bool) -> Scene:
     return p.scene("directory")
 
 
+
+
+def badge_sheet(rng: random.Random, clean: bool) -> Scene:
+    """Two or three event or employee badges with a portrait, the name large, company and role."""
+    from bench.corpus import TEST
+
+    n = rng.randint(2, 3)
+    bw, bh = 520, 800
+    p = Page(n * (bw + 40) + 40, bh + 80, _rgb_jitter(rng, (70, 74, 82), 12))
+    for i in range(n):
+        band = _rgb_jitter(rng, rng.choice([(200, 40, 60), (20, 110, 180), (20, 140, 90), (240, 150, 20)]), 20)
+        badge = Page(bw, bh, (255, 255, 255))
+        badge.draw.rectangle([0, 0, bw, 120], fill=band)
+        badge.draw.rounded_rectangle([bw / 2 - 40, 20, bw / 2 + 40, 40], radius=8, fill=(255, 255, 255))
+        badge.text((30, 60), TEST.company(rng), TEST.font("sans", 30, rng, bold=True), (255, 255, 255))
+        img, fbox = face_crop(rng, rng.choice(["astronaut", "grace_hopper"]), (280, 350))
+        px, py = (bw - 280) // 2, 150
+        badge.img.paste(img, (px, py))
+        badge.label("FACE", [fbox[0] + px, fbox[1] + py, fbox[2] + px, fbox[3] + py], None, "face")
+        first, last = TEST.person(rng)
+        nf = TEST.font(rng.choice(["sans", "condensed"]), 52, rng, bold=True)
+        for k, part in enumerate([first, last]):
+            badge.text(((bw - nf.getlength(part)) / 2, 530 + k * 62), part, nf, (20, 20, 25), "PERSON")
+        role = rng.choice(["Speaker", "Visitor", "Staff", "Contractor", "Engineering"])
+        rf = TEST.font("sans", 28, rng)
+        badge.text(((bw - rf.getlength(role)) / 2, 680), role, rf, band)
+        p.paste(badge, (40 + i * (bw + 40), 40))
+    return p.scene("badges")

@@ -6,7 +6,7 @@ import random
 
 from PIL import Image, ImageOps
 
-from bench.corpus import FACE_BOXES, NO_FACE_PHOTOS, Item, Scene, _landscape, photo
+from bench.corpus import FACE_BOXES, NO_FACE_PHOTOS, NO_FACE_PHOTOS_TEST, Item, Scene, _landscape, photo
 
 
 def _gps_exif(rng: random.Random, with_gps: bool) -> Image.Exif:
@@ -62,3 +62,37 @@ def gps_photo(rng: random.Random, clean: bool) -> Scene:
     return Scene(img, items, _gps_exif(rng, not clean), photo=True)
 
 
+
+
+# --------------------------------------------------------------------------------------------- test split
+
+def snapshot(rng: random.Random, clean: bool) -> Scene:
+    """A face photo as a framed print or picture-in-picture on another photo, sometimes with GPS EXIF."""
+    name = rng.choice(["astronaut", "grace_hopper", "messi"])
+    img = photo(name)
+    box = list(FACE_BOXES[name])
+    s = rng.uniform(0.7, 1.6) if name != "messi" else rng.uniform(1.2, 2.4)
+    img = img.resize((int(img.width * s), int(img.height * s)), Image.LANCZOS)
+    box = [int(round(v * s)) for v in box]
+    back = photo(rng.choice(NO_FACE_PHOTOS_TEST))
+    bs = max((img.width + 120) / back.width, (img.height + 120) / back.height, rng.uniform(1.2, 2.0))
+    back = back.resize((int(back.width * bs), int(back.height * bs)), Image.LANCZOS)
+    border = rng.randint(12, 40)
+    framed = ImageOps.expand(img, border=border, fill=rng.choice([(255, 255, 255), (20, 20, 20), (240, 235, 220)]))
+    ox, oy = rng.randint(0, back.width - framed.width), rng.randint(0, back.height - framed.height)
+    back.paste(framed, (ox, oy))
+    items = [Item("FACE", [box[0] + ox + border, box[1] + oy + border, box[2] + ox + border, box[3] + oy + border],
+                  None, "face")]
+    gps = rng.random() < 0.4
+    if gps:
+        items.append(Item("EXIF_GPS", None, None, "metadata"))
+    return Scene(back, items, _gps_exif(rng, gps), photo=True, theme="photo-in-photo")
+
+
+def gps_photo_test(rng: random.Random, clean: bool) -> Scene:
+    """A photo without people from the test split's own set; GPS EXIF (PII) or camera-only EXIF (clean)."""
+    img = photo(rng.choice(NO_FACE_PHOTOS_TEST))
+    s = rng.uniform(1.2, 3.0)
+    img = img.resize((int(img.width * s), int(img.height * s)), Image.LANCZOS)
+    items = [] if clean else [Item("EXIF_GPS", None, None, "metadata")]
+    return Scene(img, items, _gps_exif(rng, not clean), photo=True, theme="photo")
