@@ -1340,7 +1340,10 @@ def photograph(scene: Scene, rng: random.Random, screen: bool | None = None) -> 
     warped = cv2.warpPerspective(src, hm, (ow, oh), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hm, (ow, oh), flags=cv2.INTER_LINEAR)
     out = np.where(mask[:, :, None] > 127, warped, desk).astype(np.float32)
-    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.6, 1.6))
+    sigma = rng.uniform(0.6, 1.6)
+    if scene.min_xheight:  # defocus a person could still read through
+        sigma = min(sigma, max(0.6, 0.18 * scene.min_xheight))
+    out = cv2.GaussianBlur(out, (0, 0), sigma)
     yy, xx = np.mgrid[0:oh, 0:ow].astype(np.float32)
     cx, cy = rng.uniform(0.2, 0.8) * ow, rng.uniform(0.2, 0.8) * oh
     r = np.sqrt(((xx - cx) / ow) ** 2 + ((yy - cy) / oh) ** 2)
@@ -1356,7 +1359,8 @@ def photograph(scene: Scene, rng: random.Random, screen: bool | None = None) -> 
 def rescreen(scene: Scene, rng: random.Random) -> Scene:
     """A screenshot of a screenshot: the image shown scaled in a viewer window on a desktop, captured again."""
     img = scene.img
-    s = rng.uniform(0.6, 0.9)
+    floor = min(1.0, 5.5 / scene.min_xheight) if scene.min_xheight else 0.0  # keep the smallest text readable
+    s = max(rng.uniform(0.6, 0.9), floor)
     shown = img.resize((max(1, int(img.width * s)), max(1, int(img.height * s))), Image.BILINEAR)
     bar, pad = 34, rng.randint(30, 90)
     W, H = shown.width + 2 * pad + 40, shown.height + 2 * pad + bar + 60
@@ -1373,7 +1377,7 @@ def rescreen(scene: Scene, rng: random.Random) -> Scene:
     sx, sy = shown.width / img.width, shown.height / img.height
     out = _mapped(scene, canvas, lambda pts: pts * [sx, sy] + [ox, oy], s)
     if rng.random() < 0.5:  # captured on a screen of another resolution
-        out = rescale(out, rng.uniform(0.8, 0.95))
+        out = rescale(out, max(rng.uniform(0.8, 0.95), min(1.0, floor / s)))
     return out
 
 

@@ -168,6 +168,13 @@ def test_dev_and_test_share_no_template_and_no_font_family():
         assert {"sans", "serif", "mono", "condensed", "hand", "ocrb"} <= set(roles)
 
 
+def test_dev_and_test_share_no_theme(one_per_category, small, small_test):
+    themes = {split: {sc.theme for s, sc in one_per_category if s.split == split} for split in corpus.SPLITS}
+    for _, m in (small, small_test):
+        themes[m["split"]] |= {e["theme"] for e in m["images"]}
+    assert len(themes["test"] - {None}) >= 15 and not (themes["dev"] & themes["test"]) - {None}
+
+
 def test_a_template_cannot_draw_with_the_other_splits_fonts():
     from bench.scenes import documents, tables
 

@@ -52,10 +52,10 @@ def sticky_notes(rng: random.Random, clean: bool) -> Scene:
     p.draw.rounded_rectangle([120, 120, w - 120, h - 160], radius=18, fill=(25, 25, 28))
     p.draw.rectangle([170, 170, w - 170, h - 210], fill=_rgb_jitter(rng, (40, 60, 90), 20))
     n = rng.randint(2, 4)
-    slots = [(80, 60), (w - 520, 60), (80, h - 520), (w - 520, h - 520)]
+    slots = [(80, 40), (w - 500, 40), (80, h - 480), (w - 500, h - 480)]  # corners: notes never overlap
     rng.shuffle(slots)
     for i in range(n):
-        size = rng.randint(380, 440)
+        size = rng.randint(380, 430)
         nx, ny = slots[i]
         note = Page(size, size, rng.choice(_NOTE_COLOURS))
         lines = _note_lines(rng, DEV, clean or (i > 0 and rng.random() < 0.4))
