@@ -73,16 +73,17 @@ def whiteboard(rng: random.Random, clean: bool) -> Scene:
     board = _rgb_jitter(rng, (246, 247, 245), 4)
     p.draw.rectangle([30, 30, w - 30, h - 70], fill=board)
     p.draw.rectangle([w // 3, h - 70, 2 * w // 3, h - 40], fill=(120, 120, 125))  # marker tray
-    head = TEST.pair_xh("hand", rng.uniform(30, 40), rng)[1]
+    head = TEST.pair_xh("hand", rng.uniform(34, 40), rng)[1]
     p.text((90, 70), rng.choice(["ONBOARDING", "Sprint 42 retro", "Vendor call", "Launch plan"]), head,
            rng.choice(_INKS))
     y = 90 + int(head.size * 1.6)
-    f = TEST.pair_xh("hand", rng.uniform(18, 30), rng)[0]
+    f = TEST.pair_xh("hand", rng.uniform(22, 34), rng)[0]
     lh = int(f.size * 1.55)
     items: list[list[Seg]] = []
+    chores = rng.sample(_CHORES, k=len(_CHORES))
     for _ in range(rng.randint(5, 8)):
         if clean or rng.random() < 0.4:
-            items.append([("- " + rng.choice(_CHORES), None)])
+            items.append([("- " + chores.pop(), None)])
             continue
         first, last = TEST.person(rng)
         kind = rng.choice(["contact", "phone", "vpn", "mail", "iban"])
@@ -101,10 +102,12 @@ def whiteboard(rng: random.Random, clean: bool) -> Scene:
         items.append([("- owner: ", None), (f"{first} {last}", "PERSON")])
     f = fit(f, items, w - 200)
     lh = min(lh, int((h - 160 - y) / len(items)))
+    right = 0.0
     for segs in items:
-        p.line(90, y, segs, f, rng.choice(_INKS))
+        right = max(right, p.line(90, y, segs, f, rng.choice(_INKS)))
         y += lh
-    bx = rng.randint(w // 2, w - 420)
-    p.draw.rectangle([bx, 200, bx + 320, 380], outline=rng.choice(_INKS), width=5)
-    p.draw.line([bx - 120, 290, bx - 10, 290], fill=rng.choice(_INKS), width=5)
+    bx = int(right) + 160
+    if bx + 340 < w - 50:  # a sketch to the right of the notes, never over them
+        p.draw.rectangle([bx, 200, bx + 320, 380], outline=rng.choice(_INKS), width=5)
+        p.draw.line([bx - 120, 290, bx - 10, 290], fill=rng.choice(_INKS), width=5)
     return p.scene("whiteboard")

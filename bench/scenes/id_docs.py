@@ -266,8 +266,8 @@ def passport_td3(rng: random.Random, clean: bool) -> Scene:
     spread = Page(w, h * 2 + 20, (120, 30, 40) if rng.random() < 0.5 else (20, 40, 80))
     upper = _card(w, h, rng, _rgb_jitter(rng, base, 6))
     upper.text((60, 40), "VISAS / VISAS", TEST.font("serif", 22, rng), (90, 80, 90))
-    for _ in range(rng.randint(2, 4)):
-        cx, cy, r = rng.randint(200, w - 200), rng.randint(200, h - 200), rng.randint(70, 110)
+    for col, row in rng.sample([(c, r) for c in range(3) for r in range(2)], k=rng.randint(2, 4)):
+        cx, cy, r = 230 + col * 390 + rng.randint(-40, 40), 260 + row * 360 + rng.randint(-30, 30), rng.randint(70, 110)
         ink = rng.choice([(40, 60, 150), (150, 40, 60), (40, 110, 60)])
         upper.draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=ink, width=4)
         sf = TEST.font("condensed", 22, rng, bold=True)
