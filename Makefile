@@ -28,8 +28,9 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m bench.corpus --out bench/out/corpus
-	$(BIN)/python -m bench.detection --corpus bench/out/corpus
+	$(BIN)/python -m bench.corpus --split dev --out bench/out/dev
+	$(BIN)/python -m bench.corpus --split test --out bench/out/test
+	$(BIN)/python -m bench.detection --corpus dev=bench/out/dev --corpus test=bench/out/test --corpus real=bench/real
 	$(BIN)/python -m bench.inspection_speed
 	$(BIN)/python -m bench.proxy
 
