@@ -18,22 +18,21 @@ from gateway.inspection import craft_onnx
 from gateway.inspection.ocr import (
     COARSE_PIXELS,
     MAX_REGIONS,
-    RECOG_BATCH,
-    RECOG_BATCH_PX,
     REGION_PAD,
     TILE_OVERLAP,
     TILE_PX,
     OcrEngine,
     _dedupe_polys,
-    _group,
-    _split_line,
     detection_scale,
+    group_boxes,
     line_batches,
     looks_like_text,
     projection_tilt,
+    split_line,
     text_regions,
     tile_spans,
 )
+from gateway.inspection.ppocr import RECOG_BATCH, RECOG_BATCH_PX
 
 pytestmark = pytest.mark.slow
 
@@ -298,7 +297,7 @@ def test_lines_are_read_whole_with_their_punctuation(engine: OcrEngine):
     comes out, and batching (lines padded to the widest of their call) reads each line as it reads alone."""
     page = form()
     grey = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
-    lines, _ = _group(engine._detect(page, detection_scale(grey)), grey.shape)
+    lines, _ = group_boxes(engine._detect(page, detection_scale(grey)), grey.shape)
     got = engine._recognize(grey, lines)
     assert sorted(b for b, _, _ in got) == sorted(lines)
     text = " ".join(t for _, t, _ in got)
@@ -504,7 +503,7 @@ def test_small_print_on_a_sheet_in_a_photo_passes_the_coarse_check(engine: OcrEn
 
 def test_spaces_align_to_gaps_when_craft_merges_words():
     """CRAFT merged two words into one box and split another: each word still gets its own place."""
-    words = _split_line("Email: jane.doe@corp.com or call", (0, 0, 330, 20), 0.9,
+    words = split_line("Email: jane.doe@corp.com or call", (0, 0, 330, 20), 0.9,
                         [(0, 0, 60, 20), (70, 0, 240, 20), (250, 0, 330, 20)])
     boxes = {w.text: w.box for w in words}
     assert boxes["jane.doe@corp.com"][:1] == (70,) and boxes["jane.doe@corp.com"][2] == 240

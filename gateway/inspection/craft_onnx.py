@@ -22,7 +22,13 @@ import cv2
 import numpy as np
 
 from gateway.cpus import cpu_signature
-from gateway.inspection.onnx_cache import cache_dir, calibration_reader, open_session, scratch_files, want_int8
+from gateway.inspection.onnx_cache import (
+    cache_dir,
+    calibration_reader,
+    open_session,
+    scratch_files,
+    want_int8,
+)
 from gateway.inspection.onnx_cache import file_digest as _file_digest
 from gateway.inspection.onnx_cache import locked as _locked
 from gateway.inspection.onnx_cache import prebuilt as _prebuilt

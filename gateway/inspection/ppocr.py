@@ -110,3 +110,32 @@ class PpOcrRecognizer:
                     xs.append((start + t) / 2 * frame_px)
                 start = t
         return LineReading("".join(text), float(np.mean(confs)) if confs else 0.0, tuple(xs))
+
+
+# Lines per recogniser call, at most, and their padded width summed: a page of long lines makes several calls
+# that the lanes run side by side.
+RECOG_BATCH = 32
+RECOG_BATCH_PX = 8192
+
+
+def recog_width(crop: np.ndarray) -> int:
+    """A crop's width on the recogniser's input (height HEIGHT, aspect kept)."""
+    return max(1, math.ceil(HEIGHT * crop.shape[1] / max(1, crop.shape[0])))
+
+
+def line_batches(crops: list) -> list[list]:
+    """(box, crop) pairs sorted by recogniser width and cut into recogniser calls: lines of similar width (the
+    padding to the widest changes a read), at most RECOG_BATCH lines and RECOG_BATCH_PX of padded width per call.
+    The cut depends on the crops only, never on the cores, so that a line reads the same on every machine."""
+    crops = sorted(crops, key=lambda c: recog_width(c[1]))
+    batches = []
+    i = 0
+    while i < len(crops):
+        j = i + 1
+        first = recog_width(crops[i][1])
+        while (j < len(crops) and j - i < RECOG_BATCH and recog_width(crops[j][1]) <= 1.4 * first + 8
+               and (j - i + 1) * recog_width(crops[j][1]) <= RECOG_BATCH_PX):
+            j += 1
+        batches.append(crops[i:j])
+        i = j
+    return batches

@@ -9,7 +9,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from gateway.inspection.ocr import OcrWord, text_lines
+from gateway.inspection.layout import OcrWord, text_lines
 from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,

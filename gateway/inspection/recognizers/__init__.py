@@ -4,17 +4,31 @@ names, dates of birth, ICAO 9303 MRZ, street addresses, and the policy's own (cu
 from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.common import is_placeholder, looks_random
 from gateway.inspection.recognizers.custom import build_custom
-from gateway.inspection.recognizers.dates import DOB_CONTEXT_CHARS, DateOfBirthRecognizer, find_dates
+from gateway.inspection.recognizers.dates import (
+    DOB_CONTEXT_CHARS,
+    DateOfBirthRecognizer,
+    find_dates,
+)
 from gateway.inspection.recognizers.email import (
     DotlessEmailRecognizer,
     LostAtEmailRecognizer,
     OfflineEmailRecognizer,
     public_suffix,
 )
-from gateway.inspection.recognizers.mrz import MAX_DOC_VARIANTS, MrzRecognizer, mrz_check_digit
+from gateway.inspection.recognizers.mrz import (
+    MAX_DOC_VARIANTS,
+    MrzRecognizer,
+    mrz_check_digit,
+)
 from gateway.inspection.recognizers.person import NameCueRecognizer
-from gateway.inspection.recognizers.phone import InternationalPhoneRecognizer, LinePhoneRecognizer
-from gateway.inspection.recognizers.secrets import CredentialAssignmentRecognizer, SecretRecognizer
+from gateway.inspection.recognizers.phone import (
+    InternationalPhoneRecognizer,
+    LinePhoneRecognizer,
+)
+from gateway.inspection.recognizers.secrets import (
+    CredentialAssignmentRecognizer,
+    SecretRecognizer,
+)
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer",

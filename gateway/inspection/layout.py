@@ -1,0 +1,172 @@
+"""Word layout: CRAFT boxes grouped into lines and words, recognised lines split into boxed words, reading order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from gateway.models import Box
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """One recognised word and its pixel box in the input image."""
+
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+    confidence: float
+    # The text line the word was read in, numbered top to bottom, when the boxes alone do not show the lines
+    # (a tilted page: its level lines climb or fall across the image); -1 when they do.
+    line: int = -1
+
+
+GAP_SKIP_COST = 3.0  # in characters: leaving a space or a gap unaligned costs as much as a 3-character misplacement
+
+
+def group_boxes(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], list[Box]]:
+    """EasyOCR's grouping of CRAFT boxes into text lines (for recognition) and words (for word boxes)."""
+    from easyocr.utils import group_text_box
+
+    h, w = shape[:2]
+    flat = [p.reshape(-1) for p in polys]
+    out: tuple[list[Box], list[Box]] = ([], [])
+    for found, width_ths, margin in ((out[0], 2.0, 0.15), (out[1], 0.0, 0.08)):
+        horizontal, free = group_text_box(flat, 0.1, 0.5, 0.5, width_ths, margin, True)
+        rects = [(b[0], b[2], b[1], b[3]) for b in horizontal]
+        for poly in free:  # slanted boxes: their bounding rectangle
+            xs = [p[0] for p in poly]
+            ys = [p[1] for p in poly]
+            rects.append((min(xs), min(ys), max(xs), max(ys)))
+        for x0, y0, x1, y1 in rects:
+            found.append((max(0, int(x0)), max(0, int(y0)), min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))))
+    return dedupe_boxes(out[0]), dedupe_boxes(out[1])
+
+
+def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list[OcrWord]:
+    """Words of a recognised line, each boxed where it is on the page.
+
+    The spaces of the text are aligned to the gaps between the line's CRAFT word boxes (a monotonic alignment by
+    position, so one missed or extra gap does not shift every later word); each word then runs between its
+    aligned gaps, and words around unaligned spaces are placed by character position between the nearest anchors."""
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    if not tokens:
+        return []
+    inner = sorted(
+        (b for b in word_boxes if line[0] - 2 <= (b[0] + b[2]) / 2 <= line[2] + 2 and line[1] - 2 <= (b[1] + b[3]) / 2 <= line[3] + 2),
+        key=lambda b: b[0],
+    )
+    x0, x1 = (inner[0][0], max(b[2] for b in inner)) if inner else (line[0], line[2])
+    n = max(1, len(text))
+    anchors = [(0.0, float(x0)), (float(n), float(x1))]
+    # Touching or slightly overlapping CRAFT boxes still mark a word boundary (tight kerning, small spaces).
+    gaps = [(a[2], b[0]) if b[0] >= a[2] else ((a[2] + b[0]) // 2,) * 2
+            for a, b in zip(inner, inner[1:]) if b[0] >= a[2] - 3]
+    spaces = [(prev[1], nxt[0]) for prev, nxt in zip(tokens, tokens[1:])]
+    for (e, s_), (g0, g1) in _align_spaces(spaces, gaps, x0, (x1 - x0) / n):
+        anchors += [(float(e), float(g0)), (float(s_), float(g1))]
+    anchors.sort()
+    cs, xs = [a[0] for a in anchors], [a[1] for a in anchors]
+    xs = list(np.maximum.accumulate(xs))  # keep x monotonic in character order
+    out = []
+    for start, end, t in tokens:
+        wx0, wx1 = float(np.interp(start, cs, xs)), float(np.interp(end, cs, xs))
+        out.append(OcrWord(t, (int(wx0), line[1], max(int(wx0) + 1, int(round(wx1))), line[3]), conf))
+    return out
+
+
+def _align_spaces(spaces: list[tuple[int, int]], gaps: list[tuple[int, int]], x0: float, cw: float) -> list:
+    """Monotonic alignment (edit-distance DP) of text spaces (char spans) to pixel gaps between word boxes, by
+    distance between the space's proportional x and the gap's middle, in characters. Returns matched pairs."""
+    if not spaces or not gaps or cw <= 0:
+        return []
+    pos = [x0 + (e + s) / 2 * cw for e, s in spaces]
+    mid = [(g0 + g1) / 2 for g0, g1 in gaps]
+    ns, ng = len(spaces), len(gaps)
+    inf = float("inf")
+    cost = np.full((ns + 1, ng + 1), inf)
+    cost[0, :] = np.arange(ng + 1) * GAP_SKIP_COST
+    cost[:, 0] = np.arange(ns + 1) * GAP_SKIP_COST
+    for i in range(1, ns + 1):
+        for j in range(1, ng + 1):
+            d = abs(pos[i - 1] - mid[j - 1]) / cw
+            cost[i, j] = min(cost[i - 1, j - 1] + d, cost[i - 1, j] + GAP_SKIP_COST, cost[i, j - 1] + GAP_SKIP_COST)
+    pairs = []
+    i, j = ns, ng
+    while i > 0 and j > 0:
+        d = abs(pos[i - 1] - mid[j - 1]) / cw
+        if cost[i, j] == cost[i - 1, j - 1] + d:
+            pairs.append((spaces[i - 1], gaps[j - 1]))
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + GAP_SKIP_COST:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+def text_lines(words: list[OcrWord]) -> list[list[OcrWord]]:
+    """Words grouped into text lines (rows of vertically overlapping words, top to bottom, left to right). Words far
+    apart on one row (columns) start a new line, so entities don't run across columns."""
+    items = sorted((w for w in words if w.text.strip()), key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0]))
+    rows: list[list[OcrWord]] = []
+    for w in items:
+        cy = (w.box[1] + w.box[3]) / 2
+        h = w.box[3] - w.box[1]
+        for row in rows:
+            ry0 = min(r.box[1] for r in row)
+            ry1 = max(r.box[3] for r in row)
+            rh = ry1 - ry0
+            if ry0 <= cy <= ry1 and 0.5 * rh <= h <= 2 * rh:
+                row.append(w)
+                break
+        else:
+            rows.append([w])
+    pieces: list[list[OcrWord]] = []
+    for row in sorted(rows, key=lambda r: min(w.box[1] for w in r)):
+        row.sort(key=lambda w: w.box[0])
+        height = max(w.box[3] - w.box[1] for w in row)
+        current = [row[0]]
+        for prev, w in zip(row, row[1:]):
+            # A long '<' run of an MRZ line is often not detected at all: that gap is not a column break.
+            if w.box[0] - prev.box[2] > 3 * height and not prev.text.rstrip("-").endswith("<"):
+                pieces.append(current)
+                current = []
+            current.append(w)
+        pieces.append(current)
+    return pieces
+
+
+def numbered(words: list[OcrWord]) -> list[OcrWord]:
+    """Words of a page read level (turned or deskewed), in reading order and numbered by text line: once their
+    boxes are mapped back to the page, the boxes no longer show the lines."""
+    return [OcrWord(w.text, w.box, w.confidence, n) for n, line in enumerate(text_lines(words)) for w in line]
+
+
+def reading_order(words: list[OcrWord]) -> list[OcrWord]:
+    """Rows of vertically overlapping words, top to bottom; left to right within a row (text_lines, flattened)."""
+    return [w for line in text_lines(words) for w in line]
+
+
+def dedupe_boxes(boxes: list[Box]) -> list[Box]:
+    """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps)."""
+    boxes = sorted(set(boxes), key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+    kept: list[Box] = []
+    rects = np.empty((len(boxes), 4), np.int64)  # kept boxes as rows, for one vectorised overlap test per box
+    for b in boxes:
+        area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+        if b[2] - b[0] < 2 or b[3] - b[1] < 2:
+            continue
+        k = rects[: len(kept)]
+        iw = np.minimum(k[:, 2], b[2]) - np.maximum(k[:, 0], b[0])
+        ih = np.minimum(k[:, 3], b[3]) - np.maximum(k[:, 1], b[1])
+        if np.any((iw > 0) & (ih > 0) & (iw * ih > 0.7 * area)):
+            continue
+        rects[len(kept)] = b
+        kept.append(b)
+    return kept
+
+
+def box_intersection(a: Box, b: Box) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
