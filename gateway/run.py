@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_CONFDIR = "~/.mitmproxy"
+_DEFAULT_CLIENTS = "loopback and private networks (--allow-clients CIDR... to list yours)"
 MODES = ("regular", "transparent", "wireguard", "upstream:", "reverse:", "socks5")
 
 
@@ -26,6 +27,8 @@ def add_run_command(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="regular (default), transparent, wireguard, upstream:http://corp-proxy:3128, ... (repeatable)",
     )
+    p.add_argument("--allow-clients", nargs="+", action="extend", default=[], metavar="CIDR",
+                   help="client networks allowed to use the proxy (default: loopback and private ranges only)")
     p.add_argument("--confdir", default=DEFAULT_CONFDIR, help="mitmproxy confdir holding the CA (corporate CA here)")
     p.add_argument("--set", dest="setoptions", action="append", default=[], metavar="KEY=VALUE",
                    help="any mitmproxy option (repeatable); wins over the flags above and the gateway's defaults")
@@ -54,6 +57,7 @@ def _defaults(args: argparse.Namespace) -> list[tuple[str, str]]:
         ("dlp_cache_entries", str(args.cache_entries)),
         ("flow_detail", str(args.flow_detail)),
     ]
+    out += [("dlp_allow_clients", cidr) for cidr in args.allow_clients]
     return out
 
 
@@ -99,6 +103,7 @@ def _check_own_options(setoptions: list[str]) -> None:
 def own_option_names() -> set[str]:
     """The options our addons declare in their load() (the one list of them)."""
     from gateway.addon import DlpGateway
+    from gateway.clients import ClientAcl
 
     class Names:
         def __init__(self) -> None:
@@ -108,7 +113,7 @@ def own_option_names() -> set[str]:
             self.names.add(name)
 
     names = Names()
-    for addon in (DlpGateway(),):
+    for addon in (DlpGateway(), ClientAcl()):
         addon.load(names)
     return names.names
 
@@ -130,6 +135,7 @@ def run_command(args: argparse.Namespace, extra: list[str]) -> int:
         f"dlp-gateway: CA certificate: {confdir / 'mitmproxy-ca-cert.pem'} (created on first start; install it in "
         f"browsers/OS trust stores)\n"
         f"dlp-gateway: clients: export HTTPS_PROXY=http://<this-host>:{port} HTTP_PROXY=http://<this-host>:{port}\n"
+        f"dlp-gateway: clients allowed from: {', '.join(effective(args, 'dlp_allow_clients')) or _DEFAULT_CLIENTS}\n"
         + (f"dlp-gateway: metrics on http://{metrics_host}:{metrics_port}/metrics (/healthz, /readyz)"
            if metrics_port.strip() not in ("", "0") else "dlp-gateway: metrics off"),
         file=sys.stderr,
@@ -145,11 +151,14 @@ def run_mitmdump(argv: list[str]) -> int:
     from mitmproxy.tools.main import run
 
     from gateway.addon import DlpGateway
+    from gateway.clients import ClientAcl
 
     class GatewayMaster(dump.DumpMaster):
         def __init__(self, options) -> None:
             super().__init__(options, with_termlog=False, with_dumper=False)
-            self.addons.add(termlog.TermLog(out=sys.stderr), dumper.Dumper(outfile=sys.stderr), DlpGateway())
+            gateway = DlpGateway()
+            self.addons.add(termlog.TermLog(out=sys.stderr), dumper.Dumper(outfile=sys.stderr), gateway,
+                            ClientAcl(gateway.metrics))
 
     master = run(GatewayMaster, cmdline.mitmdump, argv)
     return int(getattr(master, "exit_code", 0) or 0) if master else 0

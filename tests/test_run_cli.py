@@ -39,7 +39,7 @@ def test_mitmdump_arguments_pass_modes_and_options_through():
     args = argparse.Namespace(
         mode=["transparent", "upstream:http://corp:3128"], listen_host="127.0.0.1", listen_port=3128,
         confdir="/etc/ca", policy="p.yaml", metrics_host="0.0.0.0", metrics_port=9100, audit_log="-", workers=2,
-        cache_entries=10, flow_detail=0, setoptions=["ssl_insecure=true"],
+        cache_entries=10, flow_detail=0, setoptions=["ssl_insecure=true"], allow_clients=[],
     )
     argv = mitmdump_args(args, ["--proxyauth", "u:p"])
     assert argv[:4] == ["--set", "mode=transparent", "--set", "mode=upstream:http://corp:3128"]
@@ -51,7 +51,8 @@ def test_mitmdump_arguments_pass_modes_and_options_through():
 
 def _namespace(**overrides) -> argparse.Namespace:
     values = dict(mode=[], listen_host="", listen_port=8080, confdir="~/.mitmproxy", policy="", metrics_host="0.0.0.0",
-                  metrics_port=9090, audit_log="-", workers=1, cache_entries=4096, flow_detail=0, setoptions=[])
+                  metrics_port=9090, audit_log="-", workers=1, cache_entries=4096, flow_detail=0, setoptions=[],
+                  allow_clients=[])
     values.update(overrides)
     return argparse.Namespace(**values)
 
