@@ -55,6 +55,7 @@ COMMAND_PACKAGES = {
 # Python modules that run a system command.
 MODULE_COMMANDS = {"pytesseract": "tesseract"}
 SUBPROCESS_CALLS = {"run", "Popen", "call", "check_call", "check_output", "create_subprocess_exec"}
+RUNNERS = SUBPROCESS_CALLS | {"exec", "execute", "spawn", "run_in", "sh"}  # helpers that run an argv list
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,8 @@ def scan_source(text: str, label: str) -> set[Need]:
                 if os.path.isfile(os.path.join(d, node.value)):
                     needs.add(Need("path", os.path.join(d, node.value), f"{label}:{node.lineno}"))
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
-    runs_commands = any(a.name.split(".")[0] in ("subprocess", "asyncio") for n in imports for a in n.names
-                        if isinstance(n, ast.Import))
     imported = {a.asname or a.name for n in imports if isinstance(n, ast.ImportFrom) and n.module == "subprocess"
                 for a in n.names if a.name in SUBPROCESS_CALLS}
-    runs_commands = runs_commands or bool(imported)
     which = _which_wrappers(tree) | {"which"}
     wrappers = _subprocess_wrappers(tree, imported)
     for node in ast.walk(tree):
@@ -155,10 +153,16 @@ def scan_source(text: str, label: str) -> set[Need]:
                 head = first if name == "create_subprocess_exec" else _argv_head(first)
                 if isinstance(head, ast.Constant) and isinstance(head.value, str):
                     needs.add(Need("command", head.value.split()[0], f"{label}:{node.lineno}"))
-        elif runs_commands and (head := _argv_head(node)) is not None and len(node.elts) > 1:
-            # an argv built before it is run: ["ip", "netns", "add", ns]
-            if COMMAND_NAME.match(head.value) and _is_command(head.value):
+            elif name in RUNNERS and (head := _argv_head(first)) is not None and COMMAND_NAME.match(head.value) \
+                    and _is_command(head.value):
+                # an argv run through a helper: router.run(["iptables", "-t", "nat", ...])
                 needs.add(Need("command", head.value, f"{label}:{node.lineno}"))
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.List | ast.Tuple):
+            # for tool in ("iptables", "curl"): shutil.which(tool)
+            if any(isinstance(c, ast.Call) and _call_name(c) in which and c.args and isinstance(c.args[0], ast.Name)
+                   and c.args[0].id == node.target.id for c in ast.walk(node)):
+                needs |= {Need("command", e.value, f"{label}:{e.lineno}") for e in node.iter.elts
+                          if isinstance(e, ast.Constant) and isinstance(e.value, str)}
         elif isinstance(node, ast.Import | ast.ImportFrom):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for module in modules:
@@ -168,7 +172,9 @@ def scan_source(text: str, label: str) -> set[Need]:
 
 
 def _is_command(name: str) -> bool:
-    return name in COMMAND_PACKAGES or bool(shutil.which(name))
+    """A command the table knows, or one a system directory holds (not the venv's, not a word like "sans")."""
+    found = shutil.which(name)
+    return name in COMMAND_PACKAGES or bool(found) and found.startswith(("/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"))
 
 
 def scan_tree(root: Path = ROOT) -> set[Need]:
@@ -312,10 +318,14 @@ def test_a_package_missing_from_the_scripts_is_reported(tmp_path):
 
 
 def test_an_argv_list_and_a_command_that_is_nowhere_are_reported():
-    source = ("import subprocess\nCMD = ['iptables', '-t', 'nat', '-L']\n"
+    source = ("import shutil, subprocess\nsubprocess.check_call(['iptables', '-t', 'nat', '-L'])\n"
+              "router.run(['ip6tables', '-A', 'FORWARD'])\nWORDS = ['time', 'file']\n"
+              "for tool in ('conntrack', 'curl'):\n    assert shutil.which(tool)\n"
               "subprocess.run(['no-such-tool-xyz', '--version'])\n")
     needs = scan_source(source, "net.py")
-    assert {("command", "iptables"), ("command", "no-such-tool-xyz")} <= {(n.kind, n.name) for n in needs}
+    assert {("command", "iptables"), ("command", "ip6tables"), ("command", "conntrack"), ("command", "curl"),
+            ("command", "no-such-tool-xyz")} <= {(n.kind, n.name) for n in needs}
+    assert not {"time", "file"} & {n.name for n in needs}  # a list of words is not a command line
     problems = unmet(needs, "apt-get install curl")
     assert any("no-such-tool-xyz" in p and "no package is known" in p for p in problems)
     assert any("iptables" in p for p in problems)
