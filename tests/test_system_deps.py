@@ -157,8 +157,8 @@ def scan_source(text: str, label: str) -> set[Need]:
                     and _is_command(head.value):
                 # an argv run through a helper: router.run(["iptables", "-t", "nat", ...])
                 needs.add(Need("command", head.value, f"{label}:{node.lineno}"))
-        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.List | ast.Tuple):
-            # for tool in ("iptables", "curl"): shutil.which(tool)
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) \
+                and isinstance(node.iter, ast.List | ast.Tuple):  # for tool in ("iptables", "curl"): which(tool)
             if any(isinstance(c, ast.Call) and _call_name(c) in which and c.args and isinstance(c.args[0], ast.Name)
                    and c.args[0].id == node.target.id for c in ast.walk(node)):
                 needs |= {Need("command", e.value, f"{label}:{e.lineno}") for e in node.iter.elts
