@@ -122,22 +122,50 @@ def _argv_head(node: ast.AST) -> ast.Constant | None:
     return None
 
 
+def _string_values(tree: ast.AST) -> list[tuple[str, int]]:
+    """Every string literal, and every `+` of strings the module spells out (`_T + "dejavu/DejaVuSans.ttf"` with
+    `_T = "truetype/"`), with its line."""
+    names: dict[str, str] = {}
+    for node in getattr(tree, "body", []):  # module-level NAME = "..." and A, B = "...", "..."
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, assigned = node.targets[0], node.value
+        pairs = zip(target.elts, assigned.elts) if isinstance(target, ast.Tuple) and isinstance(assigned, ast.Tuple) \
+            else [(target, assigned)]
+        for name, constant in pairs:
+            if isinstance(name, ast.Name) and isinstance(constant, ast.Constant) and isinstance(constant.value, str):
+                names[name.id] = constant.value
+
+    def value(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = value(node.left), value(node.right)
+            return left + right if left is not None and right is not None else None
+        return None
+
+    return [(v, n.lineno) for n in ast.walk(tree) if isinstance(n, ast.Constant | ast.BinOp)
+            and (v := value(n)) is not None]
+
+
 def scan_source(text: str, label: str) -> set[Need]:
     """System paths and commands one Python source uses."""
     tree = ast.parse(text)
     needs: set[Need] = set()
-    strings = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    strings = _string_values(tree)
     dirs = set()
-    for node in strings:
-        for match in SYSTEM_PATH.finditer(node.value):
+    for text_value, line in strings:
+        for match in SYSTEM_PATH.finditer(text_value):
             path = match.group(1).rstrip("./")
-            needs.add(Need("path", path, f"{label}:{node.lineno}"))
+            needs.add(Need("path", path, f"{label}:{line}"))
             dirs.add(path)
-    for node in strings:  # relative names joined to a system directory of the same file, where they exist
-        if RELATIVE_NAME.match(node.value):
+    for text_value, line in strings:  # relative names joined to a system directory of the same file, if there
+        if RELATIVE_NAME.match(text_value):
             for d in dirs:
-                if os.path.isfile(os.path.join(d, node.value)):
-                    needs.add(Need("path", os.path.join(d, node.value), f"{label}:{node.lineno}"))
+                if os.path.isfile(os.path.join(d, text_value)):
+                    needs.add(Need("path", os.path.join(d, text_value), f"{label}:{line}"))
     imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
     imported = {a.asname or a.name for n in imports if isinstance(n, ast.ImportFrom) and n.module == "subprocess"
                 for a in n.names if a.name in SUBPROCESS_CALLS}
@@ -200,23 +228,31 @@ def _dpkg_candidates(path: str) -> list[str]:
     return out
 
 
-@functools.cache
-def dpkg_owners(path: str) -> frozenset[str]:
-    """Packages that installed `path` (empty when none did, or dpkg is not there)."""
-    if not shutil.which("dpkg"):
-        return frozenset()
-    for candidate in _dpkg_candidates(path):
-        proc = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-        owners = set()
+_OWNERS: dict[str, frozenset[str]] = {}  # path dpkg was asked about -> packages that installed it
+
+
+def _ask_dpkg(paths: list[str]) -> None:
+    """One `dpkg -S` for many paths (~0.3 s a call): their owners go into _OWNERS, frozenset() for none."""
+    todo = sorted({p for p in paths if p not in _OWNERS})
+    if not todo:
+        return
+    owners: dict[str, set[str]] = {p: set() for p in todo}
+    if shutil.which("dpkg"):
+        proc = subprocess.run(["dpkg", "-S", *todo], capture_output=True, text=True)
         for line in proc.stdout.splitlines():
             if line.startswith("diversion ") or ": " not in line:
                 continue
             names, _, owned = line.partition(": ")
-            if owned.strip() == candidate:
-                owners |= {n.strip().split(":")[0] for n in names.split(",")}
-        if owners:
-            return frozenset(owners)
-    return frozenset()
+            if owned.strip() in owners:
+                owners[owned.strip()] |= {n.strip().split(":")[0] for n in names.split(",")}
+    _OWNERS.update({p: frozenset(o) for p, o in owners.items()})
+
+
+def dpkg_owners(path: str) -> frozenset[str]:
+    """Packages that installed `path` (empty when none did, or dpkg is not there)."""
+    candidates = _dpkg_candidates(path)
+    _ask_dpkg(candidates)
+    return next((_OWNERS[c] for c in candidates if _OWNERS[c]), frozenset())
 
 
 @functools.cache
@@ -265,6 +301,7 @@ def is_named(package: str, text: str) -> bool:
 def unmet(needs: set[Need], scripts_text: str) -> list[str]:
     """One line per need that no install script provides."""
     problems = []
+    _ask_dpkg([c for n in needs if n.kind == "path" and os.path.exists(n.name) for c in _dpkg_candidates(n.name)])
     for need in sorted(needs, key=lambda n: (n.kind, n.name, n.where)):
         packages = packages_for(need)
         if packages is None:
