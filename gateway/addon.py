@@ -16,6 +16,7 @@ from mitmproxy import ctx, exceptions, http
 
 from gateway.audit import AuditLog, build_audit_event, new_incident_id
 from gateway.cache import ReportCache
+from gateway.clients import ClientAcl
 from gateway.enforce import block_response
 from gateway.extract import extract_images
 from gateway.metrics import GatewayMetrics, start_http_server
@@ -368,4 +369,5 @@ def _content_length(flow: http.HTTPFlow) -> int | None:
         return None
 
 
-addons = [DlpGateway()]
+_gateway = DlpGateway()
+addons = [_gateway, ClientAcl(_gateway.metrics)]  # for `mitmdump -s gateway/addon.py`; `dlp-gateway run` adds both too

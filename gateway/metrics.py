@@ -36,6 +36,7 @@ OTHER = "other"
 
 STAGES = ("decode", "metadata", "ocr", "analyze", "faces", "barcodes", "redact")
 ERROR_KINDS = tuple(k.value for k in InspectionErrorKind) + ("addon_exception", "extract")
+CLIENT_REFUSALS = ("not_allowed", "block_global", "block_private")  # gateway.clients
 
 # Inspection of one image takes 0.05 s (cache hit, tiny image) to tens of seconds (big scan on 2 cores).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
@@ -144,6 +145,11 @@ class GatewayMetrics:
             registry=r,
         )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when the gateway is ready to serve traffic.", registry=r)
+        self.clients_refused = Counter(
+            f"{PREFIX}_clients_refused_total",
+            "Client connections refused, by reason: not_allowed (outside dlp_allow_clients), block_global or "
+            "block_private (mitmproxy's options).", ["reason"], registry=r,
+        )
         self.redaction_seconds = Histogram(
             f"{PREFIX}_redaction_duration_seconds", "Time to redact and re-encode the images of one upload.",
             buckets=LATENCY_BUCKETS, registry=r,
@@ -156,6 +162,8 @@ class GatewayMetrics:
             self.policy_reloads.labels(result)
         for stage in STAGES:
             self.stage_seconds.labels(stage)
+        for reason in CLIENT_REFUSALS:
+            self.clients_refused.labels(reason)
 
     # --- per request -------------------------------------------------------------------------------------------
 
@@ -195,6 +203,10 @@ class GatewayMetrics:
     def observe_redaction_seconds(self, seconds: float) -> None:
         self.redaction_seconds.observe(max(0.0, seconds))
         self.stage_seconds.labels("redact").observe(max(0.0, seconds))
+
+    def observe_client_refused(self, reason: str) -> None:
+        """A client connection refused; `reason` is one of CLIENT_REFUSALS."""
+        self.clients_refused.labels(reason if reason in CLIENT_REFUSALS else OTHER).inc()
 
     def observe_warn_override(self, destination: str) -> None:
         self.warn_overrides.labels(self._destination(destination)).inc()

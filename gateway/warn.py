@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 
 PROCEED_PATH = "/dlp-gateway/proceed/"
+TOKEN_TTL = 300.0  # seconds a "proceed" link stays valid: the user reads the warning and decides, or sends again
+GRANT_TTL = 600.0  # seconds the warned images may then be sent by that user (the page says 10 minutes)
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Grant:
 class WarnOverrides:
     """Issues proceed tokens for warned uploads and remembers which identity may now send which images."""
 
-    def __init__(self, secret: bytes | None = None, token_ttl: float = 600.0, grant_ttl: float = 600.0) -> None:
+    def __init__(self, secret: bytes | None = None, token_ttl: float = TOKEN_TTL, grant_ttl: float = GRANT_TTL) -> None:
         self.secret = secret or secrets.token_bytes(32)
         self.token_ttl = token_ttl
         self.grant_ttl = grant_ttl
@@ -44,16 +46,14 @@ class WarnOverrides:
         return body.decode() + "." + self._sign(body)
 
     def redeem(self, token: str, identity: str) -> Grant | None:
-        """Check a proceed token (signature, expiry, same identity, single use) and grant its images."""
-        try:
-            body, sig = token.rsplit(".", 1)
-            if not hmac.compare_digest(sig, self._sign(body.encode())):
-                return None
-            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except (ValueError, json.JSONDecodeError):
+        """Check a proceed token (signature, expiry, same identity, single use) and grant its images.
+
+        A token someone else presents is refused without using it up: its owner can still redeem it."""
+        if not identity:  # nobody to bind the grant to: no override (fail closed)
             return None
+        payload = self._verified(token)
         now = time.time()
-        if payload.get("e", 0) < now or payload.get("i") != identity:
+        if payload is None or payload["e"] < now or payload["i"] != identity:
             return None
         with self._lock:
             self._expire(now)
@@ -66,9 +66,25 @@ class WarnOverrides:
 
     def granted(self, identity: str, sha256s: list[str]) -> bool:
         """True if every image was granted to this identity by a redeemed token that has not expired."""
+        if not identity:
+            return False
         now = time.time()
         with self._lock:
             return bool(sha256s) and all(self._grants.get((identity, s), 0) > now for s in sha256s)
+
+    def _verified(self, token: str) -> dict | None:
+        """The token's payload if its HMAC is ours and its fields are well-formed; None for anything else."""
+        try:
+            body, sig = token.encode("ascii").rsplit(b".", 1)
+            if not hmac.compare_digest(sig, self._sign(body).encode()):
+                return None
+            payload = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+        except (ValueError, TypeError):  # not ASCII, no ".", bad base64 or JSON (all ValueErrors)
+            return None
+        fields = {"i": str, "s": list, "e": int, "n": str}
+        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), t) for k, t in fields.items()):
+            return None
+        return payload
 
     def _sign(self, body: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self.secret, body, hashlib.sha256).digest()[:18]).decode()

@@ -4,11 +4,13 @@
 # independent leakage check, iptables and iproute2 (`ip netns`) for the transparent-mode test in network namespaces,
 # the benchmark corpus's fonts and sample photos (the table below: fonts of both splits, opencv-doc).
 # Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
+# tests/test_system_deps.py fails when a module of the suite needs a package this script does not name.
 set -euo pipefail
-need=()
-[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
-# fonts and sample photos of the benchmark corpus (bench/corpus.py, bench/scenes/): a file of each package
-while read -r file pkg; do [ -f "$file" ] || need+=("$pkg"); done <<'EOF'
+check() {
+  need=()
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+  # fonts and sample photos of the benchmark corpus (bench/corpus.py, bench/scenes/): a file of each package
+  while read -r file pkg; do [ -f "$file" ] || need+=("$pkg"); done <<'EOF'
 /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf fonts-liberation
 /usr/share/doc/opencv-doc/examples/data/messi5.jpg opencv-doc
 /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf fonts-noto-core
@@ -41,19 +43,35 @@ while read -r file pkg; do [ -f "$file" ] || need+=("$pkg"); done <<'EOF'
 /usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf fonts-linuxlibertine
 /usr/share/fonts/truetype/mononoki/mononoki-Regular.ttf fonts-mononoki
 EOF
-command -v prometheus >/dev/null || need+=(prometheus)
-command -v promtool >/dev/null || need+=(prometheus)
-command -v docker-compose >/dev/null || need+=(docker-compose)
-command -v npm >/dev/null || need+=(npm)
-command -v tesseract >/dev/null || need+=(tesseract-ocr)
-command -v curl >/dev/null || need+=(curl)
-command -v iptables >/dev/null || need+=(iptables)
-command -v ip >/dev/null || need+=(iproute2)
+  command -v prometheus >/dev/null || need+=(prometheus)
+  command -v promtool >/dev/null || need+=(prometheus)
+  command -v docker-compose >/dev/null || need+=(docker-compose)
+  command -v npm >/dev/null || need+=(npm)
+  command -v tesseract >/dev/null || need+=(tesseract-ocr)
+  command -v curl >/dev/null || need+=(curl)
+  command -v iptables >/dev/null || need+=(iptables)
+  command -v ip >/dev/null || need+=(iproute2)
+}
+
+check
 [ ${#need[@]} -eq 0 ] && exit 0
+packages=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+  echo "missing system packages: ${packages}(install them with apt-get as root)" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+# Slim Debian images exclude /usr/share/doc/* from every package (dpkg path-exclude); the sample photos live there,
+# so they are included explicitly, and --reinstall brings them back if opencv-doc was installed without them.
+# The lock timeout waits for another apt run on a shared machine instead of failing.
+apt_opts=(-y -qq --no-install-recommends --reinstall -o DPkg::Lock::Timeout=600
+          -o "DPkg::Options::=--path-include=/usr/share/doc/opencv-doc/*")
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+# shellcheck disable=SC2086 # one word per package
+apt-get install "${apt_opts[@]}" ${packages} >/dev/null
+check
+if [ ${#need[@]} -ne 0 ]; then
+  echo "still missing after apt-get install: $(printf '%s ' "${need[@]}")" >&2
+  exit 1
+fi
+echo "installed system packages: ${packages}" >&2

@@ -360,6 +360,7 @@ ALL_ON = {
                 "annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}},
     "gateway": {"workers": 2, "modes": ["regular", "upstream:http://corp-proxy:3128"],
                 "set": {"connection_strategy": "lazy"}, "extraArgs": ["--flow-detail", "1"],
+                "allowClients": ["10.0.0.0/8", "192.168.0.0/16"],
                 "extraEnv": [{"name": "OMP_NUM_THREADS", "value": "1"}]},
     "podAnnotations": {"example.com/team": "security"},
     "priorityClassName": "high",
@@ -471,6 +472,21 @@ def test_deployment_is_locked_down_and_probed(helm, tmp_path):
     dashboard = kinds["ConfigMap"][0]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["dlp-gateway.json"]) == json.loads(DASHBOARD.read_text())
+
+
+def _run_namespace(args: list[str]):
+    from gateway.cli import build_parser
+
+    parsed, extra = build_parser().parse_known_args(["run", *args])
+    assert extra == [], extra
+    return parsed
+
+
+def test_allowed_client_networks_reach_the_gateway_as_allow_clients(helm, tmp_path):
+    default = by_kind(render(helm, tmp_path))["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--allow-clients" not in default and _run_namespace(default).allow_clients == []
+    listed = by_kind(render(helm, tmp_path, ALL_ON))["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+    assert _run_namespace(listed["args"]).allow_clients == ["10.0.0.0/8", "192.168.0.0/16"]
 
 
 def test_policy_configmap_checksum_rolls_pods_on_change(helm, tmp_path):

@@ -197,6 +197,26 @@ def test_warn_then_proceed_once_lets_the_same_image_through(gateway, upstream, e
     assert overrides and all(e["action"] == "allow" for e in overrides)
 
 
+def test_a_proceed_link_works_only_for_the_user_it_was_issued_to(gateway, upstream):
+    image = text_image(["Warned upload for bob.smith@corpmail.com"])
+    bob, mallory = {"X-Auth-User": "bob@corp.example"}, {"X-Auth-User": "mallory@corp.example"}
+    with client(gateway) as c:
+        r = c.post("https://gemini.google.com/bob", content=image, headers={"content-type": "image/png", **bob})
+        assert r.status_code == 403 and r.headers["x-dlp-action"] == "warn"
+        proceed = r.json()["error"]["proceed_url"]
+        assert c.get(proceed, headers=mallory).status_code == 410  # another user
+        assert c.get(proceed).status_code == 410  # no user: the client IP is not bob either
+        forged = proceed[:-3] + ("AAA" if not proceed.endswith("AAA") else "BBB")
+        assert c.get(forged, headers=bob).status_code == 410
+        assert c.get(proceed, headers=bob).status_code == 200  # the attempts did not use it up
+        assert c.get(proceed, headers=bob).status_code == 410  # one-time
+        theirs = c.post("https://gemini.google.com/bob", content=image,
+                        headers={"content-type": "image/png", **mallory})
+        assert theirs.status_code == 403  # the grant is bob's
+        again = c.post("https://gemini.google.com/bob", content=image, headers={"content-type": "image/png", **bob})
+    assert again.status_code == 200 and upstream.last_for("/bob").body == image
+
+
 def test_user_from_sso_header_and_group_rule(gateway, upstream, email_png):
     with client(gateway) as c:
         r = c.put("https://files.oaiusercontent.com/file-exempt", content=email_png,

@@ -200,7 +200,7 @@ def _python() -> str:
 
 
 ALLOWED_LABELS = {"destination", "action", "rule", "entity", "source", "stage", "kind", "result", "version", "python",
-                  "le"}
+                  "reason", "le"}
 
 
 def test_metric_names_units_and_labels_follow_the_rules(metrics):

@@ -28,6 +28,7 @@ from gateway.inspection.layout import (
     reading_order,
     split_line,
 )
+from gateway.inspection.model_files import ModelPreparation
 from gateway.inspection.onnx_cache import providers
 from gateway.inspection.orientation import (
     SKEW_MIN_DEG,
@@ -96,12 +97,14 @@ class OcrEngine:
         torch.set_num_threads(1)
         providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
         craft_weights = os.path.join(model_dir, WEIGHT_FILES[0])
+        preparing = ModelPreparation(craft_weights, cache_dir)  # a first start exports CRAFT to ONNX: say so
         # EasyOCR's torch CRAFT is needed only to export the ONNX detector once per machine (and as its fallback).
         self._craft = cached_detector(craft_weights, threads, cache_dir)
         self.detector_backend = "onnxruntime"
         if self._craft is None:
             self._craft, self.detector_backend = load_detector(torch_craft(craft_weights), craft_weights, threads,
                                                                cache_dir)
+        preparing.done()
         # One thread per recogniser call, always: with two, ONNX Runtime splits the batch between its threads, so a
         # line could read differently on machines with more cores.
         self._recognizer = PpOcrRecognizer(1, providers())

@@ -32,13 +32,15 @@ class GatewayProcess:
 
     By default `dlp-gateway run`; with script_mode=True a plain `mitmdump -s gateway/addon.py`, as operators who run
     mitmproxy already would start it. `listen_host` "" listens on all interfaces; `upstream_options` are the `--set`
-    options for reaching the upstream (a fake host name resolved lazily, its self-signed certificate accepted).
+    options for reaching the upstream (a fake host name resolved lazily, its self-signed certificate accepted);
+    `env` adds environment variables (e.g. DLP_GATEWAY_CACHE).
     """
 
     def __init__(self, workdir: Path, policy: Path, upstream_port: int | None, extra: list[str] = (),
                  workers: int = 1, script_mode: bool = False, listen_host: str = "127.0.0.1",
                  port: int | None = None,
-                 upstream_options: tuple[str, ...] = ("connection_strategy=lazy", "ssl_insecure=true")) -> None:
+                 upstream_options: tuple[str, ...] = ("connection_strategy=lazy", "ssl_insecure=true"),
+                 env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.confdir = workdir / "confdir"
         self.confdir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,7 @@ class GatewayProcess:
         args += list(extra)
         self.log_path = workdir / "gateway.log"
         self._log = open(self.log_path, "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
                                      start_new_session=True)
 
