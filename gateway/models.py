@@ -38,15 +38,22 @@ class Finding:
     entity: str  # e.g. EMAIL_ADDRESS, CREDIT_CARD, FACE, SECRET, MRZ, EXIF_GPS
     source: str  # a Source value
     score: float
-    box: Box | None = None  # None for findings without a place (metadata)
+    box: Box | None = None  # None for findings without a place (metadata), or a place in another picture
+    # Which picture of the file it was seen in: "" for the main picture (composited frame 0); else "alpha-hidden"
+    # (the colours under transparency: its boxes are in the main picture's pixels), "frame:3", "exif-thumbnail",
+    # "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", or nested ("exif-thumbnail/alpha-hidden").
+    plane: str = ""
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "entity": self.entity,
             "source": self.source,
             "score": round(float(self.score), 4),
             "box": list(self.box) if self.box is not None else None,
         }
+        if self.plane:
+            out["plane"] = self.plane
+        return out
 
 
 class InspectionErrorKind(str, Enum):

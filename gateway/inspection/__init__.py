@@ -82,20 +82,9 @@ class Inspector:
                 findings += meta
                 for text in texts:
                     findings += self._text.analyze_text(text, Source.METADATA.value)
-            rgb = decoded.rgb()
-            side = self._run_side(lambda: self._faces_and_codes(rgb, report))
-            try:
-                if self._ocr is not None and opts.ocr:
-                    words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
-                    findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
-            finally:
-                wait([side])  # never leave the side thread working on this image after it is reported
-            faces, codes = side.result()
-            findings += faces
-            for text, box in codes:
-                for f in self._text.analyze_text(text, Source.BARCODE.value):
-                    findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
-            findings += self._inspect_extra_frames(decoded, report)
+            primary = self._inspect_pixels(decoded.rgb(), report)
+            findings += primary
+            findings += self._inspect_planes(decoded, report, primary)
             report.findings = findings
         except InspectionError as err:
             report.error, report.error_detail = err.kind, str(err)
@@ -103,6 +92,23 @@ class Inspector:
             log.exception("inspection failed")
             report.error, report.error_detail = InspectionErrorKind.INTERNAL, type(err).__name__
         return report
+
+    def _inspect_pixels(self, rgb: np.ndarray, report: ImageReport) -> list[Finding]:
+        """OCR + Presidio on this thread, faces and codes beside it on the side thread."""
+        findings: list[Finding] = []
+        side = self._run_side(lambda: self._faces_and_codes(rgb, report))
+        try:
+            if self._ocr is not None and self.options.ocr:
+                words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
+                findings += _timed(report, "analyze", lambda: self._text.analyze_words(words))
+        finally:
+            wait([side])  # never leave the side thread working on this image after it is reported
+        faces, codes = side.result()
+        findings += faces
+        for text, box in codes:
+            for f in self._text.analyze_text(text, Source.BARCODE.value):
+                findings.append(Finding(f.entity, Source.BARCODE.value, f.score, box))
+        return findings
 
     def _faces_and_codes(self, rgb: np.ndarray, report: ImageReport) -> tuple[list[Finding], list]:
         from gateway.inspection.barcodes import read_barcodes
@@ -123,20 +129,20 @@ class Inspector:
             done.set_exception(e)
         return done
 
-    def _inspect_extra_frames(self, decoded, report: ImageReport) -> list[Finding]:
-        """Later frames of an animation / multi-page TIFF: PII there must count too.
+    def _inspect_planes(self, decoded, report: ImageReport, primary: list[Finding]) -> list[Finding]:
+        """Every other picture a receiver can see (decode.DecodedImage.planes): its PII counts too.
 
-        Their findings carry no box: boxes refer to frame 0, and redaction keeps only frame 0 anyway.
+        A finding keeps its box only when the plane shares the main picture's pixels (alpha-hidden), so redaction
+        paints it there; other planes are dropped by redaction (frames after the first, embedded pictures). What a
+        plane only repeats of the main picture is not reported twice (see _new_in_plane).
         """
         found: list[Finding] = []
-        for frame in decoded.extra_frames():
-            rgb = np.asarray(frame)
-            if self._ocr is not None and self.options.ocr:
-                words = _timed(report, "ocr", lambda: self._ocr.read(rgb))
-                found += _timed(report, "analyze", lambda: self._text.analyze_words(words))
-            if self._faces is not None and self.options.faces:
-                found += _timed(report, "faces", lambda: self._faces.detect(rgb))
-        return [Finding(f.entity, f.source, f.score, None) for f in found]
+        planes = decoded.planes()
+        while (plane := _timed(report, "decode", lambda: next(planes, None))) is not None:
+            seen = self._inspect_pixels(plane.rgb, report)
+            seen = [Finding(f.entity, f.source, f.score, f.box if plane.same_grid else None, plane.name) for f in seen]
+            found += _new_in_plane(plane.name, plane.same_grid, seen, primary)
+        return found
 
     def redact(self, data: bytes, findings: list[Finding]) -> bytes:
         """Return the image re-encoded in its own format with the findings painted/blurred and all metadata gone.
@@ -147,6 +153,41 @@ class Inspector:
         from gateway.inspection.redact import redact_image
 
         return redact_image(decode_image(data, self.options.limits), findings)
+
+
+def _new_in_plane(name: str, same_grid: bool, seen: list[Finding], primary: list[Finding]) -> list[Finding]:
+    """The findings of a plane that the main picture does not already account for.
+
+    The alpha-hidden plane keeps the visible content around what it hides: a finding of the same entity at the same
+    place as a main one is that one. An embedded picture is a copy of the main one (a thumbnail, a preview): per
+    entity and source, it adds only what it has beyond the main picture's count. Frames are pictures of their own.
+    """
+    if same_grid:
+        return [f for f in seen if not any(g.entity == f.entity and _overlap(g.box, f.box) >= 0.5 for g in primary)]
+    if name.startswith("frame:"):
+        return seen
+    budget: dict[tuple[str, str], int] = {}
+    for g in primary:
+        budget[g.entity, g.source] = budget.get((g.entity, g.source), 0) + 1
+    out = []
+    for f in seen:
+        if budget.get((f.entity, f.source), 0) > 0:
+            budget[f.entity, f.source] -= 1
+        else:
+            out.append(f)
+    return out
+
+
+def _overlap(a, b) -> float:
+    """Intersection over the smaller box (0 when either has no box)."""
+    if a is None or b is None:
+        return 0.0
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / smaller if smaller > 0 else 0.0
 
 
 def _timed(report: ImageReport, stage: str, fn: Callable[[], T]) -> T:

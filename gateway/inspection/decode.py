@@ -5,6 +5,9 @@ Multi-frame images (animated GIF/WebP, multi-page TIFF): `image` is frame 0, whi
 and what boxes refer to. `n_frames` tells how many frames the file has and `extra_frames()` yields the next ones
 (up to MAX_EXTRA_FRAMES, each checked against the pixel limit) for a caller that wants to inspect them too.
 Redaction always writes a single still image (the redacted frame 0), so no uninspected frame leaves through it.
+
+`planes()` yields every other picture a receiver can see in the file (planes.py): the colours under transparency,
+the later frames, the EXIF thumbnail and other embedded previews.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class DecodedImage:
     n_frames: int = 1
     max_pixels: int = 0
     _rgb: np.ndarray | None = field(default=None, repr=False)
+    data: bytes = field(default=b"", repr=False)  # the encoded file (embedded previews are found in it)
+    limits: Limits = Limits()
+    depth: int = 0  # 0: the uploaded file; 1: a picture embedded in it; ...
 
     def rgb(self) -> np.ndarray:
         """HxWx3 uint8 array of `image` (cached)."""
@@ -41,16 +47,36 @@ class DecodedImage:
             self._rgb = np.ascontiguousarray(np.asarray(self.image, dtype=np.uint8))
         return self._rgb
 
+    def rgba(self) -> np.ndarray | None:
+        """HxWx4 uint8 array of frame 0 in `image`'s orientation with its alpha, None when it has no alpha."""
+        with _pillow_errors():
+            rgba = with_alpha(_oriented(self.raw))
+        if rgba is None or rgba.size != self.image.size:  # orientation failed differently: no common grid
+            return None
+        return np.asarray(rgba)
+
     def extra_frames(self) -> Iterator[Image.Image]:
         """Frames 1..MAX_EXTRA_FRAMES as RGB images (not EXIF-rotated). Raises InspectionError on a bad frame."""
+        for _, frame in self.frames():
+            yield to_rgb(frame)
+
+    def frames(self) -> Iterator[tuple[int, Image.Image]]:
+        """(index, frame) for frames 1..MAX_EXTRA_FRAMES as decoded, in their own mode. The frame object is reused:
+        use it before asking for the next one. Raises InspectionError on a bad frame."""
         for index in range(1, min(self.n_frames, MAX_EXTRA_FRAMES + 1)):
             with _pillow_errors():
                 self.raw.seek(index)
                 _check_pixels(self.raw.size, self.max_pixels)
                 self.raw.load()
-                yield to_rgb(self.raw)
+            yield index, self.raw
         with _pillow_errors():
             self.raw.seek(0)
+
+    def planes(self) -> Iterator:
+        """Every picture in the file besides `image` that a receiver can see, as planes.Plane objects."""
+        from gateway.inspection.planes import image_planes
+
+        return image_planes(self)
 
 
 def decode_image(data: bytes, limits: Limits) -> DecodedImage:
@@ -68,7 +94,8 @@ def decode_image(data: bytes, limits: Limits) -> DecodedImage:
         ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global other code may have flipped: truncation must fail here
         raw.load()
         image = to_rgb(_oriented(raw))
-    return DecodedImage(format=fmt, raw=raw, image=image, n_frames=n_frames, max_pixels=limits.max_pixels)
+    return DecodedImage(format=fmt, raw=raw, image=image, n_frames=n_frames, max_pixels=limits.max_pixels,
+                        data=data, limits=limits)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -84,6 +111,13 @@ def to_rgb(im: Image.Image) -> Image.Image:
         background = Image.new("RGBA", im.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, im.convert("RGBA")).convert("RGB")
     return im.convert("RGB")
+
+
+def with_alpha(im: Image.Image) -> Image.Image | None:
+    """`im` as RGBA when it has transparency (alpha channel or a transparent palette entry), else None."""
+    if im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or im.mode == "P" and "transparency" in im.info:
+        return im.convert("RGBA")
+    return None
 
 
 def _oriented(im: Image.Image) -> Image.Image:

@@ -53,7 +53,7 @@ def metadata_findings(decoded: DecodedImage) -> tuple[list[Finding], list[str]]:
 
     raw = decoded.raw
     _exif(raw, found, texts)
-    xmp = _xmp_bytes(raw)
+    xmp = xmp_bytes(raw)
     if xmp:
         _xmp(xmp, found, texts)
     _comments(raw, texts)
@@ -92,7 +92,8 @@ def _has_position(gps: dict) -> bool:
     return any(values)  # all zero is a placeholder, not a position
 
 
-def _xmp_bytes(raw: Image.Image) -> bytes:
+def xmp_bytes(raw: Image.Image) -> bytes:
+    """The XMP packet of the file (JPEG APP1, PNG iTXt, WebP, TIFF tag 700), b"" when there is none."""
     value = raw.info.get("xmp") or raw.info.get("XML:com.adobe.xmp") or b""
     if not value and raw.format == "TIFF":
         value = getattr(raw, "tag_v2", {}).get(700, b"")

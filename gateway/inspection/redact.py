@@ -2,7 +2,9 @@
 
 The output is the EXIF-oriented frame 0 (the orientation tag is dropped with the rest of the metadata), re-encoded
 in the input's own format. Pixels are converted to sRGB when the input carried an ICC profile, and no ICC profile,
-EXIF, XMP, text chunk or comment is written.
+EXIF, XMP, text chunk or comment is written: no EXIF thumbnail, MPF image, Photoshop or XMP thumbnail survives, nor
+any frame but the first. Under (nearly) transparent pixels the colours are set to white, so `convert("RGB")` of the
+output shows there what the composited picture shows; boxes found in the alpha-hidden plane are painted like any.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from gateway.models import Box, Finding, InspectionError, InspectionErrorKind
 FILL = (0, 0, 0)
 BOX_PAD = 0.15  # of the box's smaller side, at least MIN_PAD pixels: OCR boxes hug the glyphs
 MIN_PAD = 3
+# At or below this alpha a pixel's colour moves any composite by at most 8 of 255 levels: it is cleared to white.
+CLEAR_ALPHA = 8
 FACE_PAD = 0.25  # faces: the detector's box misses hair, ears and chin
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF", "GIF")
 
@@ -40,6 +44,8 @@ def redact_image(decoded: DecodedImage, findings: list[Finding]) -> bytes:
             pixels[y0:y1, x0:x1, :3] = FILL
             if pixels.shape[2] == 4:
                 pixels[y0:y1, x0:x1, 3] = 255
+    if pixels.shape[2] == 4:
+        pixels[pixels[:, :, 3] <= CLEAR_ALPHA, :3] = 255
     out = Image.fromarray(pixels, base.mode)  # a fresh image: no info, no EXIF, no text chunks
     return _encode(out, decoded.format)
 

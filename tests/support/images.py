@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -54,3 +55,19 @@ def photo_like(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", exif: Imag
     w, h = size
     image.putdata([(int(255 * x / w), int(255 * y / h), 128) for y in range(h) for x in range(w)])
     return encode(image, fmt, exif)
+
+
+def exif_with_thumbnail(thumbnail: bytes, make: str = "ACME Phones") -> bytes:
+    """An EXIF block ("Exif\\0\\0" + little-endian TIFF) whose IFD1 holds `thumbnail` (JPEG bytes), laid out as
+    cameras write it: IFD0 (Make), then IFD1 (Compression 6, JPEGInterchangeFormat + Length), then the bytes."""
+    value = make.encode() + b"\x00"
+    value += b"\x00" * (len(value) & 1)
+    ifd1 = 8 + 18 + len(value)  # header, IFD0 (count + 1 entry + next), the Make string
+    thumb = ifd1 + 2 + 3 * 12 + 4
+    tiff = b"II*\x00" + struct.pack("<I", 8)
+    tiff += struct.pack("<H", 1) + struct.pack("<HHII", 0x010F, 2, len(make) + 1, 26) + struct.pack("<I", ifd1)
+    tiff += value
+    tiff += struct.pack("<H", 3) + struct.pack("<HHIHH", 0x0103, 3, 1, 6, 0)
+    tiff += struct.pack("<HHII", 0x0201, 4, 1, thumb) + struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))
+    tiff += struct.pack("<I", 0) + thumbnail
+    return b"Exif\x00\x00" + tiff

@@ -1,0 +1,164 @@
+"""Every picture a receiver can see in one image file, besides the composited frame 0 the detectors read first.
+
+- "alpha-hidden": the colour channels ignoring alpha, which is what `Image.convert("RGB")` and many receivers show.
+  Only when transparency hides something there: edges in the colours that the picture composited over white
+  shows at less than half their contrast. The plane keeps the colours of those places only (padded; the rest is
+  one flat colour), so OCR costs in proportion to what is hidden. Its pixels line up with `image`.
+- "frame:N": frames 2..8 of an animation or pages of a TIFF (N counts from 1), and their own alpha-hidden plane.
+- embedded pictures (embedded.py): "exif-thumbnail", "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", decoded
+  through the same safe decode with the same limits, each followed by its own planes ("exif-thumbnail/frame:2").
+
+Planes are produced one at a time (a generator): a caller holds one plane's pixels at once. A plane that cannot be
+decoded raises InspectionError, which the caller turns into the policy's on_error like any undecodable image.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from gateway.inspection.decode import DecodedImage, _pillow_errors, decode_image, to_rgb, with_alpha
+from gateway.inspection.embedded import (
+    Embedded,
+    exif_thumbnails,
+    mpf_images,
+    photoshop_thumbnails,
+    xmp_thumbnails,
+)
+from gateway.inspection.regions import RegionSpec, busy_regions
+from gateway.models import InspectionError, InspectionErrorKind
+
+log = logging.getLogger(__name__)
+
+HIDDEN_CONTRAST = 32  # an edge this strong in the colours counts; text on any background has far stronger edges
+HIDDEN_MIN_PIXELS = 48  # fewer hidden edge pixels than a couple of small glyphs: nothing to read there
+HIDDEN_PAD = 32  # px of the colours kept around hidden content: its neighbouring context words
+HIDDEN_REGIONS = RegionSpec(contrast=1, pad=HIDDEN_PAD, max_regions=32)
+MAX_EMBEDDED = 8  # embedded pictures per file (a thumbnail and a preview or two is the norm)
+MAX_DEPTH = 2  # a thumbnail inside a thumbnail is looked at; one level deeper is refused
+_PS_RESOURCES_TAG = 34377
+
+
+@dataclass(frozen=True)
+class Plane:
+    """One picture a receiver can see, as HxWx3 uint8 pixels."""
+
+    name: str
+    rgb: np.ndarray
+    same_grid: bool = False  # pixel (x, y) is pixel (x, y) of the composited frame 0: its boxes can be painted there
+
+
+def image_planes(decoded: DecodedImage, prefix: str = "") -> Iterator[Plane]:
+    """Every plane of `decoded` besides `decoded.image`, in the order above."""
+    rgba = decoded.rgba()
+    if rgba is not None:
+        hidden = alpha_hidden(rgba, decoded.rgb())
+        if hidden is not None:
+            yield Plane(prefix + "alpha-hidden", hidden, same_grid=not prefix)
+    for index, frame in decoded.frames():
+        name = f"{prefix}frame:{index + 1}"
+        with _pillow_errors():
+            composite = np.asarray(to_rgb(frame))
+            frame_rgba = with_alpha(frame)
+        hidden = alpha_hidden(np.asarray(frame_rgba), composite) if frame_rgba is not None else None
+        yield Plane(name, composite)
+        if hidden is not None:
+            yield Plane(name + "/alpha-hidden", hidden)
+    for embedded in embedded_pictures(decoded):
+        inner = _decode_embedded(embedded, decoded)
+        yield Plane(prefix + embedded.name, inner.rgb())
+        yield from image_planes(inner, prefix + embedded.name + "/")
+
+
+def alpha_hidden(rgba: np.ndarray, composite: np.ndarray) -> np.ndarray | None:
+    """The colours of `rgba` where transparency hides content from `composite`, elsewhere one flat colour; None
+    when nothing is hidden (the cheap common case: opaque, or uniform colours under the transparent pixels)."""
+    transparent = rgba[:, :, 3] < 255
+    if not transparent.any():
+        return None
+    ys, xs = np.nonzero(cv2.dilate(transparent.view(np.uint8), np.ones((3, 3), np.uint8)))
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1  # hidden edges can only be near transparency
+    colours = np.ascontiguousarray(rgba[y0:y1, x0:x1, :3])
+    seen = _edges(colours)
+    shown = _edges(np.ascontiguousarray(composite[y0:y1, x0:x1]))
+    hidden = (seen >= HIDDEN_CONTRAST) & (shown.astype(np.int16) * 2 < seen)
+    if np.count_nonzero(hidden) < HIDDEN_MIN_PIXELS:
+        return None
+    regions = busy_regions(hidden.view(np.uint8) * 255, HIDDEN_REGIONS)
+    flat = np.median(colours[::7, ::7][transparent[y0:y1:7, x0:x1:7]].reshape(-1, 3), axis=0) \
+        if transparent[y0:y1:7, x0:x1:7].any() else np.full(3, 255)
+    plane = np.empty_like(composite)
+    plane[:] = flat.astype(np.uint8)
+    for rx0, ry0, rx1, ry1 in regions:
+        plane[y0 + ry0:y0 + ry1, x0 + rx0:x0 + rx1] = colours[ry0:ry1, rx0:rx1]
+    return plane
+
+
+def _edges(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest 3x3 morphological gradient over the channels (uint8)."""
+    grad = cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    return cv2.max(cv2.max(grad[:, :, 0], grad[:, :, 1]), grad[:, :, 2])
+
+
+def embedded_pictures(decoded: DecodedImage) -> list[Embedded]:
+    """The pictures stored inside `decoded`'s file (EXIF thumbnails, MPF images, Photoshop and XMP thumbnails)."""
+    from gateway.inspection.metadata import xmp_bytes
+
+    raw = decoded.raw
+    found: list[Embedded] = []
+    for exif in _exif_blocks(raw):
+        found += exif_thumbnails(exif)
+    if decoded.format == "JPEG":
+        mpf, base = raw.info.get("mp"), raw.info.get("mpoffset")
+        if mpf and base is not None and decoded.n_frames == 1:  # Pillow opened a valid MPO as frames already
+            found += mpf_images(decoded.data, mpf, int(base))
+        resources = b"".join(payload[14:] for marker, payload in getattr(raw, "applist", [])
+                             if marker == "APP13" and payload.startswith(b"Photoshop 3.0\x00"))
+        found += photoshop_thumbnails(resources)
+    elif decoded.format == "TIFF":
+        resources = getattr(raw, "tag_v2", {}).get(_PS_RESOURCES_TAG, b"")
+        found += photoshop_thumbnails(bytes(resources) if isinstance(resources, (bytes, bytearray)) else b"")
+    found += xmp_thumbnails(xmp_bytes(raw))
+    if found and decoded.depth >= MAX_DEPTH:
+        raise InspectionError(InspectionErrorKind.TOO_MANY_IMAGES, f"pictures nested deeper than {MAX_DEPTH}")
+    if len(found) > MAX_EMBEDDED:
+        raise InspectionError(InspectionErrorKind.TOO_MANY_IMAGES, f"{len(found)} embedded pictures > {MAX_EMBEDDED}")
+    return found
+
+
+def _exif_blocks(raw: Image.Image) -> list[bytes]:
+    """Every EXIF block of the file: JPEG APP1 "Exif" segments, PNG eXIf / raw profile, WebP EXIF."""
+    blocks = [raw.info["exif"]] if isinstance(raw.info.get("exif"), bytes) else []
+    if raw.format in ("JPEG", "MPO"):  # Pillow joins all APP1 "Exif" segments; a later one may stand on its own
+        blocks += [payload for marker, payload in getattr(raw, "applist", [])
+                   if marker == "APP1" and payload.startswith(b"Exif\x00\x00")][1:]
+    profile = raw.info.get("Raw profile type exif")
+    if isinstance(profile, str):
+        try:  # ImageMagick's hex dump: a header of three lines, then hex digits
+            blocks.append(bytes.fromhex("".join(profile.split("\n")[3:])))
+        except ValueError:
+            log.debug("unreadable raw EXIF profile")
+    return blocks
+
+
+def _decode_embedded(embedded: Embedded, parent: DecodedImage) -> DecodedImage:
+    """An embedded picture through the same safe decode and limits; its errors name the plane."""
+    try:
+        if embedded.pixels is not None:
+            height, width = embedded.pixels.shape[:2]
+            if width * height > parent.limits.max_pixels:
+                raise InspectionError(InspectionErrorKind.TOO_MANY_PIXELS, f"{width}x{height} pixels")
+            image = Image.fromarray(embedded.pixels, "RGB")
+            inner = DecodedImage(format="RAW", raw=image, image=image, max_pixels=parent.limits.max_pixels,
+                                 limits=parent.limits)
+        else:
+            inner = decode_image(embedded.data, parent.limits)
+    except InspectionError as err:
+        raise InspectionError(err.kind, f"{embedded.name}: {err}") from err
+    inner.depth = parent.depth + 1
+    return inner
