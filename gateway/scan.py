@@ -2,7 +2,8 @@
 
 The `--json` output is a stable contract: one object per image per line,
 {"path", "action", "rule", "findings": [{"entity", "source", "score", "box"}], "elapsed_ms"} (+ "error" when the
-file could not be read or inspected).
+file could not be read or inspected; a finding seen outside the main picture also has "plane", e.g. "alpha-hidden",
+"frame:2", "exif-thumbnail").
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def explain(path: str, report: ImageReport, decision: Decision, elapsed_ms: floa
     for f in sorted(report.findings, key=lambda f: (-f.score, f.entity)):
         mark = "*" if id(f) in matched or f in decision.matched else " "
         box = "" if f.box is None else f" at {list(f.box)}"
-        lines.append(f"    {mark} {f.entity:22} {f.source:9} score {f.score:.2f}{box}")
+        plane = f" in {f.plane}" if f.plane else ""
+        lines.append(f"    {mark} {f.entity:22} {f.source:9} score {f.score:.2f}{box}{plane}")
     if decision.matched:
         lines.append("    (* = made the rule match)")
     stages = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in report.stage_seconds.items())
@@ -152,7 +154,8 @@ def _annotate(data: bytes, report, decision, out: str, path: Path, many: bool, l
             continue
         color = colors.get(f.source, (200, 0, 200))
         draw.rectangle(f.box, outline=color, width=3)
-        draw.text((f.box[0] + 2, max(0, f.box[1] - 12)), f"{f.entity} {f.score:.2f}", fill=color)
+        label = f"{f.entity} {f.score:.2f}" + (f" ({f.plane})" if f.plane else "")
+        draw.text((f.box[0] + 2, max(0, f.box[1] - 12)), label, fill=color)
     draw.text((4, 4), f"{decision.action.value.upper()} ({decision.rule or 'default'})", fill=(255, 0, 0))
     target = Path(out)
     if many:

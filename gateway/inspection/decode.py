@@ -50,7 +50,8 @@ class DecodedImage:
     def rgba(self) -> np.ndarray | None:
         """HxWx4 uint8 array of frame 0 in `image`'s orientation with its alpha, None when it has no alpha."""
         with _pillow_errors():
-            rgba = with_alpha(_oriented(self.raw))
+            turned = _orientation(self.raw) not in (0, 1)
+            rgba = with_alpha(_oriented(self.raw) if turned else self.raw)
         if rgba is None or rgba.size != self.image.size:  # orientation failed differently: no common grid
             return None
         return np.asarray(rgba)
@@ -115,9 +116,18 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 def with_alpha(im: Image.Image) -> Image.Image | None:
     """`im` as RGBA when it has transparency (alpha channel or a transparent palette entry), else None."""
-    if im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or im.mode == "P" and "transparency" in im.info:
+    if im.mode == "RGBA":
+        return im
+    if im.mode in ("RGBa", "LA", "La", "PA") or im.mode == "P" and "transparency" in im.info:
         return im.convert("RGBA")
     return None
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # broken EXIF: _oriented leaves such an image unrotated too
+        return 1
 
 
 def _oriented(im: Image.Image) -> Image.Image:

@@ -39,6 +39,8 @@ HIDDEN_CONTRAST = 32  # an edge this strong in the colours counts; text on any b
 HIDDEN_MIN_PIXELS = 48  # fewer hidden edge pixels than a couple of small glyphs: nothing to read there
 HIDDEN_PAD = 32  # px of the colours kept around hidden content: its neighbouring context words
 HIDDEN_REGIONS = RegionSpec(contrast=1, pad=HIDDEN_PAD, max_regions=32)
+OUTLINE_RUN_PX = 81  # a straight run this long along an alpha edge is a shape's outline (glyphs are far shorter)
+_SQUARE = np.ones((3, 3), np.uint8)
 MAX_EMBEDDED = 8  # embedded pictures per file (a thumbnail and a preview or two is the norm)
 MAX_DEPTH = 2  # a thumbnail inside a thumbnail is looked at; one level deeper is refused
 _PS_RESOURCES_TAG = 34377
@@ -79,30 +81,59 @@ def alpha_hidden(rgba: np.ndarray, composite: np.ndarray) -> np.ndarray | None:
     """The colours of `rgba` where transparency hides content from `composite`, elsewhere one flat colour; None
     when nothing is hidden (the cheap common case: opaque, or uniform colours under the transparent pixels)."""
     transparent = rgba[:, :, 3] < 255
-    if not transparent.any():
+    rows = np.flatnonzero(transparent.any(axis=1))
+    if rows.size == 0:
         return None
-    ys, xs = np.nonzero(cv2.dilate(transparent.view(np.uint8), np.ones((3, 3), np.uint8)))
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1  # hidden edges can only be near transparency
-    colours = np.ascontiguousarray(rgba[y0:y1, x0:x1, :3])
-    seen = _edges(colours)
-    shown = _edges(np.ascontiguousarray(composite[y0:y1, x0:x1]))
-    hidden = (seen >= HIDDEN_CONTRAST) & (shown.astype(np.int16) * 2 < seen)
+    y0, y1 = max(0, rows[0] - 1), rows[-1] + 2  # hidden edges can only be near transparency; whole rows: no copies
+    crop = rgba[y0:y1]
+    grad = cv2.morphologyEx(crop, cv2.MORPH_GRADIENT, _SQUARE)
+    seen = _channel_max(grad)
+    shown = _channel_max(cv2.morphologyEx(composite[y0:y1], cv2.MORPH_GRADIENT, _SQUARE))
+    # Edges within 2 px of a visible one are the antialiased fringe of visible content (its colour at a low alpha).
+    visible = cv2.dilate((shown >= HIDDEN_CONTRAST).view(np.uint8), np.ones((5, 5), np.uint8)).view(bool)
+    hidden = (seen >= HIDDEN_CONTRAST) & (shown.astype(np.int16) * 4 < seen) & ~visible
     if np.count_nonzero(hidden) < HIDDEN_MIN_PIXELS:
         return None
-    regions = busy_regions(hidden.view(np.uint8) * 255, HIDDEN_REGIONS)
-    flat = np.median(colours[::7, ::7][transparent[y0:y1:7, x0:x1:7]].reshape(-1, 3), axis=0) \
-        if transparent[y0:y1:7, x0:x1:7].any() else np.full(3, 255)
+    at_alpha_edge = grad[:, :, 3] >= HIDDEN_CONTRAST
+    # Under an even alpha the colours' structure is drawn there, hidden; along an alpha edge it may be no more than
+    # the outline of an opaque shape (a card's rounded corners), unless it reads like glyphs (white text).
+    mask = (hidden & ~at_alpha_edge) | _without_outlines(hidden & at_alpha_edge, y0 == 0, y1 >= len(rgba))
+    if np.count_nonzero(mask) < HIDDEN_MIN_PIXELS:
+        return None
+    regions = busy_regions(mask.view(np.uint8) * 255, HIDDEN_REGIONS)
+    sample = transparent[y0:y1:7, ::7]
+    flat = np.median(crop[::7, ::7, :3][sample], axis=0) if sample.any() else np.full(3, 255)
     plane = np.empty_like(composite)
     plane[:] = flat.astype(np.uint8)
-    for rx0, ry0, rx1, ry1 in regions:
-        plane[y0 + ry0:y0 + ry1, x0 + rx0:x0 + rx1] = colours[ry0:ry1, rx0:rx1]
+    for x0, ry0, x1, ry1 in regions:
+        plane[y0 + ry0:y0 + ry1, x0:x1] = crop[ry0:ry1, x0:x1, :3]
     return plane
 
 
-def _edges(rgb: np.ndarray) -> np.ndarray:
-    """Per pixel, the largest 3x3 morphological gradient over the channels (uint8)."""
-    grad = cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    return cv2.max(cv2.max(grad[:, :, 0], grad[:, :, 1]), grad[:, :, 2])
+def _without_outlines(mask: np.ndarray, at_top: bool, at_bottom: bool) -> np.ndarray:
+    """`mask` (rows of a picture, reaching its top / bottom or not) less its straight runs of OUTLINE_RUN_PX or
+    more and every part that touches one or the picture's border (a rounded rectangle's or screenshot's corners):
+    what is left are glyph-like pieces."""
+    m = mask.view(np.uint8)
+    runs = cv2.max(*(cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+                     for k in ((OUTLINE_RUN_PX, 1), (1, OUTLINE_RUN_PX))))
+    rest = cv2.subtract(m, runs)
+    if not rest.any():
+        return rest.view(bool)
+    near = cv2.dilate(runs, np.ones((7, 7), np.uint8))
+    near[:, :2] = near[:, -2:] = 1
+    if at_top:
+        near[:2] = 1
+    if at_bottom:
+        near[-2:] = 1
+    _, labels = cv2.connectedComponents(rest, connectivity=8)
+    touching = np.unique(labels[near.view(bool) & (labels > 0)])
+    return (labels > 0) & ~np.isin(labels, touching)
+
+
+def _channel_max(grad: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest of the R, G and B values (uint8)."""
+    return np.maximum(np.maximum(grad[:, :, 0], grad[:, :, 1]), grad[:, :, 2])
 
 
 def embedded_pictures(decoded: DecodedImage) -> list[Embedded]:

@@ -71,3 +71,79 @@ def exif_with_thumbnail(thumbnail: bytes, make: str = "ACME Phones") -> bytes:
     tiff += struct.pack("<HHII", 0x0201, 4, 1, thumb) + struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))
     tiff += struct.pack("<I", 0) + thumbnail
     return b"Exif\x00\x00" + tiff
+
+
+def _gradient(size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    return Image.merge("RGB", [Image.linear_gradient("L").resize(size).rotate(angle, expand=False)
+                               for angle in (0, 90, 180)])
+
+
+def alpha_hidden_png(lines: list[str], mode: str = "RGBA", size: tuple[int, int] = (900, 420),
+                     font_size: int = 30) -> bytes:
+    """A PNG whose visible picture is a clean gradient 'photo' on top and a fully transparent strip below, with
+    `lines` drawn in the colour channels of that strip at alpha 0: invisible when composited, readable through
+    `Image.convert("RGB")`. mode RGBA, LA (grey + alpha) or P (palette whose text and strip entries are
+    transparent)."""
+    w, h = size
+    top = h // 2
+    font = ImageFont.truetype(FONT, font_size)
+    canvas = _gradient((w, h))
+    hidden = Image.new("RGB", (w, h - top), "white")
+    draw = ImageDraw.Draw(hidden)
+    for i, line in enumerate(lines):
+        draw.text((30, 20 + i * int(font_size * 1.6)), line, font=font, fill=(15, 15, 15))
+    canvas.paste(hidden, (0, top))
+    if mode == "P":
+        palette = canvas.convert("L").point(lambda v: min(v, 253))  # 254 and 255 are kept for the strip
+        strip = hidden.convert("L").point(lambda v: 255 if v > 128 else 254)
+        palette.paste(strip, (0, top))
+        image = palette.convert("P")
+        image.putpalette([v for g in range(254) for v in (g, g, g)] + [15, 15, 15, 255, 255, 255])
+        return encode_with(image, "PNG", transparency=bytes([255] * 254 + [0, 0]))
+    alpha = Image.new("L", (w, h), 255)
+    alpha.paste(0, (0, top, w, h))
+    base = canvas.convert("L") if mode == "LA" else canvas
+    base.putalpha(alpha)
+    return encode(base, "PNG")
+
+
+def clean_transparent_png(size: tuple[int, int] = (900, 420)) -> bytes:
+    """A clean transparent PNG as design tools export it: dark text and a rounded card with a soft shadow on a
+    transparent background whose colour channels are zero (nothing under the transparency)."""
+    w, h = size
+    font = ImageFont.truetype(FONT, 30)
+    shadow = Image.new("L", size, 0)
+    ImageDraw.Draw(shadow).rounded_rectangle((40, 40, w - 40, h - 40), radius=24, fill=110)
+    from PIL import ImageFilter
+
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    image.putalpha(shadow.filter(ImageFilter.GaussianBlur(12)))
+    card = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(card)
+    draw.rounded_rectangle((30, 30, w - 50, h - 50), radius=24, fill=(250, 250, 252, 255))
+    draw.text((70, 90), "Quarterly roadmap review", font=font, fill=(25, 25, 35, 255))
+    draw.text((70, 160), "Ship the new onboarding flow in March", font=font, fill=(25, 25, 35, 255))
+    return encode(Image.alpha_composite(image, card), "PNG")
+
+
+def jpeg_with_thumbnail(main: Image.Image, thumbnail: Image.Image, quality: int = 90) -> bytes:
+    """A JPEG of `main` whose EXIF IFD1 thumbnail is `thumbnail` (any picture, as a crafted file would hold)."""
+    thumb = encode_with(thumbnail.convert("RGB"), "JPEG", quality=85)
+    return encode_with(main.convert("RGB"), "JPEG", quality=quality, exif=exif_with_thumbnail(thumb))
+
+
+def text_picture(lines: list[str], size: tuple[int, int] = (480, 160), font_size: int = 24) -> Image.Image:
+    """Dark text on white as a Pillow image (for thumbnails and frames)."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, font_size)
+    for i, line in enumerate(lines):
+        draw.text((16, 16 + i * int(font_size * 1.6)), line, font=font, fill=(20, 20, 20))
+    return image
+
+
+def encode_with(image: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **params)
+    return buf.getvalue()
