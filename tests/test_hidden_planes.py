@@ -162,6 +162,35 @@ def test_exif_thumbnail_is_a_plane_in_jpeg_png_and_webp() -> None:
         assert plane.name == "exif-thumbnail" and plane.rgb.shape == (80, 320, 3) and not plane.same_grid
 
 
+def _camera_photo(size: tuple[int, int] = (1200, 800)) -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.coffee()).resize(size)
+
+
+@pytest.mark.parametrize("resample", [Image.Resampling.BICUBIC, Image.Resampling.LANCZOS,
+                                      Image.Resampling.BILINEAR, Image.Resampling.NEAREST])
+def test_a_thumbnail_that_only_scales_the_main_picture_down_is_not_read_again(resample) -> None:
+    main = _camera_photo()
+    assert names(jpeg_with_thumbnail(main, main.resize((160, 107), resample))) == []
+    letterboxed = Image.new("RGB", (160, 120), "black")
+    letterboxed.paste(main.resize((160, 107), resample), (0, 6))
+    assert names(jpeg_with_thumbnail(main, letterboxed)) == []
+    # stored as the sensor saw it, shown turned by the EXIF orientation: the thumbnail is turned alike
+    sideways = main.transpose(Image.Transpose.ROTATE_90)
+    assert names(jpeg_with_thumbnail(sideways, sideways.resize((107, 160), resample), orientation=6)) == []
+
+
+@pytest.mark.parametrize("grey", [0, 120, 200])
+def test_a_thumbnail_with_anything_more_is_read(grey: int) -> None:
+    main = _camera_photo()
+    thumb = main.resize((160, 107))
+    ImageDraw.Draw(thumb).text((8, 80), f"SSN {SSN}", font=ImageFont.truetype(FONT, 8), fill=(grey, grey, grey))
+    assert names(jpeg_with_thumbnail(main, thumb)) == ["exif-thumbnail"]
+    cropped = main.crop((0, 0, 600, 400)).resize((160, 107))  # a different picture altogether
+    assert names(jpeg_with_thumbnail(main, cropped)) == ["exif-thumbnail"]
+
+
 def test_uncompressed_exif_thumbnail_is_a_plane() -> None:
     pixels = np.asarray(text_picture(["x"], size=(40, 30)))
     entries = [(0x0100, 3, 40), (0x0101, 3, 30), (0x0102, 3, 8), (0x0103, 3, 1), (0x0106, 3, 2), (0x0111, 4, 0),
@@ -346,9 +375,12 @@ def test_pii_in_an_ultra_hdr_second_picture_is_found(inspector) -> None:
 @pytest.mark.slow
 def test_what_a_thumbnail_repeats_is_counted_once(inspector) -> None:
     main = text_picture([f"Mail {EMAIL}"], size=(900, 200), font_size=36)
-    report = inspector.inspect(jpeg_with_thumbnail(main, main.resize((450, 100))))
+    other = text_picture([f"Contact {EMAIL}", f"SSN {SSN}"], size=(480, 120), font_size=22)  # not a scaled copy
+    assert names(jpeg_with_thumbnail(main, other)) == ["exif-thumbnail"]
+    report = inspector.inspect(jpeg_with_thumbnail(main, other))
     emails = [f for f in report.findings if f.entity == "EMAIL_ADDRESS"]
     assert len(emails) == 1 and emails[0].plane == "" and emails[0].box is not None
+    assert ("US_SSN", "exif-thumbnail") in {(f.entity, f.plane) for f in report.findings}
 
 
 @pytest.mark.slow

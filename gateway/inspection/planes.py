@@ -7,6 +7,7 @@
 - "frame:N": frames 2..8 of an animation or pages of a TIFF (N counts from 1), and their own alpha-hidden plane.
 - embedded pictures (embedded.py): "exif-thumbnail", "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", decoded
   through the same safe decode with the same limits, each followed by its own planes ("exif-thumbnail/frame:2").
+  One that only shows the main picture scaled down (what cameras write) is decoded and compared, not read again.
 
 Planes are produced one at a time (a generator): a caller holds one plane's pixels at once. A plane that cannot be
 decoded raises InspectionError, which the caller turns into the policy's on_error like any undecodable image.
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from gateway.inspection.decode import DecodedImage, _pillow_errors, decode_image, to_rgb, with_alpha
+from gateway.inspection.decode import DecodedImage, _orientation, _pillow_errors, decode_image, to_rgb, with_alpha
 from gateway.inspection.embedded import (
     Embedded,
     exif_thumbnails,
@@ -44,6 +45,14 @@ _SQUARE = np.ones((3, 3), np.uint8)
 MAX_EMBEDDED = 8  # embedded pictures per file (a thumbnail and a preview or two is the norm)
 MAX_DEPTH = 2  # a thumbnail inside a thumbnail is looked at; one level deeper is refused
 _PS_RESOURCES_TAG = 34377
+# An embedded picture is a scaled copy of the main one when at most COPY_MAX_PIXELS of its pixels differ from the
+# main picture scaled down by more than COPY_NOISE over the local contrast (cameras' thumbnails: 0-13 px; a line of
+# 8 px text, even faint: 38+; a screenshot's thumbnail at JPEG quality 60: ~45, so it is read again, to be safe).
+COPY_NOISE = 16
+COPY_MAX_PIXELS = 24
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,48 @@ def image_planes(decoded: DecodedImage, prefix: str = "") -> Iterator[Plane]:
             yield Plane(name + "/alpha-hidden", hidden)
     for embedded in embedded_pictures(decoded):
         inner = _decode_embedded(embedded, decoded)
-        yield Plane(prefix + embedded.name, inner.rgb())
+        if not shows_the_same(_upright(inner.rgb(), decoded), decoded.rgb()):
+            yield Plane(prefix + embedded.name, inner.rgb())
         yield from image_planes(inner, prefix + embedded.name + "/")
+
+
+def shows_the_same(small: np.ndarray, main: np.ndarray) -> bool:
+    """True when `small` is `main` scaled down (stretched, or fitted between uniform bars) with nothing in it that
+    the main picture does not show larger (see _close). Thumbnails and previews as cameras write them are such copies."""
+    h, w = small.shape[:2]
+    height, width = main.shape[:2]
+    if h > height or w > width or h < 8 or w < 8:
+        return False
+    if _close(small, cv2.resize(main, (w, h), interpolation=cv2.INTER_AREA)):
+        return True
+    scale = min(w / width, h / height)
+    cw, ch = max(1, round(width * scale)), max(1, round(height * scale))
+    if (cw, ch) == (w, h):
+        return False
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    bars = np.ones((h, w), bool)
+    bars[y0:y0 + ch, x0:x0 + cw] = False
+    expected = np.empty_like(small)
+    expected[:] = np.median(small[bars], axis=0).astype(np.uint8)
+    expected[y0:y0 + ch, x0:x0 + cw] = cv2.resize(main, (cw, ch), interpolation=cv2.INTER_AREA)
+    return _close(small, expected)
+
+
+def _close(small: np.ndarray, scaled: np.ndarray) -> bool:
+    """True when `small` differs from `scaled` (the main picture at its size) by more than the local contrast of
+    `scaled` plus COPY_NOISE in at most COPY_MAX_PIXELS pixels: scalers and JPEG differ at edges, by about the
+    edge's contrast; text that is not in the main picture differs on a flat ground or across texture."""
+    a, b = (cv2.GaussianBlur(np.ascontiguousarray(x), (3, 3), 0) for x in (small, scaled))
+    diff = _channel_max(cv2.absdiff(a, b)).astype(np.int16)
+    contrast = _channel_max(cv2.morphologyEx(b, cv2.MORPH_GRADIENT, _SQUARE)).astype(np.int16)
+    return np.count_nonzero(diff > contrast + COPY_NOISE) <= COPY_MAX_PIXELS
+
+
+def _upright(rgb: np.ndarray, parent: DecodedImage) -> np.ndarray:
+    """An embedded picture turned as the parent's EXIF orientation turns the parent (thumbnails are stored as the
+    sensor saw them, like the main picture)."""
+    method = _TRANSPOSE.get(_orientation(parent.raw))
+    return np.asarray(Image.fromarray(rgb).transpose(method)) if method is not None else rgb
 
 
 def alpha_hidden(rgba: np.ndarray, composite: np.ndarray) -> np.ndarray | None:

@@ -57,16 +57,21 @@ def photo_like(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", exif: Imag
     return encode(image, fmt, exif)
 
 
-def exif_with_thumbnail(thumbnail: bytes, make: str = "ACME Phones") -> bytes:
+def exif_with_thumbnail(thumbnail: bytes, make: str = "ACME Phones", orientation: int | None = None) -> bytes:
     """An EXIF block ("Exif\\0\\0" + little-endian TIFF) whose IFD1 holds `thumbnail` (JPEG bytes), laid out as
-    cameras write it: IFD0 (Make), then IFD1 (Compression 6, JPEGInterchangeFormat + Length), then the bytes."""
+    cameras write it: IFD0 (Make, Orientation), then IFD1 (Compression 6, JPEGInterchangeFormat + Length), then
+    the bytes."""
     value = make.encode() + b"\x00"
     value += b"\x00" * (len(value) & 1)
-    ifd1 = 8 + 18 + len(value)  # header, IFD0 (count + 1 entry + next), the Make string
+    n0 = 1 if orientation is None else 2
+    make_at = 8 + 2 + 12 * n0 + 4
+    ifd1 = make_at + len(value)
     thumb = ifd1 + 2 + 3 * 12 + 4
-    tiff = b"II*\x00" + struct.pack("<I", 8)
-    tiff += struct.pack("<H", 1) + struct.pack("<HHII", 0x010F, 2, len(make) + 1, 26) + struct.pack("<I", ifd1)
-    tiff += value
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", n0)
+    tiff += struct.pack("<HHII", 0x010F, 2, len(make) + 1, make_at)
+    if orientation is not None:
+        tiff += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff += struct.pack("<I", ifd1) + value
     tiff += struct.pack("<H", 3) + struct.pack("<HHIHH", 0x0103, 3, 1, 6, 0)
     tiff += struct.pack("<HHII", 0x0201, 4, 1, thumb) + struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))
     tiff += struct.pack("<I", 0) + thumbnail
@@ -127,10 +132,12 @@ def clean_transparent_png(size: tuple[int, int] = (900, 420)) -> bytes:
     return encode(Image.alpha_composite(image, card), "PNG")
 
 
-def jpeg_with_thumbnail(main: Image.Image, thumbnail: Image.Image, quality: int = 90) -> bytes:
+def jpeg_with_thumbnail(main: Image.Image, thumbnail: Image.Image, quality: int = 90,
+                        orientation: int | None = None) -> bytes:
     """A JPEG of `main` whose EXIF IFD1 thumbnail is `thumbnail` (any picture, as a crafted file would hold)."""
     thumb = encode_with(thumbnail.convert("RGB"), "JPEG", quality=85)
-    return encode_with(main.convert("RGB"), "JPEG", quality=quality, exif=exif_with_thumbnail(thumb))
+    exif = exif_with_thumbnail(thumb, orientation=orientation)
+    return encode_with(main.convert("RGB"), "JPEG", quality=quality, exif=exif)
 
 
 def text_picture(lines: list[str], size: tuple[int, int] = (480, 160), font_size: int = 24) -> Image.Image:
