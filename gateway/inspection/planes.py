@@ -1,9 +1,11 @@
 """Every picture a receiver can see in one image file, besides the composited frame 0 the detectors read first.
 
 - "alpha-hidden": the colour channels ignoring alpha, which is what `Image.convert("RGB")` and many receivers show.
-  Only when transparency hides something there: edges in the colours that the picture composited over white
-  shows at less than half their contrast. The plane keeps the colours of those places only (padded; the rest is
-  one flat colour), so OCR costs in proportion to what is hidden. Its pixels line up with `image`.
+  Only when transparency hides something there: edges in the colours that the picture composited over white shows
+  at under a quarter of their contrast (text drawn under alpha 0, white text on a transparent ground), except the
+  antialiased fringes of visible content and the outlines of opaque shapes (long straight edges and the corners
+  joining them). The plane keeps the colours of those places only (padded; the rest is one flat colour), so OCR
+  costs in proportion to what is hidden. Its pixels line up with `image`.
 - "frame:N": frames 2..8 of an animation or pages of a TIFF (N counts from 1), and their own alpha-hidden plane.
 - embedded pictures (embedded.py): "exif-thumbnail", "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", decoded
   through the same safe decode with the same limits, each followed by its own planes ("exif-thumbnail/frame:2").
