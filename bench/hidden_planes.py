@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def markdown(r: dict) -> str:
-    rows = ["| image | planes inspected | with planes median s | without median s | ratio | finding the planes s "
-            "| that / without |", "|---|---|---|---|---|---|---|"]
+    header = ("| image | planes inspected | with planes median s | without median s | ratio | finding the planes s "
+              "| that / without |")
+    rows = [header, "|---|---|---|---|---|---|---|"]
     for name, m in r["images"].items():
         rows.append(f"| {name} | {', '.join(m['planes']) or '-'} | {m['with_planes_s']:.3f} | "
                     f"{m['without_planes_s']:.3f} | {m['ratio']:.2f} | {m['planes_only_s']:.3f} | "

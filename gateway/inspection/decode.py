@@ -38,7 +38,7 @@ class DecodedImage:
     max_pixels: int = 0
     _rgb: np.ndarray | None = field(default=None, repr=False)
     data: bytes = field(default=b"", repr=False)  # the encoded file (embedded previews are found in it)
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     depth: int = 0  # 0: the uploaded file; 1: a picture embedded in it; ...
 
     def rgb(self) -> np.ndarray:

@@ -79,7 +79,6 @@ def exif_with_thumbnail(thumbnail: bytes, make: str = "ACME Phones", orientation
 
 
 def _gradient(size: tuple[int, int]) -> Image.Image:
-    w, h = size
     return Image.merge("RGB", [Image.linear_gradient("L").resize(size).rotate(angle, expand=False)
                                for angle in (0, 90, 180)])
 
