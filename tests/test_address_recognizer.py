@@ -29,6 +29,8 @@ def locations(analyzer: TextAnalyzer, text: str) -> list[float]:
     "179 Kingsley Road, Manchester M14 6HT",
     "Flat 3, 95 Church Lane, Oxford OX2 6NN",
     "Boulder, CO 80371",
+    "TUCSON, AZ 85775",
+    "Leeds LS10 7QA",
 ])
 def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) -> None:
     found = locations(analyzer, text)
@@ -41,6 +43,7 @@ def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) 
     "Version 2 Release Notes",
     "Total 12 EUR, order 50667 shipped",
     "Build 4711 Green Run passed",
+    "BUILD 12 GREEN RUN OK",
 ])
 def test_street_shaped_phrases_alone_do_not_act(analyzer: TextAnalyzer, text: str) -> None:
     assert all(score < ACTING for score in locations(analyzer, text)), (text, locations(analyzer, text))

@@ -160,11 +160,11 @@ def _finding(entity: str, box, score: float = 0.9, source: str = "ocr") -> Findi
 
 def test_leakage_counts_every_readable_item_in_what_the_policy_forwards(policy):
     items = [_item("EMAIL_ADDRESS", [100, 100, 300, 120]),   # found: redacted by the policy
-             _item("PHONE_NUMBER", [100, 300, 300, 320]),    # found at 0.4: under min_score, not redacted
+             _item("PERSON", [100, 300, 300, 320]),          # found at 0.4 (a lone name): under min_score
              _item("PERSON", [600, 100, 800, 120]),          # missed
              _item("IP_ADDRESS", [600, 300, 800, 320]),      # missed, and the policy allows it anyway
              _item("LOCATION", [600, 500, 800, 520])]        # not readable on the original: not counted
-    insp = FakeInspector([_finding("EMAIL_ADDRESS", items[0]["box"]), _finding("PHONE_NUMBER", items[1]["box"], 0.4)])
+    insp = FakeInspector([_finding("EMAIL_ADDRESS", items[0]["box"]), _finding("PERSON", items[1]["box"], 0.4)])
     probe = FakeProbe()
     rec = score_image(_entry(items), _image(items, unreadable=(4,)), {"ours": insp}, probe, policy, DEST)
     ours = rec["tools"]["ours"]
@@ -172,7 +172,7 @@ def test_leakage_counts_every_readable_item_in_what_the_policy_forwards(policy):
     assert sorted(rec["readable"]) == [0, 1, 2, 3]
     assert ours["leaked_forwarded"] == {0: False, 1: True, 2: True, 3: True}
     assert ours["leaked"] == {0: False, 1: False, 2: True, 3: True}  # every finding redacted
-    # 5 reads on the original, then only the crops a painted box touches: e-mail (forwarded), e-mail + phone (all)
+    # 5 reads on the original, then only the crops a painted box touches: e-mail (forwarded), e-mail + name (all)
     assert probe.calls == 5 + 1 + 2
     assert rec["expected"] == "redact" and ours["found"] == [True, True, False, False, False]
 

@@ -14,11 +14,7 @@ TARGET_CHAR_PX = 9.0
 MIN_CHAR_PX = 4.5  # never shrink glyphs below this, tile instead
 MIN_SCALE, MAX_SCALE = 0.2, 2.0
 MAX_CANVAS_PIXELS = 3_000_000  # detection time budget per image (about 3x a 1024x768 screenshot)
-# Photos and images with fewer than TEXT_GLYPHS_MIN text-line glyphs: a CRAFT pass on a COARSE_PIXELS canvas first
-# checks for any text (a 2000x1500 photo: ~0.5 s instead of ~6 s); canvases under COARSE_MIN_PIXELS go straight to
-# full detection. 400k (was 600k) still finds 14 px text on a sheet in a 2000x1500 photo (4 boxes at 600k, 2 at 400k,
-# 1 at 300k) and takes a third off text-free photos.
-TEXT_GLYPHS_MIN = 30
+TEXT_GLYPHS_MIN = 30  # glyphs with aligned neighbours that make an image text-like (looks_like_text)
 
 
 def glyph_components(grey: np.ndarray) -> tuple[int, list[np.ndarray]]:
@@ -32,20 +28,26 @@ def glyph_components(grey: np.ndarray) -> tuple[int, list[np.ndarray]]:
     return step, [cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:] for mask in (bw, 255 - bw)]
 
 
-def detection_scale(grey: np.ndarray, components: tuple[int, list[np.ndarray]] | None = None) -> float:
-    """Resize factor that puts the typical character height near TARGET_CHAR_PX on the CRAFT canvas.
-
-    Character height is the median height of glyph-sized connected components of an Otsu threshold (both
-    polarities): cheap (a few ms) and good enough to avoid shrinking small text away or enlarging big text."""
-    h, w = grey.shape
-    step, polarities = components or glyph_components(grey)
-    heights = []
+def glyph_heights(components: tuple[int, list[np.ndarray]]) -> list[int]:
+    """Heights (full-size pixels) of the glyph-sized connected components of both polarities."""
+    step, polarities = components
+    heights: list[int] = []
     for s in polarities:
         if not len(s):
             continue
         ch, cw, area = s[:, cv2.CC_STAT_HEIGHT], s[:, cv2.CC_STAT_WIDTH], s[:, cv2.CC_STAT_AREA]
         glyph = (ch >= 4) & (ch <= 200) & (cw <= 2 * ch + 2) & (cw >= 1) & (area >= 6) & (area <= 0.9 * ch * cw + 1)
         heights.extend((ch[glyph] * step).tolist())
+    return heights
+
+
+def detection_scale(grey: np.ndarray, components: tuple[int, list[np.ndarray]] | None = None) -> float:
+    """Resize factor that puts the typical character height near TARGET_CHAR_PX on the CRAFT canvas.
+
+    Character height is the median height of glyph-sized connected components of an Otsu threshold (both
+    polarities): cheap (a few ms) and good enough to avoid shrinking small text away or enlarging big text."""
+    h, w = grey.shape
+    heights = glyph_heights(components or glyph_components(grey))
     if len(heights) < 5:
         return 1.0
     char_h = max(float(np.percentile(heights, 60)), 1.0)

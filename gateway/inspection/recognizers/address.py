@@ -15,13 +15,14 @@ _US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA
 _STREET_TYPES = ("Street|St|Avenue|Ave|Av|Road|Rd|Drive|Dr|Lane|Ln|Court|Ct|Boulevard|Blvd|Way|Place|Pl|Terrace|Ter|"
                  "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Cres|Grove|Gardens|Mews|Row|Trail|Trl|"
                  "Loop|Alley|Walk|Hill|Park|Pike|Plaza|Point|Ridge|Run|View|Green")
-_NAME = r"[A-Z][a-z]+(?:['-][A-Za-z][a-z]+)?\.?"
+_NAME = r"(?:[A-Z][a-z]+(?:['-][A-Za-z][a-z]+)?|[A-Z]{2,}(?:['-][A-Z]+)?)\.?"  # Title Case or SHIPPING-LABEL CAPS
 _DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?[ \t]+)?"
 _UNIT = r"(?:,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|#)\.?[ \t]*#?[0-9A-Za-z-]{1,6})?"
 _NUMBER = r"(?<![\w.,$€£-])\d{1,5}[A-Za-z]?(?:-\d{1,4})?"
 # "5475 Pine Court", "12 N. Maple Ave, Suite 300", "Flat 3, 12 Albert Street"
-STREET = (rf"{_NUMBER}[ \t]+{_DIRECTION}(?:{_NAME}[ \t]+){{1,3}}(?:{_STREET_TYPES})\b\.?{_UNIT}")
-_CITY = r"[A-Z][a-z]+(?:[ \t.-]+[A-Z][a-z]+){0,2}"
+STREET = (rf"{_NUMBER}[ \t]+{_DIRECTION}(?:{_NAME}[ \t]+){{1,3}}(?:{_STREET_TYPES}|{_STREET_TYPES.upper()})\b\.?"
+          rf"(?i:{_UNIT})")
+_CITY = r"(?:[A-Z][a-z]+(?:[ \t.-]+[A-Z][a-z]+){0,2}|[A-Z]{3,}(?:[ \t.-]+[A-Z]{2,}){0,2})"
 US_CITY = rf"{_CITY},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b"
 UK_POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b"
 _EU_CITY = r"[A-ZÄÖÜÉ][a-zäöüßéèêàç]+(?:[ \t-][A-ZÄÖÜÉa-z][a-zäöüßéèêàç]+){0,2}"
@@ -44,6 +45,7 @@ class StreetAddressRecognizer(PatternRecognizer):
         Pattern("de street + city", rf"{DE_STREET}{_SEP}{EU_CITY}", 0.85),
         Pattern("fr street + city", rf"{FR_STREET}{_SEP}{EU_CITY}", 0.85),
         Pattern("us city line", US_CITY, 0.6),
+        Pattern("uk city + postcode", rf"\b{_CITY}{_SEP}{UK_POSTCODE}", 0.55),
         Pattern("de street", DE_STREET, 0.6),
         Pattern("fr street", FR_STREET, 0.6),
         Pattern("street", STREET, 0.45),
