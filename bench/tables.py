@@ -13,7 +13,7 @@ TARGETS = {"EMAIL_ADDRESS": 0.95, "CREDIT_CARD": 0.95, "US_SSN": 0.95, "IBAN_COD
            "SECRET": 0.95, "MRZ": 0.95, "PERSON": 0.85, "FACE": 0.85}
 CLEAN_FP_TARGET = 0.03
 TOOL_NAMES = {"ours": "ours", "presidio": "Presidio"}
-READER_NAMES = {"ours": "ours (EasyOCR)", "presidio": "Tesseract"}
+READER_NAMES = {"ours": "ours (CRAFT + PP-OCRv6)", "presidio": "Tesseract"}
 
 Summaries = dict[str, dict]
 
