@@ -373,7 +373,7 @@ def test_a_two_split_run_is_reported_side_by_side(tmp_path, policy, capsys):
     md = tables.markdown(result)
     assert "| Entity | target | dev ours | dev Presidio | test ours | test Presidio |" in md
     assert "| EMAIL_ADDRESS | ≥ 0.95 | 1.00 (2/2) ✅ | 0.00 (0/2) | 0.50 (1/2) ❌ | 0.00 (0/2) |" in md
-    assert "| Category | dev ours (EasyOCR) | dev Tesseract | test ours (EasyOCR) | test Tesseract |" in md
+    assert "| Category | dev ours (CRAFT + PP-OCRv6) | dev Tesseract | test ours (CRAFT + PP-OCRv6) | test Tesseract |" in md
     assert "* test, must-block, not blocked: 0.png (redact by redact-pii-public-chatbots; expected block by " \
            "block-secrets)" in md
     assert "| Entity | dev readable | dev ours forwarded | dev ours all redacted | dev Presidio redacted | " \
