@@ -153,6 +153,8 @@ class DlpGateway:
             self.store.stop_watching()
         if self.pool is not None:
             self.pool.shutdown()
+        if self.pipeline is not None:
+            self.pipeline.close()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         if self.audit is not None:

@@ -11,13 +11,15 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gateway.audit import AuditLog, build_audit_event, new_incident_id
 from gateway.cache import ReportCache
-from gateway.content_coding import BodyTooLarge, UndecodableBody, decode_body, encode_body
+from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
+from gateway.cpus import available_cpus
 from gateway.enforce import block_response
 from gateway.extract import Extraction, extract_images
 from gateway.metrics import GatewayMetrics
@@ -36,6 +38,7 @@ from gateway.scope import is_upload
 from gateway.warn import PROCEED_PATH, WarnOverrides, proceed_page
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OFF_LOOP_BYTES = 256_000  # walking a larger JSON body takes a while in Python: do it off the event loop
 
@@ -148,6 +151,15 @@ class UploadPipeline:
         self.cache = cache
         self.overrides = overrides
         self.proceed_host = proceed_host
+        # Decoding and walking big bodies, one per core at most: a burst of bombs queues here, bounded in memory,
+        # while the event loop keeps serving everyone else.
+        self._body_work = ThreadPoolExecutor(max(1, available_cpus()), thread_name_prefix="dlp-body")
+
+    def close(self) -> None:
+        self._body_work.shutdown(wait=False, cancel_futures=True)
+
+    async def _off_loop(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._body_work, fn, *args)
 
     def screen(self, head: RequestHead) -> Screened:
         """Scope: is this request an upload to a destination? Refuse an over-size body before it is read."""
@@ -180,14 +192,17 @@ class UploadPipeline:
 
     async def _decide(self, req: UploadRequest, policy: Policy, dest: str, started: float) -> Result:
         coding = req.headers.get("content-encoding")
+        limit = policy.limits.max_body_bytes
         try:
-            body = decode_body(req.body, coding, policy.limits.max_body_bytes)
-        except UndecodableBody:
-            return self._on_error(req, policy, dest, InspectionErrorKind.CORRUPT, "undecodable Content-Encoding")
-        except BodyTooLarge:
-            return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
+            # Encoded bodies always go off the loop: a few KiB of brotli can be a gigabyte of output.
+            body = await self._off_loop(decode_body, req.body, coding, limit) if codings(coding) \
+                else decode_body(req.body, coding, limit)
+        except UndecodableBody as err:
+            return self._on_error(req, policy, dest, InspectionErrorKind.CORRUPT, f"undecodable Content-Encoding: {err}")
+        except BodyTooLarge as err:
+            return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, f"{err} (max_body_bytes)")
         args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
-        extraction = await asyncio.to_thread(extract_images, *args) if len(body) > OFF_LOOP_BYTES \
+        extraction = await self._off_loop(extract_images, *args) if len(body) > OFF_LOOP_BYTES \
             else extract_images(*args)
         if not extraction.images and not extraction.undecodable and not extraction.too_many:
             return Result()  # an in-scope request without images: not ours to judge
@@ -207,7 +222,9 @@ class UploadPipeline:
         outcome: Outcome = FORWARD
         if decision.action is Action.REDACT:
             try:
-                outcome = ForwardRebuilt(encode_body(await self._redact(policy, extraction, decision), coding))
+                rebuilt = await self._redact(policy, extraction, decision, len(body) > OFF_LOOP_BYTES)
+                outcome = ForwardRebuilt(await self._off_loop(encode_body, rebuilt, coding) if codings(coding)
+                                         else rebuilt)
             except InspectionError as err:
                 decision = on_error_decision(policy, err.kind, "redaction failed")
         override = False
@@ -217,7 +234,7 @@ class UploadPipeline:
             outcome = self._block(req, decision, incident)
         return Result(outcome, self._record(rctx, decision, reports, incident, started, policy, override))
 
-    async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision) -> bytes:
+    async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision, big: bool) -> bytes:
         """The decoded body rebuilt around the redacted images (other bytes unchanged)."""
         replacements = {}
         for index, findings in decision.redactions.items():
@@ -226,6 +243,8 @@ class UploadPipeline:
                 extraction.images[index].data, findings, policy.inspect_options, policy.limits.inspect_timeout_seconds
             )
             self.metrics.observe_redaction_seconds(time.perf_counter() - t0)
+        if big:
+            return await self._off_loop(extraction.rebuild, replacements)
         return extraction.rebuild(replacements)
 
     def _warn(self, req: UploadRequest, rctx: RequestContext, decision: Decision, reports: list[ImageReport],

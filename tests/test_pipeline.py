@@ -76,3 +76,38 @@ def test_unknown_content_encoding_is_an_on_error_decision():
     result = decide(pipeline(), put(PII, **{"content-encoding": "x-compress-9000"}))
     assert isinstance(result.outcome, Respond) and result.record.decision.rule == "on_error"
     assert result.record.reports[0].error is InspectionErrorKind.CORRUPT
+
+
+def test_a_decompression_bomb_is_an_on_error_decision_decoded_off_the_event_loop(monkeypatch):
+    import threading
+
+    import gateway.pipeline as pipeline_module
+    from tests.test_content_coding import bomb
+
+    threads = []
+
+    def spy(*args):
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    real = pipeline_module.decode_body
+    monkeypatch.setattr(pipeline_module, "decode_body", spy)
+    p = pipeline()
+    result = decide(p, put(bomb("gzip", 256 << 20), **{"content-encoding": "gzip"}))  # limit: 100 MiB
+    assert isinstance(result.outcome, Respond) and result.record.decision.rule == "on_error"
+    assert result.record.reports[0].error is InspectionErrorKind.TOO_LARGE
+    assert "over the limit of 104857600 bytes" in result.record.decision.reason
+    assert threads and all(name.startswith("dlp-body") for name in threads)
+    assert p.inspection.inspected == []
+
+
+def test_truncated_stream_is_on_error_and_stacked_codings_are_rebuilt_the_same_way():
+    from gateway.content_coding import decode_body, encode_body
+
+    truncated = encode_body(PII, "br")[:-10]
+    result = decide(pipeline(), put(truncated, **{"content-encoding": "br"}))
+    assert result.record.decision.rule == "on_error" and result.record.reports[0].error is InspectionErrorKind.CORRUPT
+    stacked = encode_body(PII, "gzip, br")
+    result = decide(pipeline(), put(stacked, host="claude.ai", **{"content-encoding": "gzip, br"}))
+    assert isinstance(result.outcome, ForwardRebuilt) and result.record.decision.action is Action.REDACT
+    assert decode_body(result.outcome.body, "gzip, br", 10**8) == CLEAN
