@@ -49,6 +49,12 @@ class DlpGateway:
         loader.add_option("dlp_audit_log", str, "-", 'Audit log: "-" for stdout, a file path (rotated), or "syslog".')
         loader.add_option("dlp_workers", int, 1, "Inspection worker processes (each loads its own models).")
         loader.add_option("dlp_cache_entries", int, 4096, "Inspection reports kept by image hash (0: no cache).")
+        loader.add_option(
+            "dlp_worker_memory_mb", int, 0,
+            "Memory cap of each inspection worker in MiB, models included (0: none). Set it below the container's "
+            "limit minus the proxy's share: an image that needs more is then blocked by on_error and its worker "
+            "restarted, instead of the kernel's OOM killer choosing a process.",
+        )
         loader.add_option("dlp_warn_secret", str, "", "HMAC secret for warn 'proceed' links (share it across replicas).")
         loader.add_option(
             "dlp_proceed_host", str, "dlp-gateway.internal", "Host name of the gateway's own 'proceed anyway' pages."
@@ -65,6 +71,10 @@ class DlpGateway:
             raise exceptions.OptionsError(f"dlp_workers must be 1..64, not {ctx.options.dlp_workers}")
         if "dlp_metrics_port" in updated and not 0 <= ctx.options.dlp_metrics_port <= 65535:
             raise exceptions.OptionsError(f"dlp_metrics_port must be 0..65535, not {ctx.options.dlp_metrics_port}")
+        if "dlp_worker_memory_mb" in updated and not (ctx.options.dlp_worker_memory_mb == 0
+                                                      or 256 <= ctx.options.dlp_worker_memory_mb <= 1 << 20):
+            raise exceptions.OptionsError(
+                f"dlp_worker_memory_mb must be 0 (no cap) or 256..1048576, not {ctx.options.dlp_worker_memory_mb}")
         if "dlp_cache_entries" in updated:
             if ctx.options.dlp_cache_entries < 0:
                 raise exceptions.OptionsError("dlp_cache_entries must be >= 0")
@@ -133,7 +143,7 @@ class DlpGateway:
         except (NotImplementedError, RuntimeError):  # not on the main thread / not on this platform
             pass
         self.metrics.set_ready(False, "loading models")
-        self.pool = InspectionPool(ctx.options.dlp_workers)
+        self.pool = InspectionPool(ctx.options.dlp_workers, memory_limit_mb=ctx.options.dlp_worker_memory_mb)
         self.pipeline.inspection = self.pool
         asyncio.create_task(self._start_pool())
 
