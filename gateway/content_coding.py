@@ -1,9 +1,10 @@
 """HTTP Content-Encoding of request bodies: decode what the client sent, encode a rebuilt body the same way.
 
 Decoding is incremental with a hard cap: every coding (gzip, deflate, br, zstd, stacked in any order) is a
-generator that turns input pieces into output pieces of at most STEP_BYTES, and the body stops growing at the
-limit. A 1 GiB bomb therefore costs the limit plus a few steps of memory, never the whole gigabyte. Pure bytes, no
-proxy; the C decoders run without the GIL, so the caller can run this on a thread beside an event loop.
+generator that turns input pieces into output pieces of at most STEP_BYTES, and decoding stops as soon as the
+output passes the limit. A 1 GiB bomb costs the CPU time to decode up to the limit and KEEP_BYTES of memory, never
+the whole gigabyte. Pure bytes, no proxy; the C decoders run without the GIL, so the caller can run this on a
+thread beside an event loop.
 
 brotli's and zstd's Python bindings only decode a whole input at once, so their streaming C APIs are called through
 ctypes, in the very libraries those packages ship (and mitmproxy uses).
@@ -22,6 +23,7 @@ import brotli
 import zstandard
 
 STEP_BYTES = 1 << 20  # output of one decoding step
+KEEP_BYTES = 8 << 20  # decoded bytes kept on the first pass
 INPUT_STEP_BYTES = 256 << 10  # input fed to a decoder at a time
 ZSTD_WINDOW_LOG_MAX = 23  # 8 MiB, the most an HTTP recipient must support (RFC 9659)
 
@@ -41,7 +43,11 @@ def codings(content_encoding: str | None) -> list[str]:
 
 
 def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
-    """The body as the client meant it. Raises UndecodableBody, or BodyTooLarge as soon as it passes `limit`."""
+    """The body as the client meant it. Raises UndecodableBody, or BodyTooLarge as soon as it passes `limit`.
+
+    The first KEEP_BYTES are kept while decoding; past them the decoder only counts, so a bomb costs KEEP_BYTES of
+    memory, not `limit`. A body that ends between the two is decoded a second time, kept whole.
+    """
     names = codings(content_encoding)
     unknown = [n for n in names if n not in _DECODERS]
     if unknown:
@@ -50,16 +56,27 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
         if len(raw) > limit:
             raise BodyTooLarge(f"body is over the limit of {limit} bytes")
         return raw
+    body = _decode(raw, names, limit, keep=min(limit, KEEP_BYTES))
+    return body if body is not None else _decode(raw, names, limit, keep=limit)
+
+
+def _decode(raw: bytes, names: list[str], limit: int, keep: int) -> bytes | None:
+    """The decoded body if it is at most `keep` bytes; None if it is longer (but within `limit`)."""
     stream: Iterator[bytes] = _pieces(raw)
     for name in reversed(names):  # the last coding applied is the first undone
         stream = _capped(_DECODERS[name](stream), limit, name)
-    out = io.BytesIO()
+    out: io.BytesIO | None = io.BytesIO()
+    size = 0
     try:
         for piece in stream:
-            out.write(piece)
+            size += len(piece)
+            if out is not None and size > keep:
+                out = None  # from here on only count: the whole body is decoded again if it stays in the limit
+            if out is not None:
+                out.write(piece)
     finally:
         stream.close()  # a bomb stops here: every stage frees its decoder now
-    return out.getvalue()
+    return out.getvalue() if out is not None else None
 
 
 def encode_body(body: bytes, content_encoding: str | None) -> bytes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -151,9 +153,10 @@ class UploadPipeline:
         self.cache = cache
         self.overrides = overrides
         self.proceed_host = proceed_host
-        # Decoding and walking big bodies, one per core at most: a burst of bombs queues here, bounded in memory,
-        # while the event loop keeps serving everyone else.
-        self._body_work = ThreadPoolExecutor(max(1, available_cpus()), thread_name_prefix="dlp-body")
+        # Decoding and walking big bodies on at most half the cores, at a lower priority: a burst of bombs queues
+        # here, bounded in memory, while the event loop keeps serving everyone else.
+        self._body_work = ThreadPoolExecutor(max(1, available_cpus() // 2), thread_name_prefix="dlp-body",
+                                             initializer=_lower_thread_priority)
 
     def close(self) -> None:
         self._body_work.shutdown(wait=False, cancel_futures=True)
@@ -359,6 +362,14 @@ class Recorder:
         if self.audit is not None:
             self.audit.write(build_audit_event(record.context, record.decision, record.reports, record.incident_id,
                                                record.latency_seconds, record.policy_version, record.override))
+
+
+def _lower_thread_priority() -> None:
+    """Body work is batch work: the event loop's thread wins the CPU whenever both want it (Linux: per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
 
 
 def on_error_decision(policy: Policy, kind: InspectionErrorKind, detail: str) -> Decision:

@@ -11,7 +11,7 @@ import brotli
 import pytest
 import zstandard
 
-from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
+from gateway.content_coding import KEEP_BYTES, BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
 
 BODY = os.urandom(200_000) + b"plain text " * 80_000  # incompressible and compressible parts: 1 MB
 CODINGS = ["gzip", "deflate", "br", "zstd"]
@@ -126,4 +126,13 @@ def test_a_bomb_stops_at_the_limit_in_bounded_memory(coding):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < limit + (8 << 20), f"peak {peak} bytes while decoding a bomb capped at {limit}"
+    assert peak < KEEP_BYTES + (6 << 20), f"peak {peak} bytes while decoding a bomb capped at {limit}"
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+def test_a_body_longer_than_the_first_pass_keeps_is_decoded_whole_up_to_the_limit(coding):
+    big = (BODY * (KEEP_BYTES // len(BODY) + 2))[: KEEP_BYTES + 3_000_000]
+    encoded = encode_body(big, coding)
+    assert decode_body(encoded, coding, len(big)) == big
+    with pytest.raises(BodyTooLarge):
+        decode_body(encoded, coding, len(big) - 1)
