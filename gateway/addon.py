@@ -1,4 +1,4 @@
-"""The mitmproxy addon: thin wiring of scope -> extract -> inspect -> policy -> enforce -> metrics + audit.
+"""The mitmproxy addon: options, start-up, and hooks that translate flows to and from gateway.pipeline.
 
 Load it with `dlp-gateway run`, or with plain `mitmdump -s gateway/addon.py` in an existing mitmproxy setup.
 """
@@ -6,31 +6,19 @@ Load it with `dlp-gateway run`, or with plain `mitmdump -s gateway/addon.py` in 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import signal
-import time
 
 from mitmproxy import ctx, exceptions, http
 
-from gateway.audit import AuditLog, build_audit_event, new_incident_id
+from gateway.audit import AuditLog
 from gateway.cache import ReportCache
 from gateway.clients import ClientAcl
-from gateway.enforce import block_response
-from gateway.extract import extract_images
 from gateway.metrics import GatewayMetrics, start_http_server
-from gateway.models import (
-    Action,
-    Decision,
-    ImageReport,
-    InspectionError,
-    InspectionErrorKind,
-    RequestContext,
-)
+from gateway.pipeline import ForwardRebuilt, Recorder, RequestHead, Respond, Result, UploadPipeline, UploadRequest
 from gateway.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, PolicyStore
-from gateway.scope import is_upload
-from gateway.warn import PROCEED_PATH, WarnOverrides, proceed_page
+from gateway.warn import WarnOverrides
 from gateway.workers import InspectionPool
 
 log = logging.getLogger(__name__)
@@ -49,6 +37,8 @@ class DlpGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._managed_allow_hosts = False
         self.overrides = WarnOverrides()
+        self.recorder = Recorder(self.metrics)
+        self.pipeline: UploadPipeline | None = None  # exists once a policy is loaded
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -59,6 +49,12 @@ class DlpGateway:
         loader.add_option("dlp_audit_log", str, "-", 'Audit log: "-" for stdout, a file path (rotated), or "syslog".')
         loader.add_option("dlp_workers", int, 1, "Inspection worker processes (each loads its own models).")
         loader.add_option("dlp_cache_entries", int, 4096, "Inspection reports kept by image hash (0: no cache).")
+        loader.add_option(
+            "dlp_worker_memory_mb", int, 0,
+            "Memory cap of each inspection worker in MiB, models included (0: none). Set it below the container's "
+            "limit minus the proxy's share: an image that needs more is then blocked by on_error and its worker "
+            "restarted, instead of the kernel's OOM killer choosing a process.",
+        )
         loader.add_option("dlp_warn_secret", str, "", "HMAC secret for warn 'proceed' links (share it across replicas).")
         loader.add_option(
             "dlp_proceed_host", str, "dlp-gateway.internal", "Host name of the gateway's own 'proceed anyway' pages."
@@ -75,6 +71,10 @@ class DlpGateway:
             raise exceptions.OptionsError(f"dlp_workers must be 1..64, not {ctx.options.dlp_workers}")
         if "dlp_metrics_port" in updated and not 0 <= ctx.options.dlp_metrics_port <= 65535:
             raise exceptions.OptionsError(f"dlp_metrics_port must be 0..65535, not {ctx.options.dlp_metrics_port}")
+        if "dlp_worker_memory_mb" in updated and not (ctx.options.dlp_worker_memory_mb == 0
+                                                      or 256 <= ctx.options.dlp_worker_memory_mb <= 1 << 20):
+            raise exceptions.OptionsError(
+                f"dlp_worker_memory_mb must be 0 (no cap) or 256..1048576, not {ctx.options.dlp_worker_memory_mb}")
         if "dlp_cache_entries" in updated:
             if ctx.options.dlp_cache_entries < 0:
                 raise exceptions.OptionsError("dlp_cache_entries must be >= 0")
@@ -93,9 +93,15 @@ class DlpGateway:
                 self.store.stop_watching()
             self.store = store
             store.on_reload.append(self._policy_reloaded)
+            if self.pipeline is None:
+                self.pipeline = UploadPipeline(store, self.pool, self.metrics, self.cache, self.overrides,
+                                               ctx.options.dlp_proceed_host)
+            self.pipeline.policies = store
             self.cache.clear()
             self.metrics.observe_policy_reload(True, store.current.version_id)
             log.info("DLP policy %r loaded from %s", store.current.name, path)
+        if "dlp_proceed_host" in updated and self.pipeline is not None:
+            self.pipeline.proceed_host = ctx.options.dlp_proceed_host
         if updated & {"dlp_policy", "dlp_intercept_only_destinations", "allow_hosts", "ignore_hosts"}:
             self._update_allow_hosts()
 
@@ -125,6 +131,7 @@ class DlpGateway:
     async def running(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.audit = AuditLog(ctx.options.dlp_audit_log)
+        self.recorder.audit = self.audit
         if ctx.options.dlp_metrics_port:
             self._metrics_server = start_http_server(
                 self.metrics, ctx.options.dlp_metrics_host, ctx.options.dlp_metrics_port
@@ -136,7 +143,8 @@ class DlpGateway:
         except (NotImplementedError, RuntimeError):  # not on the main thread / not on this platform
             pass
         self.metrics.set_ready(False, "loading models")
-        self.pool = InspectionPool(ctx.options.dlp_workers)
+        self.pool = InspectionPool(ctx.options.dlp_workers, memory_limit_mb=ctx.options.dlp_worker_memory_mb)
+        self.pipeline.inspection = self.pool
         asyncio.create_task(self._start_pool())
 
     async def _start_pool(self) -> None:
@@ -155,208 +163,69 @@ class DlpGateway:
             self.store.stop_watching()
         if self.pool is not None:
             self.pool.shutdown()
+        if self.pipeline is not None:
+            self.pipeline.close()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         if self.audit is not None:
             self.audit.close()
 
-    # --- traffic -------------------------------------------------------------------------------------------------
-
-    def _destination(self, policy: Policy, flow: http.HTTPFlow) -> str | None:
-        req = flow.request
-        return policy.destination_for(req.pretty_host, req.path, req.method)
+    # --- traffic: translate flows to and from the pipeline ------------------------------------------------------
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or self.store is None:
+        if flow.response or flow.error or self.pipeline is None:
             return
-        policy = self.store.current
-        dest = self._destination(policy, flow)
-        if dest is None or not is_upload(flow.request.method, _content_length(flow)):
+        screened = self.pipeline.screen(request_head(flow))
+        if screened.destination is None:
             return
-        flow.metadata["dlp_destination"] = dest
+        flow.metadata["dlp_destination"] = screened.destination
         flow.request.stream = False  # nothing reaches the server before the decision
-        size = _content_length(flow)
-        if size is not None and size > policy.limits.max_body_bytes:
-            self._respond_on_error(flow, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
+        if screened.early is not None:
+            self._apply(flow, screened.early)
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or self.store is None:
+        if flow.response or flow.error or self.pipeline is None:
             return
-        if flow.request.pretty_host == ctx.options.dlp_proceed_host and flow.request.path.startswith(PROCEED_PATH):
-            self._proceed(flow)
+        dest = flow.metadata.get("dlp_destination")
+        if dest is None and not self.pipeline.is_proceed(request_head(flow)):
             return
-        if "dlp_destination" not in flow.metadata:
-            return
-        policy = self.store.current  # one policy snapshot per request: never half of a reload
-        dest = flow.metadata["dlp_destination"]
-        started = time.perf_counter()
-        try:
-            await self._inspect_and_enforce(flow, policy, dest, started)
-        except Exception as err:  # our bug must never let an upload through: apply on_error
-            log.exception("DLP addon error on %s", flow.request.pretty_host)
-            self.metrics.observe_error("addon_exception")
-            if flow.response is None:
-                self._respond_on_error(flow, policy, dest, InspectionErrorKind.INTERNAL, type(err).__name__)
+        self._apply(flow, await self.pipeline.handle(upload_request(flow), dest))
 
-    async def _inspect_and_enforce(self, flow: http.HTTPFlow, policy: Policy, dest: str, started: float) -> None:
-        req = flow.request
-        try:
-            body = req.get_content(strict=True) or b""
-        except ValueError:
-            self._respond_on_error(flow, policy, dest, InspectionErrorKind.CORRUPT, "undecodable Content-Encoding")
-            return
-        if len(body) > policy.limits.max_body_bytes:
-            self._respond_on_error(flow, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
-            return
-        args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
-        # Walking a large JSON body takes a while in Python: keep it off the event loop.
-        extraction = await asyncio.to_thread(extract_images, *args) if len(body) > 256_000 else extract_images(*args)
-        if not extraction.images and not extraction.undecodable and not extraction.too_many:
-            return  # an in-scope request without images: not ours to judge
-        early = policy.decide_before_inspection(self._request_context(flow, policy, dest, []))
-        if early is not None:  # e.g. the allowed corporate tenant: no need to read the images
-            if early.action in (Action.BLOCK, Action.WARN):
-                self._block(flow, early)
-            self._record(flow, self._request_context(flow, policy, dest, []), early, [], started, policy)
-            return
-        reports = await self._inspect_all(policy, extraction)
-        for note in extraction.undecodable:
-            reports.append(ImageReport("", 0, error=InspectionErrorKind.UNSUPPORTED_FORMAT, error_detail=note))
-        if extraction.too_many:
-            reports.append(ImageReport("", 0, error=InspectionErrorKind.TOO_MANY_IMAGES))
-        rctx = self._request_context(flow, policy, dest, reports)
-        decision = policy.decide(rctx, reports)
-
-        if decision.action is Action.REDACT:
-            try:
-                replacements = {}
-                for index, findings in decision.redactions.items():
-                    image = extraction.images[index]
-                    t0 = time.perf_counter()
-                    replacements[index] = await self.pool.redact(
-                        image.data, findings, policy.inspect_options, policy.limits.inspect_timeout_seconds
-                    )
-                    self.metrics.observe_redaction_seconds(time.perf_counter() - t0)
-                req.content = extraction.rebuild(replacements)  # re-encodes Content-Encoding, fixes Content-Length
-            except InspectionError as err:
-                decision = _on_error_decision(policy, err.kind, "redaction failed")
-        override = False
-        if decision.action is Action.WARN:
-            identity = rctx.user or rctx.client_ip
-            shas = [r.sha256 for r in reports if r.sha256]
-            if self.overrides.granted(identity, shas):
-                override = True
-                decision = Decision(Action.ALLOW, decision.rule, f"user proceeded after a warning; {decision.reason}",
-                                    matched=decision.matched)
-            else:
-                token = self.overrides.issue(identity, shas, decision.rule, dest)
-                self._block(flow, decision, f"http://{ctx.options.dlp_proceed_host}{PROCEED_PATH}{token}")
-        elif decision.action is Action.BLOCK:
-            self._block(flow, decision)
-        self._record(flow, rctx, decision, reports, started, policy, override)
-
-    def _proceed(self, flow: http.HTTPFlow) -> None:
-        """The user clicked "proceed anyway" on a warning page: grant the warned images, record the override."""
-        started = time.perf_counter()
-        policy = self.store.current
-        rctx = self._request_context(flow, policy, None, [])
-        token = flow.request.path[len(PROCEED_PATH):].split("?", 1)[0]
-        grant = self.overrides.redeem(token, rctx.user or rctx.client_ip)
-        page = proceed_page(grant is not None)
-        flow.response = http.Response.make(200 if grant else 410, page, {"Content-Type": "text/html; charset=utf-8",
-                                                                          "Cache-Control": "no-store"})
-        if grant is not None:
-            self.metrics.observe_warn_override(grant.destination or "unknown")
-            decision = Decision(Action.ALLOW, grant.rule, f"user chose to proceed after a warning ({len(grant.sha256s)} image(s))")
-            self._record(flow, rctx, decision, [], started, policy, override=True)
-
-    async def _inspect_all(self, policy: Policy, extraction) -> list[ImageReport]:
-        options = policy.inspect_options
-
-        async def one(data: bytes) -> ImageReport:
-            sha = hashlib.sha256(data).hexdigest()
-            cached = self.cache.get(sha, options)
-            if cached is not None:
-                return cached
-            self.metrics.set_pool(self.pool.waiting + 1, self.pool.in_flight)
-            try:
-                report = await self.pool.inspect(data, options, policy.limits.inspect_timeout_seconds)
-            except InspectionError as err:
-                self.metrics.observe_error(err.kind.value)
-                return ImageReport(sha, len(data), error=err.kind, error_detail=str(err))
-            finally:
-                self.metrics.set_pool(self.pool.waiting, self.pool.in_flight)
-            if report.error is not None:
-                self.metrics.observe_error(report.error.value)
-            self.cache.put(report, options)
-            return report
-
-        return list(await asyncio.gather(*(one(img.data) for img in extraction.images)))
-
-    def _request_context(
-        self, flow: http.HTTPFlow, policy: Policy, dest: str | None, reports: list[ImageReport]
-    ) -> RequestContext:
-        req = flow.request
-        identity = policy.identity
-        user = None
-        if auth := flow.metadata.get("proxyauth"):  # set by mitmproxy's --proxyauth
-            user = auth[0]
-        if user is None and identity.user_header:
-            user = req.headers.get(identity.user_header)
-        header_groups = req.headers.get(identity.groups_header) if identity.groups_header else None
-        groups = identity.groups_for(user, header_groups)
-        return RequestContext(
-            host=req.pretty_host,
-            path=req.path,
-            method=req.method,
-            destination=dest,
-            client_ip=flow.client_conn.peername[0] if flow.client_conn.peername else "",
-            user=user,
-            groups=groups,
-            image_count=sum(1 for r in reports if r.sha256),
-            total_image_bytes=sum(r.size_bytes for r in reports),
-            headers={k.lower(): v for k, v in req.headers.items()},
-        )
-
-    def _block(self, flow: http.HTTPFlow, decision: Decision, proceed_url: str = "") -> None:
-        incident = flow.metadata.setdefault("dlp_incident", new_incident_id())
-        resp = block_response(
-            flow.request.pretty_host,
-            decision,
-            incident,
-            accept=flow.request.headers.get("accept", ""),
-            sec_fetch_mode=flow.request.headers.get("sec-fetch-mode", ""),
-            proceed_url=proceed_url,
-        )
-        flow.response = http.Response.make(resp.status, resp.body, resp.headers)
-
-    def _respond_on_error(
-        self, flow: http.HTTPFlow, policy: Policy, dest: str, kind: InspectionErrorKind, detail: str
-    ) -> None:
-        started = time.perf_counter()
-        self.metrics.observe_error(kind.value)
-        decision = _on_error_decision(policy, kind, detail)
-        report = ImageReport("", 0, error=kind, error_detail=detail)
-        if decision.action in (Action.BLOCK, Action.WARN):  # the policy language refuses on_error: redact
-            self._block(flow, decision)
-        self._record(flow, self._request_context(flow, policy, dest, [report]), decision, [report], started, policy)
-
-    def _record(self, flow, rctx: RequestContext, decision: Decision, reports, started: float, policy: Policy,
-                override: bool = False) -> None:
-        latency = time.perf_counter() - started
-        incident = flow.metadata.setdefault("dlp_incident", new_incident_id())
-        flow.metadata["dlp_decision"] = decision.to_json()
-        self.metrics.observe_decision(rctx, decision, reports, latency)
-        if self.audit is not None:
-            self.audit.write(build_audit_event(rctx, decision, reports, incident, latency, policy.version_id, override))
+    def _apply(self, flow: http.HTTPFlow, result: Result) -> None:
+        """Carry out the pipeline's outcome on the flow and write its record."""
+        outcome = result.outcome
+        if isinstance(outcome, Respond):
+            flow.response = http.Response.make(outcome.status, outcome.body, outcome.headers)
+        elif isinstance(outcome, ForwardRebuilt):
+            flow.request.raw_content = outcome.body  # already in the request's own Content-Encoding
+            if "transfer-encoding" not in flow.request.headers:
+                flow.request.headers["content-length"] = str(len(outcome.body))
+        if result.record is not None:
+            flow.metadata["dlp_incident"] = result.record.incident_id
+            flow.metadata["dlp_decision"] = result.record.decision.to_json()
+            self.recorder.write(result.record)
 
 
-def _on_error_decision(policy: Policy, kind: InspectionErrorKind, detail: str) -> Decision:
-    return Decision(
-        action=policy.on_error,
-        rule="on_error",
-        reason=f"the upload could not be inspected ({kind.value}: {detail}); policy on_error is {policy.on_error.value}",
-    )
+def request_head(flow: http.HTTPFlow) -> RequestHead:
+    return RequestHead(**_head_fields(flow))
+
+
+def upload_request(flow: http.HTTPFlow) -> UploadRequest:
+    return UploadRequest(**_head_fields(flow), body=flow.request.raw_content or b"")
+
+
+def _head_fields(flow: http.HTTPFlow) -> dict:
+    req = flow.request
+    auth = flow.metadata.get("proxyauth")  # set by mitmproxy's --proxyauth
+    return {
+        "method": req.method,
+        "host": req.pretty_host,
+        "path": req.path,
+        "headers": {k.lower(): v for k, v in req.headers.items()},
+        "client_ip": flow.client_conn.peername[0] if flow.client_conn.peername else "",
+        "proxy_user": auth[0] if auth else None,
+        "body_size": _content_length(flow),
+    }
 
 
 def _content_length(flow: http.HTTPFlow) -> int | None:

@@ -1,7 +1,10 @@
 """A bounded pool of inspection worker processes, off the proxy's event loop.
 
-Each worker is its own single-process executor, so a worker that hangs (timeout) or dies (a crashing decoder)
-is killed and restarted alone: one bad upload never hurts another in flight.
+Each worker is its own single-process executor, so a worker that hangs (timeout), dies (a crashing decoder, the
+kernel's OOM killer), runs out of memory or fails unexpectedly is killed and restarted alone: that upload gets the
+policy's on_error, and no other upload in flight is hurt. Workers volunteer as the OOM killer's first choice
+(oom_score_adj), so a container at its memory limit loses a worker, not the proxy; `memory_limit_mb` caps each
+worker's memory below the container's, so an image too big to inspect is a MemoryError in that worker instead.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +26,24 @@ log = logging.getLogger(__name__)
 # --- worker process side ---------------------------------------------------------------------------------------
 
 _inspector = None  # the worker's Inspector; models load once per process
+OOM_SCORE_ADJ = 500  # > 0: the kernel kills a worker before the proxy when memory runs out
+
+
+class WorkerFault(Exception):
+    """An inspection failed unexpectedly inside a worker: the pool replaces that worker."""
+
+
+def _worker_bootstrap(initializer, threads: int, memory_limit_mb: int) -> None:
+    """Limits first (the models count against the memory cap), then the initializer."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(OOM_SCORE_ADJ))
+    except OSError:
+        pass
+    if memory_limit_mb:
+        cap = memory_limit_mb << 20
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))  # malloc/mmap past it fail: MemoryError
+    initializer(threads)
 
 
 def _worker_init(threads: int) -> None:
@@ -50,7 +72,18 @@ def _worker_ping() -> int:
 
 
 def _worker_inspect(data: bytes, options: InspectOptions) -> ImageReport:
-    return _worker_inspector(options).inspect(data)
+    report = _worker_inspector(options).inspect(data)
+    if _out_of_memory(report):
+        raise MemoryError()
+    if report.error is InspectionErrorKind.INTERNAL:  # an unexpected error: this process may not be sound any more
+        raise WorkerFault(report.error_detail or "unexpected error")
+    return report
+
+
+def _out_of_memory(report: ImageReport) -> bool:
+    """The Inspector reports a MemoryError by its name (INTERNAL), or as the decoder's "out of memory"."""
+    detail = report.error_detail.lower()
+    return report.error is not None and (detail == "memoryerror" or "out of memory" in detail)
 
 
 def _worker_redact(data: bytes, findings: list[Finding], options: InspectOptions) -> bytes:
@@ -61,9 +94,10 @@ def _worker_redact(data: bytes, findings: list[Finding], options: InspectOptions
 
 
 class _Worker:
-    def __init__(self, threads: int, initializer=_worker_init) -> None:
+    def __init__(self, threads: int, initializer=_worker_init, memory_limit_mb: int = 0) -> None:
         self.threads = threads
         self.initializer = initializer
+        self.memory_limit_mb = memory_limit_mb
         self.executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -71,8 +105,8 @@ class _Worker:
         return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=self.initializer,
-            initargs=(self.threads,),
+            initializer=_worker_bootstrap,
+            initargs=(self.initializer, self.threads, self.memory_limit_mb),
         )
 
     def restart(self) -> None:
@@ -86,11 +120,13 @@ class _Worker:
 class InspectionPool:
     """Runs inspections in `workers` processes; callers await results with a deadline."""
 
-    def __init__(self, workers: int, threads_per_worker: int | None = None, initializer=_worker_init) -> None:
+    def __init__(self, workers: int, threads_per_worker: int | None = None, initializer=_worker_init,
+                 memory_limit_mb: int = 0) -> None:
         self.size = max(1, workers)
         cores = available_cpus()
         self.threads = threads_per_worker or max(1, cores // self.size)
-        self._workers = [_Worker(self.threads, initializer) for _ in range(self.size)]
+        self._workers = [_Worker(self.threads, initializer, memory_limit_mb) for _ in range(self.size)]
+        self.restarts = 0
         self._idle: asyncio.Queue[_Worker] | None = None
         self.waiting = 0  # requests queued for a worker
         self.in_flight = 0
@@ -133,6 +169,16 @@ class InspectionPool:
             log.error("inspection worker died; restarting it")
             healthy = False
             raise InspectionError(InspectionErrorKind.INTERNAL, "inspection worker died") from None
+        except InspectionError:
+            raise  # an image that cannot be read (redaction's decode): the worker is fine
+        except Exception as err:  # noqa: BLE001 - a MemoryError, a WorkerFault, or any error a job raised
+            healthy = False
+            if isinstance(err, MemoryError) or str(err) == MemoryError.__name__:
+                log.error("inspection worker ran out of memory; restarting it")
+                raise InspectionError(InspectionErrorKind.INTERNAL, "inspection worker ran out of memory") from None
+            detail = str(err) or type(err).__name__
+            log.error("inspection failed in its worker (%s); restarting the worker", detail)
+            raise InspectionError(InspectionErrorKind.INTERNAL, f"inspection failed in its worker: {detail}") from None
         finally:
             self.in_flight -= 1
             if healthy:
@@ -142,6 +188,7 @@ class InspectionPool:
 
     async def _restart(self, worker: _Worker) -> None:
         """Replace a hung or dead worker; it rejoins the pool once its models are loaded again."""
+        self.restarts += 1
         worker.restart()
         try:
             await asyncio.wrap_future(worker.executor.submit(_worker_ping))

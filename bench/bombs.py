@@ -1,0 +1,263 @@
+"""Decompression bombs under load: 4 concurrent 1 GiB bombs while small requests flow, through a real gateway.
+
+    python -m bench.bombs [--seconds 30] [--idle-samples 100] [--policy FILE] [--keep]
+
+One `dlp-gateway run` (1 worker) in front of a local recording HTTPS upstream (tests/support). A prober sends a
+small in-scope GET (https://api.openai.com/v1/models, intercepted and seen by the addon) every 0.2 s on a
+keep-alive connection, first with nothing else going on (idle), then while four client processes send 1 GiB bombs
+for `--seconds`, then idle again. Bomb sets: four different gzip bombs (zeros, spaces, "A"s, a repeated JSON
+fragment: the issue's case), one bomb per coding (gzip, deflate, br, zstd), and as a reference four plain uploads
+of random bytes as big as a gzip bomb (forwarded: what the upload traffic itself costs the small requests on this
+machine, without any decoding). Each set runs twice: in rounds (the
+four bombs leave together, the next round 1 s after the last answer: the issue's "four at once") and as a flood
+(each client sends its bomb back to back: as many bombs as the gateway can refuse, all cores busy).
+
+Reported: every bomb's answer (must be 403 on_error), the small-request p50/p95/max of each phase and the ratio
+bombs p95 / idle p95 (target <= 1.5, both measured in this run), and the peak RSS of the gateway's process group
+(gateway + inspection worker + multiprocessing helper; target under the Helm chart's 2560 MiB limit), sampled every
+50 ms from /proc. Writes bench/out/bombs.json and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import signal
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import brotli
+import httpx
+import zstandard
+
+from bench.inspection_speed import OUT, machine, pct
+from tests.support.gateway_process import REPO, GatewayProcess
+from tests.support.procmem import PeakSampler, group_rss_bytes
+from tests.support.upstream import RecordingUpstream
+
+GIB = 1 << 30
+HELM_LIMIT_MIB = 2560
+PROBE_INTERVAL = 0.2
+ROUND_PAUSE = 1.0  # seconds between rounds of four simultaneous bombs
+FILLERS = {"zeros": b"\0", "spaces": b" ", "A": b"A", "json": b'{"role":"user","content":"hi"},'}
+
+
+def bomb(coding: str, filler: bytes, size: int = GIB) -> bytes:
+    """`size` bytes of `filler` compressed with `coding`, produced 1 MiB at a time."""
+    block = (filler * ((1 << 20) // len(filler) + 1))[: 1 << 20]
+    blocks = size >> 20
+    if coding == "br":
+        c = brotli.Compressor(quality=5)
+        return b"".join(c.process(block) for _ in range(blocks)) + c.finish()
+    if coding == "zstd":
+        z = zstandard.ZstdCompressor(level=3).compressobj()
+        return b"".join(z.compress(block) for _ in range(blocks)) + z.flush()
+    d = zlib.compressobj(6, zlib.DEFLATED, 31 if coding == "gzip" else 15)
+    return b"".join(d.compress(block) for _ in range(blocks)) + d.flush()
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Prober:
+    """A small GET every PROBE_INTERVAL seconds; latencies are filed under the current phase."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.phase = "warm-up"
+        self.samples: dict[str, list[float]] = {}
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            try:
+                r = self.client.get("https://api.openai.com/v1/models")
+                ok = r.status_code == 200
+            except httpx.HTTPError as err:
+                ok, r = False, err
+            seconds = time.perf_counter() - t
+            if ok:
+                self.samples.setdefault(self.phase, []).append(seconds)
+            else:
+                self.failures.append(f"{self.phase}: {r}")
+            self._stop.wait(max(0.0, PROBE_INTERVAL - seconds))
+
+    def count(self, phase: str) -> int:
+        return len(self.samples.get(phase, []))
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def latency(values: list[float]) -> dict:
+    return {"n": len(values), "p50_ms": pct(values, 50) * 1e3, "p95_ms": pct(values, 95) * 1e3,
+            "max_ms": max(values, default=float("nan")) * 1e3}
+
+
+def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: bytes, seconds: float, out,
+                barrier) -> None:
+    """One client process: this bomb for `seconds`, back to back (flood) or in rounds started together with the
+    other clients' bombs and ROUND_PAUSE apart (barrier given); reports each answer on `out`."""
+    verify = ssl.create_default_context(cafile=ca_cert)
+    answers, durations = [], []
+    deadline = time.monotonic() + seconds
+    with httpx.Client(proxy=proxy_url, verify=verify, timeout=300) as c:
+        while time.monotonic() < deadline:
+            if barrier is not None:
+                barrier.wait(600)  # all four bombs of a round leave together
+            t = time.perf_counter()
+            try:
+                headers = {"content-type": "application/json", "content-encoding": coding} if coding else \
+                    {"content-type": "application/octet-stream"}  # the reference: a plain upload, forwarded
+                r = c.post(f"https://api.openai.com/v1/chat/completions?bomb={name}", content=body, headers=headers)
+                answers.append(f"{r.status_code} {r.headers.get('x-dlp-rule', '')}".strip())
+            except httpx.HTTPError as err:
+                answers.append(f"error {type(err).__name__}")
+            durations.append(time.perf_counter() - t)
+            if barrier is not None:
+                barrier.wait(600)  # the round ends when its last bomb is answered
+                time.sleep(ROUND_PAUSE)
+    out.put((name, answers, durations))
+
+
+def bomb_phase(gw: GatewayProcess, bombs: dict[str, tuple[str, bytes]], seconds: float, rounds: bool) -> dict:
+    """Each bomb from its own client process (so the prober's process only probes), for `seconds`."""
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    barrier = ctx.Barrier(len(bombs)) if rounds else None
+    procs = [ctx.Process(target=_send_bombs,
+                         args=(gw.proxy_url, str(gw.ca_cert), name, coding, body, seconds, out, barrier))
+             for name, (coding, body) in bombs.items()]
+    for p in procs:
+        p.start()
+    results = {}
+    for _ in procs:
+        name, answers, durations = out.get(timeout=seconds + 600)
+        results[name] = {"sent": len(answers), "answers": {x: answers.count(x) for x in sorted(set(answers))},
+                         "p50_s": pct(durations, 50), "compressed_bytes": len(bombs[name][1])}
+    for p in procs:
+        p.join(60)
+    return {name: results[name] for name in bombs}
+
+
+def run(args: argparse.Namespace) -> dict:
+    policy = Path(args.policy) if args.policy else REPO / "policies" / "default.yaml"
+    log("compressing the bombs (1 GiB each) ...")
+    gzip_bombs = {f"gzip-{k}": ("gzip", bomb("gzip", v)) for k, v in FILLERS.items()}
+    coding_bombs = {f"{c}-zeros": (c, bomb(c, b"\0")) for c in ("gzip", "deflate", "br", "zstd")}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bombs-"))
+    upstream = RecordingUpstream(tmp)
+    gw = GatewayProcess(tmp / "gw", policy, upstream.port)
+    result: dict = {"machine": machine(), "policy": str(policy.relative_to(REPO) if policy.is_relative_to(REPO)
+                                                         else policy), "seconds_per_phase": args.seconds}
+    try:
+        gw.wait_ready()
+        verify = ssl.create_default_context(cafile=str(gw.ca_cert))
+        result["rss_mib_ready"] = group_rss_bytes(gw.proc.pid) / 2**20
+        phases: dict[str, dict] = {}
+        with PeakSampler(gw.proc.pid, group=True) as rss, \
+                httpx.Client(proxy=gw.proxy_url, verify=verify, timeout=60) as probe_client, \
+                Prober(probe_client) as prober:
+            def idle(name: str) -> None:
+                prober.phase = name
+                while prober.count(name) < args.idle_samples:
+                    time.sleep(0.1)
+
+            time.sleep(2)  # warm-up: TLS to the upstream, first flows
+            idle("idle-before")
+            reference = {f"plain-{i}": ("", random.Random(i).randbytes(len(gzip_bombs["gzip-zeros"][1])))
+                         for i in range(4)}
+            for mode in ("rounds", "flood"):
+                for kind, bombs in (("reference, 4 plain uploads as big as a gzip bomb", reference),
+                                    ("gzip-x4", gzip_bombs), ("4-codings", coding_bombs)):
+                    name = f"{mode}: {kind}"
+                    log(f"{name}: {args.seconds:.0f} s")
+                    prober.phase = name
+                    rss.peak = 0
+                    phases[name] = {"bombs": bomb_phase(gw, bombs, args.seconds, rounds=mode == "rounds")}
+                    phases[name]["peak_rss_mib"] = rss.peak / 2**20
+            idle("idle-after")
+        result["rss_mib_after"] = group_rss_bytes(gw.proc.pid) / 2**20
+        result["peak_rss_mib_whole_run"] = max(rss.samples, default=0) / 2**20
+        result["probe_failures"] = prober.failures
+        result["latency"] = {phase: latency(v) for phase, v in prober.samples.items() if phase != "warm-up"}
+        idle_p95 = result["latency"]["idle-before"]["p95_ms"]
+        for name, phase in phases.items():
+            phase["p95_over_idle_p95"] = result["latency"][name]["p95_ms"] / idle_p95
+        result["phases"] = phases
+        result["upstream_saw_a_bomb"] = any("bomb=" in r.path and "plain-" not in r.path for r in upstream.received)
+        result["gateway_alive"] = gw.proc.poll() is None
+        result["loadavg_end"] = list(__import__("os").getloadavg())
+    finally:
+        gw.stop()
+        upstream.close()
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def markdown(r: dict) -> str:
+    m, lat = r["machine"], r["latency"]
+    lines = [f"Machine: {m['nproc']} cores, {m['cpu']}; load avg {m['loadavg_start'][0]:.2f} at start, "
+             f"{r['loadavg_end'][0]:.2f} at end; policy {r['policy']}; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
+             f"when ready, {r['rss_mib_after']:.0f} MiB after the bombs", "",
+             "| phase | small GET p50 / p95 / max (ms) | p95 vs idle | bombs sent: answers | peak group RSS | target |",
+             "|---|---|---|---|---|---|"]
+    for phase, row in lat.items():
+        extra, ratio, rss, target = "", "", "", ""
+        if phase in r["phases"]:
+            p = r["phases"][phase]
+            extra = "; ".join(f"{k} {v['sent']}: {v['answers']}" for k, v in p["bombs"].items())
+            ratio = f"x{p['p95_over_idle_p95']:.2f}"
+            rss = f"{p['peak_rss_mib']:.0f} MiB"
+            target = "(reference)" if "reference" in phase else (
+                f"p95 <= 1.5x ({'ok' if p['p95_over_idle_p95'] <= 1.5 else 'MISSED'}), "
+                f"RSS < {HELM_LIMIT_MIB} MiB ({'ok' if p['peak_rss_mib'] < HELM_LIMIT_MIB else 'MISSED'})")
+        lines.append(f"| {phase} (n={row['n']}) | {row['p50_ms']:.1f} / {row['p95_ms']:.1f} / {row['max_ms']:.1f} | "
+                     f"{ratio} | {extra} | {rss} | {target} |")
+    lines.append("")
+    lines.append(f"Peak group RSS over the whole run: {r['peak_rss_mib_whole_run']:.0f} MiB; probe failures: "
+                 f"{len(r['probe_failures'])}; a bomb reached the upstream: {r['upstream_saw_a_bomb']}; "
+                 f"gateway alive at the end: {r['gateway_alive']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=30.0, help="length of each bomb phase (default 30)")
+    ap.add_argument("--idle-samples", type=int, default=100, help="small GETs in each idle phase (default 100)")
+    ap.add_argument("--policy", help="policy file (default: policies/default.yaml; its max_body_bytes is the cap)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
+    ap.add_argument("--out", type=Path, default=OUT / "bombs.json")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up in `finally` on kill
+    t0 = time.perf_counter()
+    result = run(args)
+    result["bench_seconds"] = time.perf_counter() - t0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(markdown(result))
+    log(f"total {result['bench_seconds']:.0f}s; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

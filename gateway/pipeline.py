@@ -1,0 +1,380 @@
+"""The request path without a proxy: scope -> decode -> extract -> inspect -> decide -> enforce -> record.
+
+It takes plain request data and returns what to do with the request (forward it unchanged, forward a rebuilt body,
+or answer it) plus the record of the decision for metrics and the audit log. The mitmproxy addon only translates
+flows to and from these types; tests call the pipeline directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from gateway.audit import AuditLog, build_audit_event, new_incident_id
+from gateway.cache import ReportCache
+from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
+from gateway.cpus import available_cpus
+from gateway.enforce import block_response
+from gateway.extract import Extraction, extract_images
+from gateway.metrics import GatewayMetrics
+from gateway.models import (
+    Action,
+    Decision,
+    Finding,
+    ImageReport,
+    InspectionError,
+    InspectionErrorKind,
+    InspectOptions,
+    RequestContext,
+)
+from gateway.policy import Policy
+from gateway.scope import is_upload
+from gateway.warn import PROCEED_PATH, WarnOverrides, proceed_page
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+OFF_LOOP_BYTES = 256_000  # walking a larger JSON body takes a while in Python: do it off the event loop
+
+
+# --- what goes in -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """A request before its body arrived: enough to tell whether it is ours."""
+
+    method: str
+    host: str  # the host the client asked for (Host / :authority / SNI), without port
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    client_ip: str = ""
+    proxy_user: str | None = None  # authenticated by the proxy (mitmproxy --proxyauth)
+    body_size: int | None = None  # Content-Length or the known body size; None when unknown (chunked)
+
+
+@dataclass(frozen=True)
+class UploadRequest(RequestHead):
+    """A whole request. `body` is as it came over the wire: still in its Content-Encoding."""
+
+    body: bytes = b""
+
+
+# --- what comes out -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Send the request on unchanged."""
+
+
+@dataclass(frozen=True)
+class ForwardRebuilt:
+    """Send the request on with this body (already in the request's Content-Encoding)."""
+
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Answer the client; nothing reaches the server."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+Outcome = Forward | ForwardRebuilt | Respond
+FORWARD = Forward()
+
+
+@dataclass
+class Record:
+    """One decision, as metrics and the audit log see it."""
+
+    context: RequestContext
+    decision: Decision
+    reports: list[ImageReport]
+    incident_id: str
+    latency_seconds: float
+    policy_version: str
+    override: bool = False
+
+
+@dataclass
+class Result:
+    outcome: Outcome = FORWARD
+    record: Record | None = None
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The verdict on a request head: in scope for `destination`, and an early answer if one is due already."""
+
+    destination: str | None
+    early: Result | None = None
+
+
+class Inspection(Protocol):
+    """Where images are read and redacted (gateway.workers.InspectionPool, or a stand-in in tests)."""
+
+    waiting: int
+    in_flight: int
+
+    async def inspect(self, data: bytes, options: InspectOptions, timeout: float) -> ImageReport: ...
+
+    async def redact(self, data: bytes, findings: list[Finding], options: InspectOptions, timeout: float) -> bytes: ...
+
+
+class PolicySource(Protocol):
+    @property
+    def current(self) -> Policy: ...
+
+
+# --- the pipeline -------------------------------------------------------------------------------------------------
+
+
+class UploadPipeline:
+    """Decides uploads. Holds no proxy objects; one policy snapshot is used per call."""
+
+    def __init__(self, policies: PolicySource, inspection: Inspection | None, metrics: GatewayMetrics,
+                 cache: ReportCache, overrides: WarnOverrides, proceed_host: str = "dlp-gateway.internal") -> None:
+        self.policies = policies
+        self.inspection = inspection
+        self.metrics = metrics
+        self.cache = cache
+        self.overrides = overrides
+        self.proceed_host = proceed_host
+        # Decoding and walking big bodies on at most half the cores, at a lower priority: a burst of bombs queues
+        # here, bounded in memory, while the event loop keeps serving everyone else.
+        self._body_work = ThreadPoolExecutor(max(1, available_cpus() // 2), thread_name_prefix="dlp-body",
+                                             initializer=_lower_thread_priority)
+
+    def close(self) -> None:
+        self._body_work.shutdown(wait=False, cancel_futures=True)
+
+    async def _off_loop(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._body_work, fn, *args)
+
+    def screen(self, head: RequestHead) -> Screened:
+        """Scope: is this request an upload to a destination? Refuse an over-size body before it is read."""
+        policy = self.policies.current
+        dest = policy.destination_for(head.host, head.path, head.method)
+        if dest is None or not is_upload(head.method, head.body_size):
+            return Screened(None)
+        if head.body_size is not None and head.body_size > policy.limits.max_body_bytes:
+            early = self._on_error(head, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
+            return Screened(dest, early)
+        return Screened(dest)
+
+    def is_proceed(self, head: RequestHead) -> bool:
+        return head.host == self.proceed_host and head.path.startswith(PROCEED_PATH)
+
+    async def handle(self, req: UploadRequest, destination: str | None) -> Result:
+        """The decision on a whole request that `screen` put in scope for `destination` (None: not ours)."""
+        if self.is_proceed(req):
+            return self.proceed(req)
+        if destination is None:
+            return Result()
+        policy = self.policies.current  # one policy snapshot per request: never half of a reload
+        started = time.perf_counter()
+        try:
+            return await self._decide(req, policy, destination, started)
+        except Exception as err:  # our bug must never let an upload through: apply on_error
+            log.exception("DLP pipeline error on %s", req.host)
+            self.metrics.observe_error("addon_exception")
+            return self._on_error(req, policy, destination, InspectionErrorKind.INTERNAL, type(err).__name__)
+
+    async def _decide(self, req: UploadRequest, policy: Policy, dest: str, started: float) -> Result:
+        coding = req.headers.get("content-encoding")
+        limit = policy.limits.max_body_bytes
+        try:
+            # Encoded bodies always go off the loop: a few KiB of brotli can be a gigabyte of output.
+            body = await self._off_loop(decode_body, req.body, coding, limit) if codings(coding) \
+                else decode_body(req.body, coding, limit)
+        except UndecodableBody as err:
+            return self._on_error(req, policy, dest, InspectionErrorKind.CORRUPT, f"undecodable Content-Encoding: {err}")
+        except BodyTooLarge as err:
+            return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, f"{err} (max_body_bytes)")
+        args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
+        extraction = await self._off_loop(extract_images, *args) if len(body) > OFF_LOOP_BYTES \
+            else extract_images(*args)
+        if not extraction.images and not extraction.undecodable and not extraction.too_many:
+            return Result()  # an in-scope request without images: not ours to judge
+        incident = new_incident_id()
+        rctx = self.context(req, policy, dest, [])
+        early = policy.decide_before_inspection(rctx)
+        if early is not None:  # e.g. the allowed corporate tenant: no need to read the images
+            outcome = self._block(req, early, incident) if early.action in (Action.BLOCK, Action.WARN) else FORWARD
+            return Result(outcome, self._record(rctx, early, [], incident, started, policy))
+        reports = await self._inspect_all(policy, extraction)
+        for note in extraction.undecodable:
+            reports.append(ImageReport("", 0, error=InspectionErrorKind.UNSUPPORTED_FORMAT, error_detail=note))
+        if extraction.too_many:
+            reports.append(ImageReport("", 0, error=InspectionErrorKind.TOO_MANY_IMAGES))
+        rctx = self.context(req, policy, dest, reports)
+        decision = policy.decide(rctx, reports)
+        outcome: Outcome = FORWARD
+        if decision.action is Action.REDACT:
+            try:
+                rebuilt = await self._redact(policy, extraction, decision, len(body) > OFF_LOOP_BYTES)
+                outcome = ForwardRebuilt(await self._off_loop(encode_body, rebuilt, coding) if codings(coding)
+                                         else rebuilt)
+            except InspectionError as err:
+                decision = on_error_decision(policy, err.kind, "redaction failed")
+        override = False
+        if decision.action is Action.WARN:
+            decision, override, outcome = self._warn(req, rctx, decision, reports, dest, incident)
+        elif decision.action is Action.BLOCK:
+            outcome = self._block(req, decision, incident)
+        return Result(outcome, self._record(rctx, decision, reports, incident, started, policy, override))
+
+    async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision, big: bool) -> bytes:
+        """The decoded body rebuilt around the redacted images (other bytes unchanged)."""
+        replacements = {}
+        for index, findings in decision.redactions.items():
+            t0 = time.perf_counter()
+            replacements[index] = await self.inspection.redact(
+                extraction.images[index].data, findings, policy.inspect_options, policy.limits.inspect_timeout_seconds
+            )
+            self.metrics.observe_redaction_seconds(time.perf_counter() - t0)
+        if big:
+            return await self._off_loop(extraction.rebuild, replacements)
+        return extraction.rebuild(replacements)
+
+    def _warn(self, req: UploadRequest, rctx: RequestContext, decision: Decision, reports: list[ImageReport],
+              dest: str, incident: str) -> tuple[Decision, bool, Outcome]:
+        """A warned upload passes if its user already chose to proceed for these images; else the coaching page."""
+        identity = rctx.user or rctx.client_ip
+        shas = [r.sha256 for r in reports if r.sha256]
+        if self.overrides.granted(identity, shas):
+            allowed = Decision(Action.ALLOW, decision.rule, f"user proceeded after a warning; {decision.reason}",
+                               matched=decision.matched)
+            return allowed, True, FORWARD
+        token = self.overrides.issue(identity, shas, decision.rule, dest)
+        return decision, False, self._block(req, decision, incident, f"http://{self.proceed_host}{PROCEED_PATH}{token}")
+
+    def proceed(self, req: RequestHead) -> Result:
+        """The user clicked "proceed anyway" on a warning page: grant the warned images, record the override."""
+        started = time.perf_counter()
+        policy = self.policies.current
+        rctx = self.context(req, policy, None, [])
+        token = req.path[len(PROCEED_PATH):].split("?", 1)[0]
+        grant = self.overrides.redeem(token, rctx.user or rctx.client_ip)
+        page = proceed_page(grant is not None).encode()
+        outcome = Respond(200 if grant else 410, {"Content-Type": "text/html; charset=utf-8",
+                                                   "Cache-Control": "no-store"}, page)
+        if grant is None:
+            return Result(outcome)
+        self.metrics.observe_warn_override(grant.destination or "unknown")
+        decision = Decision(Action.ALLOW, grant.rule,
+                            f"user chose to proceed after a warning ({len(grant.sha256s)} image(s))")
+        return Result(outcome, self._record(rctx, decision, [], new_incident_id(), started, policy, override=True))
+
+    async def _inspect_all(self, policy: Policy, extraction: Extraction) -> list[ImageReport]:
+        options = policy.inspect_options
+        pool = self.inspection
+
+        async def one(data: bytes) -> ImageReport:
+            sha = hashlib.sha256(data).hexdigest()
+            cached = self.cache.get(sha, options)
+            if cached is not None:
+                return cached
+            if pool is None:
+                self.metrics.observe_error(InspectionErrorKind.INTERNAL.value)
+                return ImageReport(sha, len(data), error=InspectionErrorKind.INTERNAL, error_detail="no workers yet")
+            self.metrics.set_pool(pool.waiting + 1, pool.in_flight)
+            try:
+                report = await pool.inspect(data, options, policy.limits.inspect_timeout_seconds)
+            except InspectionError as err:
+                self.metrics.observe_error(err.kind.value)
+                return ImageReport(sha, len(data), error=err.kind, error_detail=str(err))
+            finally:
+                self.metrics.set_pool(pool.waiting, pool.in_flight)
+            if report.error is not None:
+                self.metrics.observe_error(report.error.value)
+            self.cache.put(report, options)
+            return report
+
+        return list(await asyncio.gather(*(one(img.data) for img in extraction.images)))
+
+    def context(self, head: RequestHead, policy: Policy, dest: str | None,
+                reports: list[ImageReport]) -> RequestContext:
+        """Who sends what where, with the user from proxy auth or the policy's SSO header."""
+        identity = policy.identity
+        user = head.proxy_user
+        if user is None and identity.user_header:
+            user = head.headers.get(identity.user_header.lower())
+        header_groups = head.headers.get(identity.groups_header.lower()) if identity.groups_header else None
+        return RequestContext(
+            host=head.host,
+            path=head.path,
+            method=head.method,
+            destination=dest,
+            client_ip=head.client_ip,
+            user=user,
+            groups=identity.groups_for(user, header_groups),
+            image_count=sum(1 for r in reports if r.sha256),
+            total_image_bytes=sum(r.size_bytes for r in reports),
+            headers=head.headers,
+        )
+
+    def _block(self, head: RequestHead, decision: Decision, incident: str, proceed_url: str = "") -> Respond:
+        resp = block_response(head.host, decision, incident, accept=head.headers.get("accept", ""),
+                              sec_fetch_mode=head.headers.get("sec-fetch-mode", ""), proceed_url=proceed_url)
+        return Respond(resp.status, resp.headers, resp.body)
+
+    def _on_error(self, head: RequestHead, policy: Policy, dest: str, kind: InspectionErrorKind,
+                  detail: str) -> Result:
+        started = time.perf_counter()
+        self.metrics.observe_error(kind.value)
+        decision = on_error_decision(policy, kind, detail)
+        report = ImageReport("", 0, error=kind, error_detail=detail)
+        incident = new_incident_id()
+        # The policy language refuses on_error: redact, so this either answers or lets the request pass untouched.
+        outcome = self._block(head, decision, incident) if decision.action in (Action.BLOCK, Action.WARN) else FORWARD
+        rctx = self.context(head, policy, dest, [report])
+        return Result(outcome, self._record(rctx, decision, [report], incident, started, policy))
+
+    @staticmethod
+    def _record(rctx: RequestContext, decision: Decision, reports: list[ImageReport], incident: str, started: float,
+                policy: Policy, override: bool = False) -> Record:
+        return Record(rctx, decision, reports, incident, time.perf_counter() - started, policy.version_id, override)
+
+
+class Recorder:
+    """Writes each decision's record: Prometheus metrics and one audit line."""
+
+    def __init__(self, metrics: GatewayMetrics, audit: AuditLog | None = None) -> None:
+        self.metrics = metrics
+        self.audit = audit
+
+    def write(self, record: Record) -> None:
+        self.metrics.observe_decision(record.context, record.decision, record.reports, record.latency_seconds)
+        if self.audit is not None:
+            self.audit.write(build_audit_event(record.context, record.decision, record.reports, record.incident_id,
+                                               record.latency_seconds, record.policy_version, record.override))
+
+
+def _lower_thread_priority() -> None:
+    """Body work is batch work: the event loop's thread wins the CPU whenever both want it (Linux: per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+def on_error_decision(policy: Policy, kind: InspectionErrorKind, detail: str) -> Decision:
+    return Decision(
+        action=policy.on_error,
+        rule="on_error",
+        reason=f"the upload could not be inspected ({kind.value}: {detail}); policy on_error is {policy.on_error.value}",
+    )

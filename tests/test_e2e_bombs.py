@@ -1,0 +1,81 @@
+"""Decompression bombs through a real `dlp-gateway run`: a decision (on_error), never an outage or a memory spike."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.content_coding import encode_body
+from tests.support.gateway_process import GatewayProcess
+from tests.support.images import photo_like
+from tests.support.procmem import PeakSampler, rss_bytes
+from tests.support.upstream import RecordingUpstream
+from tests.test_content_coding import bomb
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+POLICY = Path(__file__).parent / "policies" / "e2e.yaml"  # max_body_bytes: the default 100 MiB
+GIB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, upstream):
+    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+def client(gateway: GatewayProcess) -> httpx.Client:
+    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
+                        timeout=120)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+def test_a_1_gib_bomb_is_blocked_and_the_proxy_memory_stays_bounded(gateway, upstream, coding):
+    body = bomb(coding, GIB)  # a JSON-looking body of zeros: 1 GiB once decoded
+    path = f"/v1/chat/completions?bomb={coding}"
+    with client(gateway) as c:
+        c.put("https://files.oaiusercontent.com/warm-up", content=photo_like(size=(32, 24), fmt="PNG"))
+        time.sleep(0.5)
+        before = rss_bytes(gateway.proc.pid)
+        with PeakSampler(gateway.proc.pid) as sampler:
+            r = c.post(f"https://api.openai.com{path}", content=body,
+                       headers={"content-type": "application/json", "content-encoding": coding})
+            time.sleep(0.5)
+        after = rss_bytes(gateway.proc.pid)
+        clean = c.put("https://files.oaiusercontent.com/after-bomb", content=photo_like(size=(64, 48), fmt="PNG"))
+    assert r.status_code == 403, r.text
+    error = r.json()["error"]
+    assert error["rule"] == "on_error" and "over the limit of 104857600 bytes" in error["message"]
+    assert upstream.last_for(path) is None
+    assert clean.status_code == 200  # the proxy is still up and deciding
+    event = next(json.loads(line) for line in reversed(gateway.audit_lines()) if '"on_error"' in line)
+    assert event["images"][0]["error"] == "too_large"
+    # Generous sanity bounds, not a benchmark: decoding the whole gigabyte would add > 1 GiB and keep it.
+    growth, kept = sampler.peak - before, after - before
+    print(f"{coding}: proxy RSS {before >> 20} MiB before, peak +{growth >> 20} MiB, +{kept >> 20} MiB after")
+    assert growth < GIB, f"proxy RSS grew by {growth >> 20} MiB while decoding a bomb"
+    assert kept < 400 << 20, f"proxy kept {kept >> 20} MiB after the bomb was decided"
+
+
+def test_a_bomb_inside_a_stacked_coding_is_blocked_too(gateway, upstream):
+    body = encode_body(bomb("zstd", GIB), "gzip")  # Content-Encoding: zstd, gzip
+    with client(gateway) as c:
+        r = c.put("https://files.oaiusercontent.com/stacked-bomb", content=body,
+                  headers={"content-encoding": "zstd, gzip"})
+    assert r.status_code == 403 and r.json()["error"]["rule"] == "on_error"
+    assert upstream.last_for("/stacked-bomb") is None
