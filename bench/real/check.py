@@ -111,7 +111,7 @@ def check_entry(entry: dict, root: Path) -> tuple[list[str], list[str]]:
     if missing:
         return [f"missing fields {missing}"], []
     errors: list[str] = []
-    path = root / "images" / entry["file"]
+    path = root / entry["file"]  # relative to the manifest, as in every corpus
     if not path.is_file():
         return [f"{path} does not exist"], []
     data = path.read_bytes()
@@ -151,7 +151,7 @@ def check(root: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     files = [e.get("file") for e in manifest["images"]]
     if len(set(files)) != len(files):
         errors.setdefault("<manifest>", []).append("duplicate file names")
-    on_disk = {p.name for p in (root / "images").iterdir()}
+    on_disk = {f"images/{p.name}" for p in (root / "images").iterdir()}
     if on_disk - set(files):
         errors.setdefault("<manifest>", []).append(f"images not in the manifest: {sorted(on_disk - set(files))}")
     for entry in manifest["images"]:
