@@ -16,8 +16,8 @@ One `dlp-gateway run` (1 worker, all the machine's cores) in front of a local re
 
 Reported: uploads and small requests by expected decision, wrong decisions (target 0), errors (target 0: transport
 errors, unexpected statuses, and the gateway's own dlp_gateway_errors_total), the gateway process group's RSS
-every 5 s with its least-squares slope over the run after the first minute (MiB per minute) and the growth from
-the second minute's mean to the last minute's mean, small-request latency per minute. Writes bench/out/soak.json.
+every 5 s with its least-squares slope (MiB per minute) after the first minute and over the second half, and the
+growth from the second minute's mean to the last minute's mean, small-request latency per minute. Writes bench/out/soak.json.
 """
 
 from __future__ import annotations
@@ -295,6 +295,8 @@ def run(args: argparse.Namespace) -> dict:
                                     for m, v in sorted(tally.small_seconds.items())},
         "rss_mib": [[round(t), round(r / 2**20)] for t, r in rss_samples],
         "rss_slope_mib_per_min_after_1st_minute": slope_mib_per_minute(after_warmup),
+        "rss_slope_mib_per_min_second_half": slope_mib_per_minute(
+            [(t, r) for t, r in rss_samples if t >= args.minutes * 30]),
         "rss_growth_mib_2nd_to_last_minute": (statistics.fmean(last) - statistics.fmean(second)) / 2**20
         if last and second else float("nan"),
         "rss_peak_mib": max((r for _, r in rss_samples), default=0) / 2**20,
@@ -318,6 +320,7 @@ def markdown(r: dict) -> str:
              f"0 ({'ok' if not r['errors'] and not r['gateway_errors_total'] else 'MISSED'}) |",
              f"| worker restarts (log) | {r['worker_restarts_logged']} | 0 |",
              f"| group RSS slope after the 1st minute | {r['rss_slope_mib_per_min_after_1st_minute']:+.2f} MiB/min | ~0 |",
+             f"| group RSS slope over the second half | {r['rss_slope_mib_per_min_second_half']:+.2f} MiB/min | ~0 |",
              f"| group RSS, 2nd minute mean -> last minute mean | {r['rss_growth_mib_2nd_to_last_minute']:+.0f} MiB "
              f"(peak {r['rss_peak_mib']:.0f} MiB) | flat |",
              "", "Counts: " + ", ".join(f"{k} {v}" for k, v in r["counts"].items()), "",
