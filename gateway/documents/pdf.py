@@ -199,13 +199,10 @@ def _attachments(doc: pdfium.PdfDocument, walk: Walk, member: str | None, depth:
     for i in range(doc.count_attachments()):
         walk.count_member()
         attachment = doc.get_attachment(i)
+        name = attachment.get_name() or f"attachment-{i + 1}"
         try:
-            name = attachment.get_name() or f"attachment-{i + 1}"
-            try:
-                content = bytes(attachment.get_data())
-            except pdfium.PdfiumError:
-                continue  # an empty attachment
-        finally:
-            attachment.close()
+            content = bytes(attachment.get_data())
+        except pdfium.PdfiumError:
+            continue  # an empty attachment
         walk.expand(len(content))
         yield from walk.member_parts(content, join_member(member, name), depth)

@@ -165,3 +165,22 @@ def encrypted_zip_member(name: str = "secret.txt") -> bytes:
         pos = data.find(magic)
         data[pos + flag_at] |= 0x01
     return bytes(data)
+
+
+def encrypted_pdf(data: bytes, password: str = "s3cret") -> bytes:
+    """The PDF with a user password (AES-256), as a "protect with password" dialog writes it."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, encryption=pikepdf.Encryption(user=password, owner=password, R=6))
+    return out.getvalue()
+
+
+def encrypted_ooxml(data: bytes, password: str = "s3cret") -> bytes:
+    """A DOCX/XLSX/PPTX with a password to open: Office wraps it in an OLE file (ECMA-376 agile encryption)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(data)).encrypt(password, out)
+    return out.getvalue()
