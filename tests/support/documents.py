@@ -158,11 +158,14 @@ def nested_zip(depth: int, inner: bytes, name: str = "scan.png") -> bytes:
     return data
 
 
-def encrypted_zip_member(name: str = "secret.txt") -> bytes:
-    """A ZIP whose member has the traditional-encryption flag (the bytes behind it are not real ciphertext)."""
-    data = bytearray(zip_of({name: b"x" * 100}, zipfile.ZIP_STORED))
+def encrypted_zip_member(name: str = "secret.txt", before: dict[str, bytes] | None = None) -> bytes:
+    """A ZIP whose last member (after `before`) has the traditional-encryption flag set; the bytes behind it are
+    not real ciphertext, which does not matter: nothing may try to read them."""
+    members = dict(before or {})
+    members[name] = b"x" * 100
+    data = bytearray(zip_of(members, zipfile.ZIP_STORED))
     for magic, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        pos = data.find(magic)
+        pos = data.rfind(magic)
         data[pos + flag_at] |= 0x01
     return bytes(data)
 
