@@ -136,10 +136,11 @@ class GatewayMetrics:
         )
         self.documents = Counter(
             f"{PREFIX}_documents_inspected_total", "Documents and archives inspected (cache hits included), by type.",
-            ["type"], registry=r,
+            ["document_type"], registry=r,
         )
         self.document_pages = Histogram(
-            f"{PREFIX}_document_pages", "Pages (slides, sheets) of one inspected document, by type.", ["type"],
+            f"{PREFIX}_pages_per_document", "Pages (slides, sheets) of one inspected document, by type.",
+            ["document_type"],
             buckets=PAGE_COUNT_BUCKETS, registry=r,
         )
         self.pool_queue = Gauge(f"{PREFIX}_pool_queue_depth", "Images waiting for an inspection worker.", registry=r)
