@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import subprocess
 import sys
 import zipfile
@@ -13,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import id_document
 from gateway.inspection import Inspector
 from gateway.models import Action, InspectionError, InspectionErrorKind, RequestContext
 from gateway.policy import load_default_policy, load_policy, load_policy_text
 from tests.support.documents import (
     docx,
+    passport_png,
     encrypted_pdf,
     encrypted_zip_member,
     image_pdf,
@@ -28,7 +27,7 @@ from tests.support.documents import (
     xlsx,
     zip_of,
 )
-from tests.support.images import encode, text_image
+from tests.support.images import text_image
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +66,7 @@ def found(report, entity: str) -> list:
 
 
 def test_scanned_passport_pdf_is_an_identity_document(inspector, default_policy):
-    passport = encode(id_document(random.Random(11), clean=False, passport=True).img, "PNG")
+    passport = passport_png(11)
     report = inspector.inspect_document(image_pdf([passport]))
     assert report.ok and report.format == "PDF" and report.document.rendered_pages == 1
     mrz = found(report, "MRZ")

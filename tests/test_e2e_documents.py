@@ -4,17 +4,15 @@ recording upstream on 127.0.0.1. PDFs, Office files and archives are blocked, wa
 from __future__ import annotations
 
 import json
-import random
 import ssl
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bench.corpus import id_document
-from tests.support.documents import docx, image_pdf, text_pdf, xlsx, zip_bomb, zip_of
+from tests.support.documents import docx, image_pdf, passport_png, text_pdf, xlsx, zip_bomb, zip_of
 from tests.support.gateway_process import GatewayProcess
-from tests.support.images import encode, text_image
+from tests.support.images import text_image
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -71,7 +69,7 @@ def test_pii_pdf_put_to_the_chatgpt_blob_url_is_blocked(gateway, upstream):
 
 
 def test_scanned_passport_pdf_put_to_the_chatgpt_blob_url_is_blocked(gateway, upstream):
-    passport = encode(id_document(random.Random(11), clean=False, passport=True).img, "PNG")
+    passport = passport_png(11)
     r = blob_put(gateway, "/file-passport", image_pdf([passport]), "application/pdf")
     assert r.status_code == 403, r.text
     assert r.json()["error"]["rule"] == "block-identity-documents"
@@ -124,12 +122,29 @@ def test_zip_bomb_is_a_decision_and_the_gateway_stays_up(gateway, upstream):
     assert after.status_code == 200
 
 
+def test_two_thousand_page_pdf_is_a_decision(gateway, upstream):
+    import io
+
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument.new()
+    for _ in range(2000):
+        doc.new_page(612, 792)
+    buf = io.BytesIO()
+    doc.save(buf)
+    r = blob_put(gateway, "/file-2000-pages", buf.getvalue(), "application/pdf")
+    assert r.status_code == 403 and r.json()["error"]["rule"] == "on_error"
+    assert "too_many_pages" in r.json()["error"]["message"]
+    assert upstream.last_for("/file-2000-pages?se=2026-12-07&sig=abc") is None
+
+
 def test_audit_and_metrics_show_document_types_and_pages_never_content(gateway):
     events = [json.loads(line) for line in gateway.audit_lines()]
     documents = [d for e in events for d in e.get("documents", [])]
     assert {"PDF", "ZIP", "DOCX", "XLSX"} <= {d["type"] for d in documents}
     assert any(d["type"] == "PDF" and d["pages"] == 2 for d in documents)
     assert any(d["error"] == "expanded_too_large" for d in documents)
+    assert any(d["error"] == "too_many_pages" and d["pages"] == 2000 for d in documents)
     metrics = gateway.metrics_text()
     assert 'dlp_gateway_documents_inspected_total{document_type="PDF"}' in metrics
     assert 'dlp_gateway_errors_total{kind="expanded_too_large"} 1.0' in metrics

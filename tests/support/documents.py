@@ -187,3 +187,14 @@ def encrypted_ooxml(data: bytes, password: str = "s3cret") -> bytes:
     out = io.BytesIO()
     OOXMLFile(io.BytesIO(data)).encrypt(password, out)
     return out.getvalue()
+
+
+def passport_png(seed: int = 11) -> bytes:
+    """A generated passport data page (face photo, printed fields, a valid TD3 MRZ) from the benchmark's scenes."""
+    import random
+
+    from bench.scenes.id_docs import id_document
+
+    buf = io.BytesIO()
+    id_document(random.Random(seed), clean=False, passport=True).img.save(buf, format="PNG")
+    return buf.getvalue()
