@@ -16,7 +16,7 @@ from gateway.documents import EmbeddedImage, TextRun, Walk, read_document, sniff
 from gateway.documents.archive import rebuild_zip
 from gateway.documents.pdf import check_streams
 from gateway.documents.plaintext import decode_text, read_text, replace_spans
-from gateway.models import DocumentFacts, InspectionError, InspectionErrorKind, Limits
+from gateway.models import DocumentFacts, Finding, InspectionError, InspectionErrorKind, Limits
 from tests.support.documents import (
     docx,
     encrypted_ooxml,
@@ -372,11 +372,26 @@ def test_text_spans_are_replaced_in_the_files_own_encoding(encoding):
     assert decode_text(new).text == "Caf\u00e9 customer: [EMAIL_ADDRESS], card [CREDIT_CARD].\n"
 
 
-def test_text_runs_have_offsets_into_the_whole_file():
-    text = "".join(f"line {i} with some words\n" for i in range(3000))
-    runs = list(read_text(text.encode(), "big.txt"))
-    assert len(runs) > 1 and "".join(r.text for r in runs) == text
-    assert all(text[r.offset:r.offset + len(r.text)] == r.text for r in runs)
+def test_a_long_text_is_read_in_overlapping_windows_and_every_span_is_into_the_file():
+    from gateway.inspection.documents import BATCH_CHARS, _TextBatch
+
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join("A" * 64 for _ in range(25)) + "\n-----END PRIVATE KEY-----"
+    head = ""
+    while len(head) < BATCH_CHARS - 1000:
+        head += f"line {len(head)} with some words\n"
+    text = head + pem + "\n" + "tail line\n" * 4000
+    assert text.index(pem) < BATCH_CHARS < text.index(pem) + len(pem)  # the key straddles the first window's end
+    [run] = list(read_text(text.encode(), "big.txt"))
+    assert run.text == text and run.offset == 0
+
+    class Keys:  # an analyzer that finds PEM blocks, as the SECRET recognizer does
+        def analyze_text_spans(self, chunk, source):
+            import re
+            return [(Finding("SECRET", source, 1.0), m.start(), m.end())
+                    for m in re.finditer(r"-----BEGIN PRIVATE KEY-----[^-]+-----END PRIVATE KEY-----", chunk)]
+
+    found = _TextBatch(Keys(), "text").add(run)
+    assert [(f.member, f.span) for f in found] == [("big.txt", (text.index(pem), text.index(pem) + len(pem)))]
 
 
 def test_json_file_that_would_break_is_not_redacted():

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from gateway.documents.sniff import decode_text_probe
 from gateway.models import InspectionError, InspectionErrorKind
 
-RUN_CHARS = 16 * 1024  # text is handed out in runs of about this size, cut at line ends
-
-
 @dataclass(frozen=True)
 class DecodedText:
     text: str
@@ -36,21 +33,15 @@ def decode_text(data: bytes) -> DecodedText | None:
 
 
 def read_text(data: bytes, member: str | None) -> Iterator:
-    """The file's text in runs of about RUN_CHARS, cut after a line end; offsets are into the whole text."""
+    """The file's whole text as one run (the analyzer reads a long run in overlapping windows, so an entity is never
+    cut in two and its span stays an offset into the file)."""
     from gateway.documents import TextRun
 
     decoded = decode_text(data)
     if decoded is None:
         raise InspectionError(InspectionErrorKind.CORRUPT, "not readable as text")
-    text = decoded.text
-    start = 0
-    while start < len(text):
-        end = min(len(text), start + RUN_CHARS)
-        if end < len(text):
-            cut = text.rfind("\n", start, end)
-            end = cut + 1 if cut > start else end
-        yield TextRun(text[start:end], member, offset=start, sep="")
-        start = end
+    if decoded.text:
+        yield TextRun(decoded.text, member)
 
 
 def replace_spans(data: bytes, spans: list[tuple[int, int, str]]) -> bytes:
