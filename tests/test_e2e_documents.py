@@ -3,8 +3,10 @@ recording upstream on 127.0.0.1. PDFs, Office files and archives are blocked, wa
 
 from __future__ import annotations
 
+import io
 import json
 import ssl
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -98,6 +100,27 @@ def test_xlsx_customer_list_to_a_chatbot_gets_the_warning_page(gateway, upstream
     assert r.status_code == 403 and r.headers["x-dlp-action"] == "warn"
     assert r.json()["error"]["rule"] == "redact-pii-public-chatbots"
     assert upstream.last_for("/file-xlsx?se=2026-12-07&sig=abc") is None
+
+
+def test_zip_and_csv_with_emails_to_claude_arrive_redacted(gateway, upstream):
+    shot = text_image(["Please contact the customer:", f"Email: {EMAIL}"])
+    notes = f"Call notes\nReach her at {EMAIL} after 5pm.\n".encode()
+    archive = zip_of({"keep.txt": b"nothing to see here", "shot.png": shot, "notes.txt": notes})
+    r = claude_upload(gateway, "/api/o-1/upload-zip", "call.zip", archive, "application/zip")
+    assert r.status_code == 200, r.text
+    got = upstream.last_for("/api/o-1/upload-zip")
+    assert int(got.headers["Content-Length"]) == len(got.body) and EMAIL.encode() not in got.body
+    sent = got.body[got.body.index(b"PK\x03\x04"):got.body.rindex(b"PK\x05\x06") + 22]
+    with zipfile.ZipFile(io.BytesIO(sent)) as zf:
+        assert zf.namelist() == ["keep.txt", "shot.png", "notes.txt"]
+        assert zf.read("keep.txt") == b"nothing to see here"
+        assert zf.read("notes.txt") == b"Call notes\nReach her at [EMAIL_ADDRESS] after 5pm.\n"
+        assert zf.read("shot.png") != shot
+    csv = f"name,email\nJane Doe,{EMAIL}\n".encode()
+    r = claude_upload(gateway, "/api/o-1/upload-csv", "customers.csv", csv, "text/csv")
+    assert r.status_code == 200, r.text
+    body = upstream.last_for("/api/o-1/upload-csv").body
+    assert b"[EMAIL_ADDRESS]" in body and EMAIL.encode() not in body and b'name="orgUuid"' in body
 
 
 @pytest.mark.parametrize("kind", ["pdf", "docx", "zip"])
