@@ -132,6 +132,19 @@ def test_pdf_with_text_and_a_picture_gives_both():
     assert len(images) == 1 and images[0].page == 1 and not images[0].rendered
 
 
+def test_pdf_comment_annotation_is_text_of_its_page():
+    import pypdfium2.raw as pdfium_c
+
+    doc = pdfium.PdfDocument(text_pdf([["page text"], ["second page"]]))
+    annot = pdfium_c.FPDFPage_CreateAnnot(doc[1].raw, pdfium_c.FPDF_ANNOT_TEXT)
+    value = f"call {EMAIL}\0".encode("utf-16-le")
+    pdfium_c.FPDFAnnot_SetStringValue(annot, b"Contents", (pdfium_c.FPDF_WCHAR * (len(value) // 2)).from_buffer_copy(value))
+    pdfium_c.FPDFPage_CloseAnnot(annot)
+    buf = io.BytesIO()
+    doc.save(buf)
+    assert (None, 2, "text", f"call {EMAIL}") in texts(parts(buf.getvalue())[1])
+
+
 def test_pdf_attachment_is_a_member():
     doc = pdfium.PdfDocument(text_pdf([["see attachment"]]))
     doc.new_attachment("customers.csv").set_data(f"name,email\njane,{EMAIL}\n".encode())
