@@ -136,10 +136,12 @@ def test_pdf_comment_annotation_is_text_of_its_page():
     import pypdfium2.raw as pdfium_c
 
     doc = pdfium.PdfDocument(text_pdf([["page text"], ["second page"]]))
-    annot = pdfium_c.FPDFPage_CreateAnnot(doc[1].raw, pdfium_c.FPDF_ANNOT_TEXT)
+    page = doc[1]  # held: the raw page handle closes with its PdfPage
+    annot = pdfium_c.FPDFPage_CreateAnnot(page.raw, pdfium_c.FPDF_ANNOT_TEXT)
     value = f"call {EMAIL}\0".encode("utf-16-le")
     pdfium_c.FPDFAnnot_SetStringValue(annot, b"Contents", (pdfium_c.FPDF_WCHAR * (len(value) // 2)).from_buffer_copy(value))
     pdfium_c.FPDFPage_CloseAnnot(annot)
+    page.close()
     buf = io.BytesIO()
     doc.save(buf)
     assert (None, 2, "text", f"call {EMAIL}") in texts(parts(buf.getvalue())[1])
