@@ -427,3 +427,47 @@ def test_zip_rebuild_keeps_every_other_member():
         assert zf.namelist() == ["a.txt", "b/c.png", "d.txt"]
         assert zf.read("a.txt") == b"keep me" and zf.read("b/c.png") == PNG and zf.read("d.txt") == b"[REDACTED]"
         assert zf.getinfo("a.txt").compress_type == zipfile.ZIP_DEFLATED
+
+
+# --- hostile bytes -------------------------------------------------------------------------------------------------
+
+
+def _mutate(rnd, data: bytes) -> bytes:
+    b = bytearray(data)
+    for _ in range(rnd.randint(1, 12)):
+        pos = rnd.randrange(max(1, len(b)))
+        op = rnd.random()
+        if op < 0.5 and b:
+            b[pos] = rnd.randrange(256)
+        elif op < 0.8:
+            del b[pos:pos + rnd.randint(1, 40)]
+        else:
+            b[pos:pos] = rnd.choice([b"<w:t>", b"</w:p>", b"<!DOCTYPE x>", b'r:id="rId9"', b"&amp;", b"\x00" * 8,
+                                     b"<v>-1</v>", b'encoding="yes"', b"endstream", b"PK\x03\x04"])
+    return bytes(b)
+
+
+def test_damaged_documents_give_a_decision_never_another_exception():
+    import random
+
+    rnd = random.Random(2026)
+    seeds = [text_pdf([["hello"], ["world"]]), image_pdf([PNG]), docx(["a"], table=[["x", "y"]], comment="c"),
+             xlsx({"S": [["a", 1]]}, comment=("A1", "n")), pptx(["t"], notes={1: "n"}), zip_of({"a.txt": b"hi"}),
+             tar_of({"a.txt": b"hello"}, "w:gz")]
+    office = []
+    for seed in seeds[2:5]:  # damage the XML inside the package too, not only the compressed bytes
+        with zipfile.ZipFile(io.BytesIO(seed)) as zf:
+            office.append({i.filename: zf.read(i) for i in zf.infolist()})
+    for _ in range(30):
+        for seed in seeds:
+            _read_or_refuse(_mutate(rnd, seed))
+        for members in office:
+            name = rnd.choice([n for n in members if n.endswith((".xml", ".rels"))])
+            _read_or_refuse(zip_of({**members, name: _mutate(rnd, members[name])}))
+
+
+def _read_or_refuse(data: bytes) -> None:
+    try:
+        list(read_document(data, Limits(max_expanded_bytes=16 * 2**20))[1])
+    except InspectionError:
+        pass

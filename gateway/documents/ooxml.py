@@ -50,7 +50,7 @@ def _events(data: bytes, part: str):
         yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
     except DefusedXmlException:
         raise InspectionError(InspectionErrorKind.CORRUPT, f"{part}: XML with a DTD or entities") from None
-    except ParseError:
+    except (ParseError, ValueError, LookupError):  # LookupError: an unknown declared encoding
         raise InspectionError(InspectionErrorKind.CORRUPT, f"{part}: malformed XML") from None
 
 

@@ -50,8 +50,13 @@ def read_pdf(data: bytes, walk: Walk, member: str | None, depth: int) -> Iterato
             if key not in ("CreationDate", "ModDate", "Trapped"):
                 yield TextRun(value, member, source=Source.METADATA.value)
         for index in range(pages):
-            yield from _page_parts(doc, index, walk, member)
+            try:
+                yield from _page_parts(doc, index, walk, member)
+            except pdfium.PdfiumError:
+                raise InspectionError(InspectionErrorKind.CORRUPT, f"unreadable page {index + 1}") from None
         yield from _attachments(doc, walk, member, depth)
+    except pdfium.PdfiumError:
+        raise InspectionError(InspectionErrorKind.CORRUPT, "unreadable PDF content") from None
     finally:
         doc.close()
 
