@@ -53,6 +53,6 @@ DOCUMENT_TYPES: dict[str, str] = {
     "OLE": "legacy Office file (doc/xls/ppt) or a password-protected Office file: cannot be inspected",
     "TEXT": "plain text: txt, csv, json, markdown, source code, rtf",
 }
-# Documents that `redact` can rewrite faithfully: text spans replaced by [ENTITY]; a ZIP whose image and text
-# members are redacted and re-zipped. Every other type gets the rule's redact_fallback (block by default).
-REDACTABLE_DOCUMENT_TYPES: frozenset[str] = frozenset({"TEXT", "ZIP"})
+# Documents that `redact` can rewrite faithfully: text spans replaced by [ENTITY] (plain text, Word and PowerPoint
+# XML), pictures painted, ZIP members redacted and re-zipped. Every other type gets the rule's redact_fallback.
+REDACTABLE_DOCUMENT_TYPES: frozenset[str] = frozenset({"TEXT", "ZIP", "DOCX", "PPTX"})

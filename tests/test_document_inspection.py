@@ -168,6 +168,48 @@ def test_text_file_is_redacted_in_place(inspector):
         b"name,email,phone\nJane Doe,[EMAIL_ADDRESS],[PHONE_NUMBER]\n"
 
 
+def test_docx_is_redacted_in_its_own_xml_and_still_opens(inspector):
+    import docx as python_docx
+
+    policy = load_policy_text(REDACT_POLICY)
+    picture = text_image([f"Mail: {EMAIL}"], size=(700, 100))
+    data = docx(["Intro", f"Reach {EMAIL} today"], table=[["Email", EMAIL]], header=f"From {EMAIL}", author=EMAIL,
+                comment=f"cc {EMAIL}", image=picture)
+    report = inspector.inspect_document(data)
+    decision = policy.decide(CLAUDE, [report])
+    assert decision.action is Action.REDACT and report.document.redactable
+    redacted = inspector.redact_document(data, decision.redactions[0])
+    assert not found(inspector.inspect_document(redacted), "EMAIL_ADDRESS")
+    doc = python_docx.Document(io.BytesIO(redacted))
+    assert [p.text for p in doc.paragraphs][:2] == ["Intro", "Reach [EMAIL_ADDRESS] today"]
+    assert doc.core_properties.author == "[EMAIL_ADDRESS]" and doc.tables[0].cell(0, 1).text == "[EMAIL_ADDRESS]"
+    before, after = zipfile.ZipFile(io.BytesIO(data)), zipfile.ZipFile(io.BytesIO(redacted))
+    changed = {n for n in before.namelist() if before.read(n) != after.read(n)}
+    assert changed == {"word/document.xml", "word/header1.xml", "word/comments.xml", "docProps/core.xml",
+                       "word/media/image1.png", "docProps/thumbnail.jpeg"}
+    assert before.read("word/styles.xml") == after.read("word/styles.xml")
+
+
+def test_pptx_slide_and_notes_are_redacted(inspector):
+    from pptx import Presentation
+
+    policy = load_policy_text(REDACT_POLICY)
+    data = pptx(["Roadmap", f"Contact {EMAIL}"], notes={2: f"notes {EMAIL}"})
+    decision = policy.decide(CLAUDE, [inspector.inspect_document(data)])
+    redacted = inspector.redact_document(data, decision.redactions[0])
+    deck = Presentation(io.BytesIO(redacted))
+    assert deck.slides[1].shapes.title.text == "Contact [EMAIL_ADDRESS]"
+    assert deck.slides[1].notes_slide.notes_text_frame.text == "notes [EMAIL_ADDRESS]"
+
+
+def test_xlsx_is_not_redacted_but_gets_the_fallback(inspector):
+    policy = load_policy_text(REDACT_POLICY)
+    report = inspector.inspect_document(xlsx({"S": [["Email"], [EMAIL]]}))
+    decision = policy.decide(CLAUDE, [report])
+    assert (decision.action, decision.rule) == (Action.BLOCK, "redact-contacts")
+    assert "XLSX content cannot be redacted faithfully" in decision.reason
+
+
 def test_pdf_is_not_redacted_but_gets_the_fallback(inspector):
     policy = load_policy_text(REDACT_POLICY)
     data = text_pdf([[f"Contact {EMAIL}"]])

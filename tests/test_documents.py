@@ -170,7 +170,7 @@ def test_docx_body_table_header_footer_comment_properties_and_media():
         assert expected in got
     media = [p.member for p in items if isinstance(p, EmbeddedImage)]
     assert "word/media/image1.png" in media
-    assert facts.type == "DOCX" and not facts.redactable
+    assert facts.type == "DOCX" and facts.redactable
 
 
 def test_docx_text_split_across_runs_is_one_paragraph():
@@ -245,7 +245,7 @@ def test_zip_and_tar_members_are_read_as_what_they_are():
     assert ("nested.tar.gz!/deep/readme.md", None, "text", "# Hello") in got
     assert [p.member for p in items if isinstance(p, EmbeddedImage)][:1] == ["scan.png"]
     assert facts.skipped == 1 and facts.type == "ZIP"
-    assert not facts.redactable  # a DOCX inside cannot be rewritten
+    assert not facts.redactable  # the tar.gz inside cannot be rewritten
 
 
 def test_zip_of_images_and_text_is_redactable():
@@ -471,3 +471,39 @@ def _read_or_refuse(data: bytes) -> None:
         list(read_document(data, Limits(max_expanded_bytes=16 * 2**20))[1])
     except InspectionError:
         pass
+
+
+# --- Office text redaction in the XML bytes -------------------------------------------------------------------------
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def test_office_text_is_replaced_across_runs_and_nothing_else_changes():
+    from gateway.documents.ooxml_redact import redact_part, strings_at
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<w:document {W}><w:body>'
+           '<w:p><w:r><w:rPr><w:b/></w:rPr><w:t>Mail jane.doe@corp</w:t></w:r><w:r><w:t>mail.com &amp; more</w:t>'
+           '</w:r></w:p><w:p><w:r><w:t xml:space="preserve">keep me  </w:t></w:r></w:p>'
+           '<w:p><w:r><w:drawing><wp:docPr xmlns:wp="urn:wp" id="1" name="Picture 1" descr="photo of jane.doe@corpmail.com"/>'
+           '</w:drawing></w:r></w:p></w:body></w:document>').encode()
+    runs = texts(parts(zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": xml}))[1])
+    assert ("word/document.xml", None, "text", f"Mail {EMAIL} & more") in runs
+    targets = strings_at(xml, "word/document.xml", [(5, 5 + len(EMAIL), "EMAIL_ADDRESS")])  # the span a finding has
+    assert targets == [(EMAIL, "EMAIL_ADDRESS")]
+    new = redact_part(xml, "word/document.xml", targets)
+    assert new == xml.replace(b"Mail jane.doe@corp</w:t>", b"Mail [EMAIL_ADDRESS]</w:t>") \
+        .replace(b"<w:t>mail.com &amp; more</w:t>", b"<w:t> &amp; more</w:t>") \
+        .replace(b'descr="photo of jane.doe@corpmail.com"', b'descr="photo of [EMAIL_ADDRESS]"')
+
+
+def test_office_text_that_cannot_be_replaced_is_refused_not_half_done():
+    from gateway.documents.ooxml_redact import redact_part
+
+    split_by_tab = f'<w:document {W}><w:body><w:p><w:r><w:t>4539 1488</w:t><w:tab/><w:t>0343 6467</w:t></w:r></w:p>' \
+        '</w:body></w:document>'
+    with pytest.raises(InspectionError) as info:
+        redact_part(split_by_tab.encode(), "word/document.xml", [("4539 1488\t0343 6467", "CREDIT_CARD")])
+    assert info.value.kind is InspectionErrorKind.NOT_REDACTABLE
+    with pytest.raises(InspectionError):
+        redact_part(f"<w:document {W}><!-- x --><w:p><w:r><w:t>a</w:t></w:r></w:p></w:document>".encode(),
+                    "word/document.xml", [("a", "X")])

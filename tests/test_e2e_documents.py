@@ -102,7 +102,7 @@ def test_xlsx_customer_list_to_a_chatbot_gets_the_warning_page(gateway, upstream
     assert upstream.last_for("/file-xlsx?se=2026-12-07&sig=abc") is None
 
 
-def test_zip_and_csv_with_emails_to_claude_arrive_redacted(gateway, upstream):
+def test_zip_docx_and_csv_with_emails_to_claude_arrive_redacted(gateway, upstream):
     shot = text_image(["Please contact the customer:", f"Email: {EMAIL}"])
     notes = f"Call notes\nReach her at {EMAIL} after 5pm.\n".encode()
     archive = zip_of({"keep.txt": b"nothing to see here", "shot.png": shot, "notes.txt": notes})
@@ -116,6 +116,15 @@ def test_zip_and_csv_with_emails_to_claude_arrive_redacted(gateway, upstream):
         assert zf.read("keep.txt") == b"nothing to see here"
         assert zf.read("notes.txt") == b"Call notes\nReach her at [EMAIL_ADDRESS] after 5pm.\n"
         assert zf.read("shot.png") != shot
+    letter = docx(["Dear team,", f"please write to {EMAIL} about the renewal."])
+    r = claude_upload(gateway, "/api/o-1/upload-docx-redact", "letter.docx", letter,
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert r.status_code == 200, r.text
+    got = upstream.last_for("/api/o-1/upload-docx-redact").body
+    sent = got[got.index(b"PK\x03\x04"):got.rindex(b"PK\x05\x06") + 22]
+    import docx as python_docx
+    assert [p.text for p in python_docx.Document(io.BytesIO(sent)).paragraphs] == \
+        ["Dear team,", "please write to [EMAIL_ADDRESS] about the renewal."]
     csv = f"name,email\nJane Doe,{EMAIL}\n".encode()
     r = claude_upload(gateway, "/api/o-1/upload-csv", "customers.csv", csv, "text/csv")
     assert r.status_code == 200, r.text

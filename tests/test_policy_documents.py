@@ -63,7 +63,7 @@ def test_redact_rule_says_at_load_time_which_documents_it_cannot_redact():
     """)
     [warning] = p.warnings
     assert warning.level == "warning" and warning.line == 7  # the action line
-    assert warning.message == ("rule 'redact-contacts' redacts, but BZIP2, DOCX, GZIP, PDF, PPTX, TAR, XLSX, XZ uploads "
+    assert warning.message == ("rule 'redact-contacts' redacts, but BZIP2, GZIP, PDF, TAR, XLSX, XZ uploads "
                                "cannot be redacted faithfully: they are blocked (redact_fallback: block)")
     assert "redact_fallback: block, warn or audit" in warning.hint
     assert p.rules[0].redact_fallback is Action.BLOCK
@@ -77,7 +77,7 @@ def test_explicit_fallback_or_redactable_formats_only_need_no_message():
     assert explicit.warnings == [] and explicit.rules[0].redact_fallback is Action.WARN
     images_only = load("""
     rules:
-      - {name: r, action: redact, when: {entity: EMAIL_ADDRESS, format: [PNG, JPEG, TEXT, ZIP]}}
+      - {name: r, action: redact, when: {entity: EMAIL_ADDRESS, format: [PNG, JPEG, TEXT, ZIP, DOCX, PPTX]}}
     """)
     assert images_only.warnings == []
     partly = load("""
@@ -125,9 +125,9 @@ def test_redact_of_a_pdf_becomes_the_rules_fallback():
     assert text.redact_fallback is Action.WARN
 
 
-def test_zip_holding_an_office_file_is_not_redactable():
+def test_zip_holding_a_workbook_is_not_redactable():
     p = load("rules:\n  - {name: r, action: redact, redact_fallback: block, when: {entity: EMAIL_ADDRESS}}\n")
-    report = doc("ZIP", email("report.docx!/word/document.xml"), redactable=False)
+    report = doc("ZIP", email("report.xlsx!/xl/worksheets/sheet1.xml#B2"), redactable=False)
     assert p.decide(CTX, [report]).action is Action.BLOCK
 
 

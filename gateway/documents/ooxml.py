@@ -55,7 +55,18 @@ def _events(data: bytes, part: str):
 
 
 def xml_text_runs(data: bytes, part: str, member: str, page: int | None, source: str) -> Iterator[TextRun]:
-    """Paragraph by paragraph: runs' text joined, tabs and breaks kept; other text-bearing elements on their own."""
+    """Paragraph by paragraph: runs' text joined, tabs and breaks kept; other text-bearing elements on their own.
+
+    Each run's offset is where it starts in the part's runs laid end to end (one separator each), so a finding's
+    span names one place in the part (ooxml_redact finds it again from the same bytes)."""
+    pos = 0
+
+    def run(text: str) -> TextRun:
+        nonlocal pos
+        out = TextRun(text, member, page, offset=pos, source=source)
+        pos += len(text) + 1
+        return out
+
     line: list[str] = []
     for event, elem in _events(data, part):
         name = _local(elem.tag)
@@ -63,7 +74,7 @@ def xml_text_runs(data: bytes, part: str, member: str, page: int | None, source:
             for attr in _TEXT_ATTRIBUTES:
                 value = elem.get(attr)
                 if value and value.strip():
-                    yield TextRun(value, member, page, source=source)
+                    yield run(value)
             continue
         if name in _INLINE:
             line.append(elem.text or "")
@@ -71,13 +82,23 @@ def xml_text_runs(data: bytes, part: str, member: str, page: int | None, source:
             line.append(_BREAKS[name])
         elif name in _PARAGRAPHS:
             if "".join(line).strip():
-                yield TextRun("".join(line), member, page, source=source)
+                yield run("".join(line))
             line = []
         elif elem.text and elem.text.strip() and len(elem) == 0:
-            yield TextRun(elem.text, member, page, source=source)
+            yield run(elem.text)
         elem.clear()
     if "".join(line).strip():
-        yield TextRun("".join(line), member, page, source=source)
+        yield run("".join(line))
+
+
+def external_targets(data: bytes, part: str, member: str) -> Iterator[TextRun]:
+    """Hyperlinks outside the package (mailto:, web addresses) are text the author typed."""
+    pos = 0
+    for event, elem in _events(data, part):
+        if event == "end" and _local(elem.tag) == "Relationship" and elem.get("TargetMode") == "External":
+            target = elem.get("Target", "")
+            yield TextRun(target, member, offset=pos)
+            pos += len(target) + 1
 
 
 def _relationships(zf: zipfile.ZipFile, part: str, walk: Walk) -> list[tuple[str, str, str]]:
@@ -176,7 +197,7 @@ class _Package:
                 continue
             content = read_member(self.zf, info, self.walk)
             if part.endswith(".rels"):
-                yield from self._external_targets(content, part)
+                yield from external_targets(content, part, self.where(part))
             elif _SHEET.match(part):
                 yield from self._cells(content, part, shared, used)
             elif part.endswith(".xml") or part.endswith(".vml"):
@@ -192,12 +213,6 @@ class _Package:
         for index in sorted(set(range(len(shared))) - used):  # strings left behind by deleted cells are content too
             if shared[index].strip():
                 yield TextRun(shared[index], self.where("xl/sharedStrings.xml"))
-
-    def _external_targets(self, data: bytes, part: str) -> Iterator[TextRun]:
-        """Hyperlinks outside the package (mailto:, web addresses) are text the author typed."""
-        for event, elem in _events(data, part):
-            if event == "end" and _local(elem.tag) == "Relationship" and elem.get("TargetMode") == "External":
-                yield TextRun(elem.get("Target", ""), self.where(part))
 
     def _shared_strings(self) -> list[str]:
         data = self.read("xl/sharedStrings.xml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import io
 import logging
 import time
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from gateway.documents import EmbeddedImage, TextRun, Walk, read_document, sniff_document
 from gateway.documents.archive import open_zip, read_member, rebuild_zip
+from gateway.documents.ooxml_redact import redact_part, strings_at
 from gateway.documents.plaintext import replace_spans
 from gateway.formats import sniff_format
 from gateway.models import DocumentFacts, Finding, ImageReport, InspectionError, InspectionErrorKind
@@ -153,8 +155,9 @@ class DocumentInspector:
     # -- redaction -------------------------------------------------------------------------------------------------
 
     def redact(self, data: bytes, findings: list[Finding]) -> bytes:
-        """The document with the findings redacted: text spans replaced by [ENTITY], images in a ZIP painted and
-        re-zipped. Raises InspectionError(NOT_REDACTABLE) for anything else (the rule's redact_fallback applies)."""
+        """The document with the findings redacted: text spans replaced by [ENTITY] (plain text, DOCX, PPTX), images
+        painted (in a ZIP, DOCX or PPTX), re-zipped. Raises InspectionError(NOT_REDACTABLE) for anything else (PDF,
+        XLSX, tar, ...): the rule's redact_fallback applies."""
         kind = sniff_document(data, text=True)
         walk = Walk(self.inspector.options.limits, DocumentFacts(kind or "?"))
         return self._redact(data, kind, findings, walk)
@@ -166,7 +169,35 @@ class DocumentInspector:
             return replace_spans(data, [(f.span[0], f.span[1], f.entity) for f in findings])
         if kind == "ZIP":
             return self._redact_zip(data, findings, walk)
+        if kind in ("DOCX", "PPTX"):
+            return self._redact_office(data, findings, walk)
         raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, f"{kind or 'this content'} cannot be redacted")
+
+    def _redact_office(self, data: bytes, findings: list[Finding], walk: Walk) -> bytes:
+        """Text spans replaced in the XML parts, pictures painted, the preview thumbnail blanked; re-zipped."""
+        texts: dict[str, list[tuple[int, int, str]]] = {}
+        pictures: dict[str, list[Finding]] = {}
+        for f in findings:
+            if not f.member or "!/" in f.member:
+                raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, "a finding inside an embedded file")
+            if f.span is not None:
+                texts.setdefault(f.member, []).append((f.span[0], f.span[1], f.entity))
+            else:
+                pictures.setdefault(f.member, []).append(replace(f, page=None, member=None))
+        replacements = {}
+        with open_zip(data, walk) as zf:
+            for part, spans in texts.items():
+                content = _package_part(zf, part, walk)
+                replacements[part] = redact_part(content, part, strings_at(content, part, spans))
+            for part, part_findings in pictures.items():
+                content = _package_part(zf, part, walk)
+                if sniff_format(content) is None:
+                    raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, "a finding in a part that is no image")
+                replacements[part] = self.inspector.redact(content, part_findings)
+            for info in zf.infolist():  # the preview shows the first page as it was
+                if info.filename.startswith("docProps/thumbnail") and info.filename not in replacements:
+                    replacements[info.filename] = _blank(read_member(zf, info, walk))
+        return rebuild_zip(data, replacements, walk)
 
     def _redact_zip(self, data: bytes, findings: list[Finding], walk: Walk) -> bytes:
         groups: dict[str, list[Finding]] = {}
@@ -190,6 +221,28 @@ class DocumentInspector:
                     replacements[name] = self._redact(content, sniff_document(content, text=True), member_findings,
                                                       walk)
         return rebuild_zip(data, replacements, walk)
+
+
+def _package_part(zf, part: str, walk: Walk) -> bytes:
+    try:
+        info = zf.getinfo(part)
+    except KeyError:
+        raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, "a part that is not in the package") from None
+    return read_member(zf, info, walk)
+
+
+def _blank(image: bytes) -> bytes:
+    """A white image of the same size and format (a thumbnail that cannot be decoded is dropped to 1x1)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(image)) as im:
+            size, fmt = im.size, im.format or "PNG"
+    except Exception:  # noqa: BLE001 - an unreadable preview is replaced all the same
+        size, fmt = (1, 1), "PNG"
+    buf = io.BytesIO()
+    Image.new("RGB", size, "white").save(buf, format=fmt)
+    return buf.getvalue()
 
 
 def _timed(report: ImageReport, stage: str, fn):

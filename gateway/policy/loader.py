@@ -362,7 +362,7 @@ class _Builder:
                 self.warn(p + ("action",), f"rule '{r['name']}' redacts, but {', '.join(unredactable)} uploads cannot "
                           "be redacted faithfully: they are blocked (redact_fallback: block)",
                           "set redact_fallback: block, warn or audit on the rule to say what happens to them, or "
-                          "limit the rule with format: [...] to images, TEXT and ZIP")
+                          "limit the rule with format: [...] to images, TEXT, ZIP, DOCX and PPTX")
         return Action.BLOCK
 
     # whole policy -----------------------------------------------------------------------------------------
