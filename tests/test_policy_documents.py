@@ -4,6 +4,7 @@ that says which documents a redact rule cannot rewrite), and decisions on docume
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +173,38 @@ def test_pixel_conditions_do_not_apply_to_documents():
     """)
     decision = p.decide(CTX, [doc("PDF")])
     assert decision.action is Action.ALLOW and decision.rule is None
+
+
+def test_policy_test_cases_take_document_files_and_fake_documents(tmp_path, capsys):
+    from gateway.policy.cli import main
+    from tests.support.documents import text_pdf
+
+    (tmp_path / "payslip.pdf").write_bytes(text_pdf([["Payslip"]]))
+    cases = tmp_path / "docs.test.yaml"
+    cases.write_text(f"""policy: {Path(__file__).resolve().parents[1] / 'policies' / 'default.yaml'}
+cases:
+  - name: a PDF file is inspected as a document
+    images: [payslip.pdf]
+    request: {{host: chatgpt.com, path: /backend-api/files}}
+    expect: {{action: block, rule: block-financial-identifiers}}
+  - name: a fake workbook
+    images: [{{document: XLSX, findings: [{{entity: EMAIL_ADDRESS}}]}}]
+    request: {{host: chatgpt.com, path: /backend-api/files}}
+    expect: {{action: warn, rule: redact-pii-public-chatbots}}
+""")
+    seen = []
+
+    class Documents:
+        def __init__(self, options):
+            pass
+
+        def inspect(self, data):
+            raise AssertionError("a PDF is not an image")
+
+        def inspect_document(self, data, kind=None):
+            seen.append(kind)
+            return ImageReport("p", len(data), kind, findings=[Finding("CREDIT_CARD", "text", 1.0, page=1)],
+                               document=DocumentFacts(kind, pages=1))
+
+    assert main(["test", str(cases)], inspector_factory=Documents) == 0, capsys.readouterr().out
+    assert seen == ["PDF"]
