@@ -156,6 +156,9 @@ def _render(page: pdfium.PdfPage, walk: Walk) -> bytes:
         bitmap.close()
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
+    if buf.tell() > walk.limits.max_image_bytes:  # a noisy full-page photo: JPEG keeps it under the image limit
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=92)
     return buf.getvalue()
 
 
