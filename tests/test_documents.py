@@ -388,7 +388,7 @@ def test_text_spans_are_replaced_in_the_files_own_encoding(encoding):
 
 
 def test_a_long_text_is_read_in_overlapping_windows_and_every_span_is_into_the_file():
-    from gateway.inspection.documents import BATCH_CHARS, _TextBatch
+    from gateway.inspection.documents import WINDOW_CHARS as BATCH_CHARS, _TextBatch
 
     pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join("A" * 64 for _ in range(25)) + "\n-----END PRIVATE KEY-----"
     head = ""

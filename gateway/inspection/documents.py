@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH_CHARS = 20_000  # short runs (cells, paragraphs) are analysed together, up to about this many characters
-WINDOW_OVERLAP = 4_000  # a long run is analysed in windows that overlap by this much (a PEM key is ~3,000)
+BATCH_CHARS = 3_000  # short runs (cells, paragraphs) are analysed together, up to about this many characters
+# Presidio's context step costs findings x tokens per call: small calls keep a list of 5,000 e-mails linear.
+WINDOW_CHARS = 10_000  # a longer run is analysed in windows of this size...
+WINDOW_OVERLAP = 3_500  # ...that overlap by this much (a 4096-bit RSA key in PEM is ~3,200 characters)
 
 
 class _TextBatch:
@@ -42,7 +44,7 @@ class _TextBatch:
         self.chars = 0
 
     def add(self, run: TextRun) -> list[Finding]:
-        if len(run.text) > BATCH_CHARS:
+        if len(run.text) > WINDOW_CHARS:
             return self.flush() + self._long(run)
         self.runs.append(run)
         self.chars += len(run.text) + len(run.sep)
@@ -72,9 +74,9 @@ class _TextBatch:
         text, seen, out = run.text, set(), []
         start = 0
         while start < len(text):
-            end = min(len(text), start + BATCH_CHARS)
+            end = min(len(text), start + WINDOW_CHARS)
             if end < len(text):
-                cut = text.rfind("\n", start + BATCH_CHARS // 2, end)
+                cut = text.rfind("\n", start + WINDOW_CHARS // 2, end)
                 end = cut + 1 if cut > 0 else end
             for f, a, b in self.analyzer.analyze_text_spans(text[start:end], self.source):
                 key = (f.entity, start + a, start + b)
