@@ -1,7 +1,7 @@
 """The JSON audit log: one event per decided upload, one JSON object per line.
 
-An event says who sent how many images where, what was decided and which entity *types* were found how often.
-It never contains detected text, image bytes, file names or the request path.
+An event says who sent how many images and documents where, what was decided and which entity *types* were found
+how often. It never contains detected text, image bytes, file or member names, or the request path.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class AuditEvent:
     reason: str
     entities: dict[str, int] = field(default_factory=dict)  # entity type -> number of findings
     images: list[dict] = field(default_factory=list)  # {sha256, size_bytes, format, error}
+    # {sha256, size_bytes, type, pages, members, images, rendered_pages, error}: counts, never names or text
+    documents: list[dict] = field(default_factory=list)
     latency_ms: float = 0.0
     policy_version: str = ""
     override: bool = False
@@ -83,12 +85,27 @@ def build_audit_event(
                 "format": r.format,
                 "error": r.error.value if r.error is not None else None,
             }
-            for r in reports
+            for r in reports if r.document is None
         ],
+        documents=[_document_entry(r) for r in reports if r.document is not None],
         latency_ms=round(max(0.0, latency_seconds) * 1000.0, 1),
         policy_version=policy_version,
         override=override,
     )
+
+
+def _document_entry(r: ImageReport) -> dict:
+    facts = r.document
+    return {
+        "sha256": r.sha256,
+        "size_bytes": r.size_bytes,
+        "type": facts.type,
+        "pages": facts.pages,
+        "members": facts.members,
+        "images": facts.images,
+        "rendered_pages": facts.rendered_pages,
+        "error": r.error.value if r.error is not None else None,
+    }
 
 
 def _syslog_handler(target: str) -> logging.Handler:

@@ -1,4 +1,4 @@
-"""Find every image inside an HTTP request body and rebuild the body with replacement images.
+"""Find every image and document inside an HTTP request body and rebuild the body with replacements.
 
 Supported wrappings (detected by content, the Content-Type is only a hint):
 
@@ -20,6 +20,11 @@ MAX_DEPTH. Structural oddities (invalid JSON, unterminated multipart, boundary s
 lines, image signatures inside an unparsed binary body, ...) go to ``Extraction.warnings``.
 ``extract_images`` never raises on bad input; when more than ``max_images`` images are found it stops
 collecting and sets ``too_many`` (images then holds the first max_images; the rest cannot be replaced).
+
+Documents and archives (PDF, DOCX/XLSX/PPTX, ZIP, tar, gzip, ..., by gateway.documents.sniff) are collected in
+``Extraction.documents`` wherever an image could be: a raw body, a multipart part, a base64 string or data: URL.
+Plain text counts as a document only where it is a file: a multipart part with a filename, or a raw body sent as
+text/* or application/octet-stream (any JSON or form body is text too). The bytes are still scanned for images.
 """
 
 from __future__ import annotations
@@ -34,13 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_from_bytes, quote_plus, unquote, unquote_to_bytes
 
+from gateway.documents.sniff import OLE_MAGIC, ZIP_MAGICS, sniff_document
 from gateway.formats import MIME_TYPES, sniff_format
 
 MIN_BASE64_CHARS = 64  # bare base64 strings shorter than this are not decoded (a data: URL or an image claim is)
 MAX_DEPTH = 6  # nested containers: multipart in multipart, JSON in a JSON string, ...
 MAX_NOTES = 100  # cap on undecodable / warnings entries, so a hostile body cannot blow them up
 
-__all__ = ["ExtractedImage", "Extraction", "extract_images", "MIN_BASE64_CHARS", "MAX_DEPTH"]
+__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract_images", "MIN_BASE64_CHARS", "MAX_DEPTH"]
 
 
 @dataclass
@@ -54,30 +60,50 @@ class ExtractedImage:
 
 
 @dataclass
+class ExtractedDocument:
+    """One document or archive found in a request body."""
+
+    index: int  # position in Extraction.documents
+    data: bytes = field(repr=False)
+    type: str  # gateway.documents.sniff.sniff_document of data: PDF, DOCX, ZIP, TEXT, ...
+    where: str
+
+
+@dataclass
 class Extraction:
-    """Every image found in a body, plus what looked suspicious, and a way to rebuild the body."""
+    """Every image and document found in a body, plus what looked suspicious, and a way to rebuild the body."""
 
     images: list[ExtractedImage]
     kind: str  # "multipart" | "raw" | "json" | "form" | "text" (images found by a text scan) | "none"
     undecodable: list[str] = field(default_factory=list)  # claims to be an image but is not one we know
     warnings: list[str] = field(default_factory=list)  # structural oddities (no PII, no content)
-    too_many: bool = False  # more than max_images images: collecting stopped, images holds the first max_images
+    too_many: bool = False  # more than max_images images (or documents): collecting stopped
     _body: bytes = field(default=b"", repr=False)
     _root: _Node | None = field(default=None, repr=False)
+    documents: list[ExtractedDocument] = field(default_factory=list)
 
-    def rebuild(self, replacements: dict[int, bytes]) -> bytes:
-        """The original body with images[i] replaced by replacements[i]; every other byte unchanged.
+    def rebuild(self, replacements: dict[int, bytes], documents: dict[int, bytes] | None = None) -> bytes:
+        """The original body with images[i] replaced by replacements[i] and documents[j] by documents[j]; every
+        other byte unchanged.
 
         If a replacement has another format than the original, data: URL media types and sibling
-        media_type/mime_type JSON fields are updated to match. Unknown indexes raise KeyError.
+        media_type/mime_type JSON fields are updated to match. Unknown indexes raise KeyError, and so does
+        replacing a text document together with an image inside it.
         """
+        documents = documents or {}
         unknown = [i for i in replacements if not 0 <= i < len(self.images)]
+        unknown += [("document", j) for j in documents if not 0 <= j < len(self.documents)]
         if unknown:
-            raise KeyError(f"no image with index {unknown}")
-        if not replacements or self._root is None:
+            raise KeyError(f"no image or document with index {unknown}")
+        if not (replacements or documents) or self._root is None:
             return self._body
-        new = self._root.render(replacements)
+        new = self._root.render({**replacements, **{_doc_key(j): data for j, data in documents.items()}})
         return self._body if new is None else new
+
+
+def _doc_key(index: int) -> tuple[str, int]:
+    """Documents share the rebuild tree with images under keys of their own."""
+    return ("document", index)
 
 
 # --------------------------------------------------------------------------------------------- rebuild tree
@@ -159,6 +185,22 @@ class _Recode(_Node):
         return None if new is None else self.encode(new)
 
 
+class _TextDocument(_Node):
+    """A text file whose bytes were also scanned for images: replaced whole, or through its images, not both."""
+
+    __slots__ = ("key", "child")
+
+    def __init__(self, key: tuple[str, int], child: _Node | None) -> None:
+        self.key, self.child = key, child
+
+    def render(self, repl: dict) -> bytes | None:
+        new = repl.get(self.key)
+        inner = self.child.render(repl) if self.child is not None else None
+        if new is not None and inner is not None:
+            raise KeyError("a text document and an image inside it cannot both be replaced")
+        return new if new is not None else inner
+
+
 class _Part(_Node):
     """A multipart part: headers kept byte-identical except a Content-Length, which follows the new body."""
 
@@ -182,6 +224,7 @@ class _Ctx:
     def __init__(self, max_images: int) -> None:
         self.max_images = max_images
         self.images: list[ExtractedImage] = []
+        self.documents: list[ExtractedDocument] = []
         self.undecodable: list[str] = []
         self.warnings: list[str] = []
         self.too_many = False
@@ -195,6 +238,14 @@ class _Ctx:
         self.images.append(ExtractedImage(index, data, fmt, where))
         return index
 
+    def add_document(self, data: bytes, kind: str, where: str) -> tuple[str, int] | None:
+        if len(self.documents) >= self.max_images:
+            self.too_many = True
+            return None
+        index = len(self.documents)
+        self.documents.append(ExtractedDocument(index, data, kind, where))
+        return _doc_key(index)
+
     def note(self, msg: str) -> None:
         self._append(self.undecodable, msg)
 
@@ -207,14 +258,15 @@ class _Ctx:
         elif len(notes) == MAX_NOTES:
             notes.append("... more omitted")
 
-    def checkpoint(self) -> tuple[int, int, int, bool]:
-        return len(self.images), len(self.undecodable), len(self.warnings), self.too_many
+    def checkpoint(self) -> tuple[int, int, int, bool, int]:
+        return len(self.images), len(self.undecodable), len(self.warnings), self.too_many, len(self.documents)
 
-    def rollback(self, cp: tuple[int, int, int, bool]) -> None:
+    def rollback(self, cp: tuple[int, int, int, bool, int]) -> None:
         del self.images[cp[0] :]
         del self.undecodable[cp[1] :]
         del self.warnings[cp[2] :]
         self.too_many = cp[3]
+        del self.documents[cp[4] :]
 
 
 def _join(prefix: str, what: str) -> str:
@@ -294,10 +346,19 @@ def _plausible_bare(data: bytes, fmt: str) -> bool:
 
 @dataclass
 class _StrHit:
-    index: int | None  # None when over max_images
+    index: int | tuple[str, int] | None  # None when over max_images; a document's key for documents
     fmt: str
     encode: Callable[[bytes], str]  # new image bytes -> the whole new string
     data_url: bool
+    document: bool = False
+
+
+_DOC_HEADS = (b"%PDF-", OLE_MAGIC, b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00") + ZIP_MAGICS
+
+
+def _document_head(head: bytes) -> bool:
+    """Could decoded base64 starting with `head` be a document (a PDF or Office file sent as JSON base64)?"""
+    return head.startswith(_DOC_HEADS)
 
 
 _CLAIMED = object()  # the string claimed to be an image but was not: already reported
@@ -321,10 +382,14 @@ def _string_image(ctx: _Ctx, s: str, where: Where, *, min_len: int = MIN_BASE64_
     if not (_B64_STD.fullmatch(compact) or _B64_URL.fullmatch(compact)):
         return None
     head = _b64decode(compact[: min(len(compact), 64) // 4 * 4])
-    if head is None or sniff_format(head) is None:
+    if head is None or (sniff_format(head) is None and not _document_head(head)):
         return _PLAIN_BASE64
     data = _b64decode(compact)
     fmt = sniff_format(data) if data else None
+    if fmt is None and data and _document_head(head):
+        kind = sniff_document(data)
+        if kind is not None:
+            return _StrHit(ctx.add_document(data, kind, _where(where)), kind, _B64Style.detect(s).encode, False, True)
     if fmt is None or (strict and not _plausible_bare(data, fmt)):
         return _PLAIN_BASE64
     style = _B64Style.detect(s)
@@ -352,13 +417,21 @@ def _data_url_image(ctx: _Ctx, s: str, core: str, where: Where):
     else:
         data, style = unquote_to_bytes(payload), None
     fmt = sniff_format(data) if data else None
+    lead, trail = s[: s.find(core[:1])], s[s.find(core[:1]) + len(core) :]
+    prefix, old_type_len = core[:5], len(params[0])
+    kind = None if fmt is not None or not data else sniff_document(data, text=media_type.startswith("text/"))
+    if kind is not None:
+
+        def encode_document(new: bytes) -> str:
+            body = style.encode(new) if style is not None else quote_from_bytes(new, safe="")
+            return f"{lead}{prefix}{header},{quote(body, safe='') if pct and style is not None else body}{trail}"
+
+        return _StrHit(ctx.add_document(data, kind, _where(where)), kind, encode_document, True, True)
     if fmt is None:
         if claims:
             ctx.note(f"{_where(where)}: data:{media_type} URL is not a known image format")
             return _CLAIMED
         return None
-    lead, trail = s[: s.find(core[:1])], s[s.find(core[:1]) + len(core) :]
-    prefix, old_type_len = core[:5], len(params[0])
 
     def encode(new: bytes) -> str:
         new_fmt = sniff_format(new)
@@ -413,8 +486,11 @@ def _split_content_type(value: str | None) -> tuple[str, dict[str, str]]:
     return media_type.strip().lower(), params
 
 
-def _analyze(ctx: _Ctx, content_type: str | None, data: bytes, where: str, depth: int) -> tuple[_Node | None, str]:
-    """Find images in `data` (declared as content_type). Returns (rebuild node or None, kind)."""
+def _analyze(ctx: _Ctx, content_type: str | None, data: bytes, where: str, depth: int,
+             file: bool = False) -> tuple[_Node | None, str]:
+    """Find images and documents in `data` (declared as content_type). Returns (rebuild node or None, kind).
+
+    `file`: the bytes are a file (a multipart part with a filename): plain text is then a document too."""
     if not data:
         return None, "none"
     if depth > MAX_DEPTH:  # could hide an image: the caller must treat it as uninspectable
@@ -423,13 +499,22 @@ def _analyze(ctx: _Ctx, content_type: str | None, data: bytes, where: str, depth
     media_type, params = _split_content_type(content_type)
     media_type = media_type[:100]
     before = len(ctx.images)
-    node, kind = _analyze_inner(ctx, media_type, params, data, where, depth)
+    text_file = file or (depth == 0 and (media_type.startswith("text/") or media_type == "application/octet-stream"))
+    node, kind = _analyze_inner(ctx, media_type, params, data, where, depth, text_file)
     if media_type.startswith("image/") and len(ctx.images) == before and not ctx.too_many:
         ctx.note(f"{where or 'body'}: Content-Type {media_type} but not a known image format")
     return node, kind
 
 
-def _analyze_inner(ctx, media_type, params, data, where, depth) -> tuple[_Node | None, str]:
+def _analyze_inner(ctx, media_type, params, data, where, depth, text_file=False) -> tuple[_Node | None, str]:
+    node, kind = _analyze_body(ctx, media_type, params, data, where, depth)
+    if kind in ("raw", "multipart") or not text_file or sniff_document(data, text=True) != "TEXT":
+        return node, kind
+    key = ctx.add_document(data, "TEXT", where or "raw body")  # a text file: its text is inspected as a document
+    return (node if key is None else _TextDocument(key, node)), kind
+
+
+def _analyze_body(ctx, media_type, params, data, where, depth) -> tuple[_Node | None, str]:
     if media_type.startswith("multipart/"):
         boundary = params.get("boundary", "")
         if boundary:
@@ -441,6 +526,10 @@ def _analyze_inner(ctx, media_type, params, data, where, depth) -> tuple[_Node |
     if fmt is not None:
         index = ctx.add(data, fmt, where or "raw body")
         return (None if index is None else _Leaf(index, bytes)), "raw"
+    doc = sniff_document(data)  # binary documents: plain text is decided by the caller, which knows if it is a file
+    if doc is not None:
+        key = ctx.add_document(data, doc, where or "raw body")
+        return (None if key is None else _Leaf(key, bytes)), "raw"
     if not media_type.startswith("multipart/"):
         boundary = _infer_boundary(data)
         if boundary is not None:
@@ -601,7 +690,9 @@ def _scan_part(ctx: _Ctx, part: bytes, number: int, where: str, depth: int) -> _
 
         node = None if child is None else _Recode(child, encode_qp)
     else:
-        node, _ = _analyze(ctx, content_type, body, label, depth + 1)
+        file = "filename" in _split_content_type(headers.get("content-disposition"))[1] or \
+            "filename*" in _split_content_type(headers.get("content-disposition"))[1]
+        node, _ = _analyze(ctx, content_type, body, label, depth + 1, file=file)
     return None if node is None else _Part(raw_headers, sep, node)
 
 
@@ -766,7 +857,7 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
     if isinstance(hit, _StrHit):
         if hit.index is not None:
             children.append((start, end, _Leaf(hit.index, _json_leaf_encoder(lit, hit.encode))))
-            if frame is not None and frame.is_obj and not hit.data_url:
+            if frame is not None and frame.is_obj and not hit.data_url and not hit.document:
                 frame.images.append((hit.index, hit.fmt))
         return
     if hit is _CLAIMED:
@@ -919,4 +1010,4 @@ def extract_images(content_type: str | None, body: bytes, max_images: int = 64) 
         root, kind = None, "none"
     if kind == "raw" and ctx.images:
         ctx.images[0].where = "raw body"
-    return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root)
+    return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root, ctx.documents)

@@ -37,3 +37,22 @@ def sniff_format(data: bytes) -> str | None:
         if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
             return "HEIF"
     return None
+
+
+# Documents and archives (gateway.documents.sniff tells them from their bytes). Policies name them in `format:`.
+DOCUMENT_TYPES: dict[str, str] = {
+    "PDF": "PDF document",
+    "DOCX": "Word document (Office Open XML)",
+    "XLSX": "Excel workbook (Office Open XML)",
+    "PPTX": "PowerPoint presentation (Office Open XML)",
+    "ZIP": "ZIP archive (also ODF, EPUB, JAR)",
+    "TAR": "tar archive",
+    "GZIP": "gzip-compressed file (a .tar.gz is GZIP holding a TAR)",
+    "BZIP2": "bzip2-compressed file",
+    "XZ": "xz-compressed file",
+    "OLE": "legacy Office file (doc/xls/ppt) or a password-protected Office file: cannot be inspected",
+    "TEXT": "plain text: txt, csv, json, markdown, source code, rtf",
+}
+# Documents that `redact` can rewrite faithfully: text spans replaced by [ENTITY] (plain text, Word and PowerPoint
+# XML), pictures painted, ZIP members redacted and re-zipped. Every other type gets the rule's redact_fallback.
+REDACTABLE_DOCUMENT_TYPES: frozenset[str] = frozenset({"TEXT", "ZIP", "DOCX", "PPTX"})

@@ -27,6 +27,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 from gateway import __version__
+from gateway.formats import DOCUMENT_TYPES
 from gateway.models import Decision, ImageReport, InspectionErrorKind, RequestContext
 
 PREFIX = "dlp_gateway"
@@ -34,13 +35,14 @@ MAX_LABEL_VALUES = 64
 MAX_LABEL_LENGTH = 64
 OTHER = "other"
 
-STAGES = ("decode", "metadata", "ocr", "analyze", "faces", "barcodes", "redact")
+STAGES = ("decode", "metadata", "ocr", "analyze", "faces", "barcodes", "redact", "document")
 ERROR_KINDS = tuple(k.value for k in InspectionErrorKind) + ("addon_exception", "extract")
 CLIENT_REFUSALS = ("not_allowed", "block_global", "block_private")  # gateway.clients
 
 # Inspection of one image takes 0.05 s (cache hit, tiny image) to tens of seconds (big scan on 2 cores).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 IMAGE_COUNT_BUCKETS = (0, 1, 2, 3, 5, 10, 20, 50)
+PAGE_COUNT_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 class _LabelGuard:
@@ -78,6 +80,7 @@ class GatewayMetrics:
         self._source = _LabelGuard()
         self._stage = _LabelGuard(STAGES)
         self._kind = _LabelGuard(ERROR_KINDS)
+        self._doc_type = _LabelGuard(tuple(DOCUMENT_TYPES))
         self._ready = False
         self._ready_reason = "starting"
 
@@ -106,7 +109,7 @@ class GatewayMetrics:
         self.cache_hits = Counter(f"{PREFIX}_image_cache_hits_total", "Images answered from the report cache.",
                                   registry=r)
         self.inspected_bytes = Counter(
-            f"{PREFIX}_inspected_bytes_total", "Bytes of image data inspected, by destination group.",
+            f"{PREFIX}_inspected_bytes_total", "Bytes of image and document data inspected, by destination group.",
             ["destination"], registry=r,
         )
         self.inspection_seconds = Histogram(
@@ -130,6 +133,15 @@ class GatewayMetrics:
         self.warn_overrides = Counter(
             f"{PREFIX}_warn_overrides_total", "Users who proceeded past a warn page, by destination group.",
             ["destination"], registry=r,
+        )
+        self.documents = Counter(
+            f"{PREFIX}_documents_inspected_total", "Documents and archives inspected (cache hits included), by type.",
+            ["document_type"], registry=r,
+        )
+        self.document_pages = Histogram(
+            f"{PREFIX}_pages_per_document", "Pages (slides, sheets) of one inspected document, by type.",
+            ["document_type"],
+            buckets=PAGE_COUNT_BUCKETS, registry=r,
         )
         self.pool_queue = Gauge(f"{PREFIX}_pool_queue_depth", "Images waiting for an inspection worker.", registry=r)
         self.pool_in_flight = Gauge(f"{PREFIX}_pool_in_flight", "Images being inspected right now.", registry=r)
@@ -164,6 +176,8 @@ class GatewayMetrics:
             self.stage_seconds.labels(stage)
         for reason in CLIENT_REFUSALS:
             self.clients_refused.labels(reason)
+        for doc_type in DOCUMENT_TYPES:
+            self.documents.labels(doc_type)
 
     # --- per request -------------------------------------------------------------------------------------------
 
@@ -180,11 +194,16 @@ class GatewayMetrics:
             self.on_error.labels(destination, action).inc()
         self.inspection_seconds.labels(destination).observe(max(0.0, latency_seconds))
 
-        images = [r for r in reports if r.sha256]
-        self.images_per_upload.observe(len(images))
+        inspectable = [r for r in reports if r.sha256]
+        self.images_per_upload.observe(sum(1 for r in inspectable if r.document is None))
         inspected = 0
-        for report in images:
-            self.images.inc()
+        for report in inspectable:
+            if report.document is None:
+                self.images.inc()
+            else:
+                doc_type = self._doc_type(report.document.type)
+                self.documents.labels(doc_type).inc()
+                self.document_pages.labels(doc_type).observe(max(0, report.document.pages))
             inspected += max(0, report.size_bytes)
             if report.cached:
                 self.cache_hits.inc()

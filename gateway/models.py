@@ -29,6 +29,7 @@ class Source(str, Enum):
     FACE = "face"
     METADATA = "metadata"
     BARCODE = "barcode"
+    TEXT = "text"  # the text of a document: PDF text layer, Office XML, plain-text files
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Finding:
     # (the colours under transparency: its boxes are in the main picture's pixels), "frame:3", "exif-thumbnail",
     # "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", or nested ("exif-thumbnail/alpha-hidden").
     plane: str = ""
+    page: int | None = None  # 1-based PDF page, slide or sheet of a document
+    member: str | None = None  # archive member / document part ("a.zip!/b.png", "xl/worksheets/sheet1.xml#C2")
+    span: tuple[int, int] | None = None  # character offsets in its member's text (text redaction; never output)
 
     def to_json(self) -> dict:
         out = {
@@ -53,6 +57,10 @@ class Finding:
         }
         if self.plane:
             out["plane"] = self.plane
+        if self.page is not None:
+            out["page"] = self.page
+        if self.member is not None:
+            out["member"] = self.member
         return out
 
 
@@ -63,6 +71,12 @@ class InspectionErrorKind(str, Enum):
     TOO_MANY_PIXELS = "too_many_pixels"
     TOO_MANY_IMAGES = "too_many_images"
     TIMEOUT = "timeout"
+    ENCRYPTED = "encrypted"  # a password-protected document or archive member
+    TOO_MANY_PAGES = "too_many_pages"  # a document over max_document_pages
+    TOO_MANY_MEMBERS = "too_many_members"  # an archive over max_archive_members
+    TOO_DEEP = "too_deep"  # archives nested deeper than max_archive_depth
+    EXPANDED_TOO_LARGE = "expanded_too_large"  # decompressed content over max_expanded_bytes (a zip bomb)
+    NOT_REDACTABLE = "not_redactable"  # redact was decided but this content cannot be rewritten faithfully
     INTERNAL = "internal"  # a bug or a crashed worker: still gets on_error
 
 
@@ -75,8 +89,22 @@ class InspectionError(Exception):
 
 
 @dataclass
+class DocumentFacts:
+    """What a document or archive is, for policy, metrics and audit. Counts only, never content."""
+
+    type: str  # a gateway.formats.DOCUMENT_TYPES value: PDF, DOCX, XLSX, PPTX, ZIP, TAR, GZIP, TEXT, ...
+    pages: int = 0  # PDF pages, PPTX slides, XLSX sheets (nested documents included); 0 when not paged
+    members: int = 0  # archive members and package parts read
+    images: int = 0  # embedded images and rendered pages inspected
+    rendered_pages: int = 0  # PDF pages without a text layer, read as images
+    text_chars: int = 0  # characters of text analysed
+    skipped: int = 0  # binary members/parts that are neither text, an image we know nor a document
+    redactable: bool = False  # every part can be rewritten faithfully (plain text, images in a ZIP)
+
+
+@dataclass
 class ImageReport:
-    """The result of inspecting one image."""
+    """The result of inspecting one image, or one document (then `document` is set and format is its type)."""
 
     sha256: str
     size_bytes: int
@@ -88,6 +116,7 @@ class ImageReport:
     error: InspectionErrorKind | None = None
     error_detail: str = ""
     cached: bool = False
+    document: DocumentFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,6 +149,7 @@ class Decision:
     # image index -> findings to paint over / blur in that image (redact only)
     redactions: dict[int, list[Finding]] = field(default_factory=dict)
     matched: list[Finding] = field(default_factory=list)  # findings that made the rule match
+    redact_fallback: Action | None = None  # redact only: the action when the content cannot be redacted
 
     def to_json(self) -> dict:
         return {
@@ -139,6 +169,10 @@ class Limits:
     max_pixels: int = 50_000_000
     max_images_per_request: int = 20
     inspect_timeout_seconds: float = 60.0
+    max_document_pages: int = 500
+    max_archive_members: int = 10_000  # archive members and Office package parts, over the whole upload
+    max_archive_depth: int = 10  # containers inside containers (zip in zip, tar in gzip, docx in zip)
+    max_expanded_bytes: int = 100 * 2**20  # decompressed bytes over the whole upload (zip bombs)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import (
     Action,
     Decision,
+    DocumentFacts,
     Finding,
     ImageReport,
     InspectionError,
@@ -124,7 +125,7 @@ class Screened:
 
 
 class Inspection(Protocol):
-    """Where images are read and redacted (gateway.workers.InspectionPool, or a stand-in in tests)."""
+    """Where images and documents are read and redacted (gateway.workers.InspectionPool, or a stand-in in tests)."""
 
     waiting: int
     in_flight: int
@@ -132,6 +133,11 @@ class Inspection(Protocol):
     async def inspect(self, data: bytes, options: InspectOptions, timeout: float) -> ImageReport: ...
 
     async def redact(self, data: bytes, findings: list[Finding], options: InspectOptions, timeout: float) -> bytes: ...
+
+    async def inspect_document(self, data: bytes, options: InspectOptions, timeout: float) -> ImageReport: ...
+
+    async def redact_document(self, data: bytes, findings: list[Finding], options: InspectOptions,
+                              timeout: float) -> bytes: ...
 
 
 class PolicySource(Protocol):
@@ -207,8 +213,8 @@ class UploadPipeline:
         args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
         extraction = await self._off_loop(extract_images, *args) if len(body) > OFF_LOOP_BYTES \
             else extract_images(*args)
-        if not extraction.images and not extraction.undecodable and not extraction.too_many:
-            return Result()  # an in-scope request without images: not ours to judge
+        if not (extraction.images or extraction.documents or extraction.undecodable or extraction.too_many):
+            return Result()  # an in-scope request without images or documents: not ours to judge
         incident = new_incident_id()
         rctx = self.context(req, policy, dest, [])
         early = policy.decide_before_inspection(rctx)
@@ -228,8 +234,8 @@ class UploadPipeline:
                 rebuilt = await self._redact(policy, extraction, decision, len(body) > OFF_LOOP_BYTES)
                 outcome = ForwardRebuilt(await self._off_loop(encode_body, rebuilt, coding) if codings(coding)
                                          else rebuilt)
-            except InspectionError as err:
-                decision = on_error_decision(policy, err.kind, "redaction failed")
+            except InspectionError as err:  # content that cannot be rewritten: the rule's redact_fallback
+                decision = policy.after_redaction_error(decision, err.kind, str(err))
         override = False
         if decision.action is Action.WARN:
             decision, override, outcome = self._warn(req, rctx, decision, reports, dest, incident)
@@ -238,17 +244,25 @@ class UploadPipeline:
         return Result(outcome, self._record(rctx, decision, reports, incident, started, policy, override))
 
     async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision, big: bool) -> bytes:
-        """The decoded body rebuilt around the redacted images (other bytes unchanged)."""
-        replacements = {}
+        """The decoded body rebuilt around the redacted images and documents (other bytes unchanged).
+
+        Report indexes list the images first, then the documents (see _inspect_all)."""
+        images, documents = {}, {}
+        opts, timeout = policy.inspect_options, policy.limits.inspect_timeout_seconds
         for index, findings in decision.redactions.items():
             t0 = time.perf_counter()
-            replacements[index] = await self.inspection.redact(
-                extraction.images[index].data, findings, policy.inspect_options, policy.limits.inspect_timeout_seconds
-            )
+            if index < len(extraction.images):
+                images[index] = await self.inspection.redact(extraction.images[index].data, findings, opts, timeout)
+            else:
+                doc = extraction.documents[index - len(extraction.images)]
+                documents[doc.index] = await self.inspection.redact_document(doc.data, findings, opts, timeout)
             self.metrics.observe_redaction_seconds(time.perf_counter() - t0)
-        if big:
-            return await self._off_loop(extraction.rebuild, replacements)
-        return extraction.rebuild(replacements)
+        try:
+            if big:
+                return await self._off_loop(extraction.rebuild, images, documents)
+            return extraction.rebuild(images, documents)
+        except KeyError as err:  # a text file and an image inside it both changed: no faithful rebuild
+            raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, str(err)) from None
 
     def _warn(self, req: UploadRequest, rctx: RequestContext, decision: Decision, reports: list[ImageReport],
               dest: str, incident: str) -> tuple[Decision, bool, Outcome]:
@@ -283,20 +297,23 @@ class UploadPipeline:
         options = policy.inspect_options
         pool = self.inspection
 
-        async def one(data: bytes) -> ImageReport:
+        async def one(data: bytes, document: str | None = None) -> ImageReport:
             sha = hashlib.sha256(data).hexdigest()
             cached = self.cache.get(sha, options)
             if cached is not None:
                 return cached
+            facts = DocumentFacts(document) if document else None
             if pool is None:
                 self.metrics.observe_error(InspectionErrorKind.INTERNAL.value)
-                return ImageReport(sha, len(data), error=InspectionErrorKind.INTERNAL, error_detail="no workers yet")
+                return ImageReport(sha, len(data), document, error=InspectionErrorKind.INTERNAL,
+                                   error_detail="no workers yet", document=facts)
             self.metrics.set_pool(pool.waiting + 1, pool.in_flight)
+            inspect = pool.inspect_document if document else pool.inspect
             try:
-                report = await pool.inspect(data, options, policy.limits.inspect_timeout_seconds)
+                report = await inspect(data, options, policy.limits.inspect_timeout_seconds)
             except InspectionError as err:
                 self.metrics.observe_error(err.kind.value)
-                return ImageReport(sha, len(data), error=err.kind, error_detail=str(err))
+                return ImageReport(sha, len(data), document, error=err.kind, error_detail=str(err), document=facts)
             finally:
                 self.metrics.set_pool(pool.waiting, pool.in_flight)
             if report.error is not None:
@@ -304,7 +321,9 @@ class UploadPipeline:
             self.cache.put(report, options)
             return report
 
-        return list(await asyncio.gather(*(one(img.data) for img in extraction.images)))
+        # Images first, then documents: decision.redactions indexes follow this order (see _redact).
+        return list(await asyncio.gather(*(one(img.data) for img in extraction.images),
+                                         *(one(doc.data, doc.type) for doc in extraction.documents)))
 
     def context(self, head: RequestHead, policy: Policy, dest: str | None,
                 reports: list[ImageReport]) -> RequestContext:

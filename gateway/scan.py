@@ -1,9 +1,11 @@
-"""`dlp-gateway scan`: inspect image files and decide them exactly as the proxy would (dry-run a policy).
+"""`dlp-gateway scan`: inspect image, document and archive files and decide them exactly as the proxy would
+(dry-run a policy).
 
-The `--json` output is a stable contract: one object per image per line,
+The `--json` output is a stable contract: one object per file per line,
 {"path", "action", "rule", "findings": [{"entity", "source", "score", "box"}], "elapsed_ms"} (+ "error" when the
 file could not be read or inspected; a finding seen outside the main picture also has "plane", e.g. "alpha-hidden",
-"frame:2", "exif-thumbnail").
+"frame:2", "exif-thumbnail"). Documents and archives add "document": {"type", "pages"}, and their findings add
+"page" and/or "member" where they have one.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-from gateway.models import Action, Decision, ImageReport, RequestContext
+from gateway.documents.sniff import sniff_document
+from gateway.formats import sniff_format
+from gateway.models import Action, Decision, ImageReport, InspectionError, RequestContext
 
 
 def add_scan_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scan", help="inspect image files and show the policy decision (no proxy needed)")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--json", action="store_true", help="one JSON object per image per line (stable format)")
+    p = sub.add_parser("scan", help="inspect image, document and archive files and show the policy decision "
+                       "(no proxy needed)")
+    p.add_argument("images", nargs="+", metavar="FILE", help="images, PDFs, Office files, ZIP/tar archives, text")
+    p.add_argument("--json", action="store_true", help="one JSON object per file per line (stable format)")
     p.add_argument("--policy", default="", help="policy YAML (default: the shipped default policy)")
-    p.add_argument("--out-dir", help="write redacted copies of images whose action is redact here (same file name)")
+    p.add_argument("--out-dir", help="write redacted copies of files whose action is redact here (same file name)")
     p.add_argument("--host", default="chatgpt.com", help="destination host to decide for (default chatgpt.com)")
     p.add_argument("--path", default="/", help="destination request path (default /)")
     p.add_argument("--method", default="POST", help="request method (default POST)")
@@ -57,27 +62,46 @@ def scan_command(args: argparse.Namespace) -> int:
         except OSError as err:
             _emit_error(args, path_str, f"cannot read file: {err.strerror or err}")
             continue
-        report = inspector.inspect(data)
+        kind = None if sniff_format(data) else sniff_document(data, text=True)
+        report = inspector.inspect(data) if kind is None else inspector.inspect_document(data, kind)
         ctx = RequestContext(
             host=args.host, path=args.path, method=args.method.upper(), destination=dest,
             client_ip=args.client_ip, user=args.user, groups=frozenset(args.group),
             image_count=1, total_image_bytes=len(data),
         )
         decision = policy.decide(ctx, [report])
-        if out_dir and decision.action is Action.REDACT:
-            try:
-                (out_dir / path.name).write_bytes(inspector.redact(data, decision.redactions.get(0, [])))
-            except Exception as err:  # noqa: BLE001 - reported, never fatal for the other images
-                print(f"dlp-gateway: cannot redact {path_str}: {err}", file=sys.stderr)
+        if decision.action is Action.REDACT and (out_dir or kind is not None):
+            decision = _redact(inspector, policy, data, kind, decision, out_dir / path.name if out_dir else None,
+                               path_str)
         elapsed_ms = (time.perf_counter() - start) * 1000
-        if args.annotate:
+        if args.annotate and kind is not None:
+            print(f"dlp-gateway: --annotate draws on images only, not on {path_str}", file=sys.stderr)
+        elif args.annotate:
             _annotate(data, report, decision, args.annotate, path, len(args.images) > 1, policy.inspect_options.limits)
         _emit(args, path_str, report, decision, elapsed_ms, dest)
     return 0
 
 
+def _redact(inspector, policy, data: bytes, kind: str | None, decision: Decision, target: Path | None,
+            path_str: str) -> Decision:
+    """Redact as the proxy would; a document that cannot be redacted gets the same fallback decision."""
+    try:
+        if kind is None:
+            redacted = inspector.redact(data, decision.redactions.get(0, []))
+        else:
+            redacted = inspector.redact_document(data, decision.redactions.get(0, []))
+    except InspectionError as err:
+        return policy.after_redaction_error(decision, err.kind, str(err))
+    except Exception as err:  # noqa: BLE001 - reported, never fatal for the other files
+        print(f"dlp-gateway: cannot redact {path_str}: {err}", file=sys.stderr)
+        return decision
+    if target is not None:
+        target.write_bytes(redacted)
+    return decision
+
+
 def scan_result(path: str, report: ImageReport, decision: Decision, elapsed_ms: float) -> dict:
-    """The stable JSON object of one scanned image."""
+    """The stable JSON object of one scanned file."""
     out = {
         "path": path,
         "action": decision.action.value,
@@ -87,6 +111,8 @@ def scan_result(path: str, report: ImageReport, decision: Decision, elapsed_ms: 
     }
     if report.error is not None:
         out["error"] = report.error.value
+    if report.document is not None:
+        out["document"] = {"type": report.document.type, "pages": report.document.pages}
     return out
 
 
@@ -119,7 +145,13 @@ def explain(path: str, report: ImageReport, decision: Decision, elapsed_ms: floa
              f"  why      : {decision.reason}", f"  destination group: {dest or '(not an AI destination)'}"]
     if report.error:
         lines.append(f"  error    : {report.error.value} {report.error_detail}")
-    else:
+    facts = report.document
+    if facts is not None:
+        lines.append(f"  document : {facts.type}, {report.size_bytes} bytes, {facts.pages} page(s), {facts.members} "
+                     f"member(s)/part(s), {facts.images} image(s) inspected ({facts.rendered_pages} page(s) rendered), "
+                     f"{facts.text_chars} characters of text, {facts.skipped} binary part(s) skipped, "
+                     f"sha256 {report.sha256[:16]}…")
+    elif not report.error:
         lines.append(f"  image    : {report.format} {report.width}x{report.height}, {report.size_bytes} bytes, "
                      f"sha256 {report.sha256[:16]}…")
     lines.append(f"  findings : {len(report.findings)}")
@@ -128,7 +160,8 @@ def explain(path: str, report: ImageReport, decision: Decision, elapsed_ms: floa
         mark = "*" if id(f) in matched or f in decision.matched else " "
         box = "" if f.box is None else f" at {list(f.box)}"
         plane = f" in {f.plane}" if f.plane else ""
-        lines.append(f"    {mark} {f.entity:22} {f.source:9} score {f.score:.2f}{box}{plane}")
+        place = "".join(part for part in (f" page {f.page}" if f.page else "", f" in {f.member}" if f.member else ""))
+        lines.append(f"    {mark} {f.entity:22} {f.source:9} score {f.score:.2f}{place}{box}{plane}")
     if decision.matched:
         lines.append("    (* = made the rule match)")
     stages = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in report.stage_seconds.items())

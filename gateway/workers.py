@@ -90,6 +90,14 @@ def _worker_redact(data: bytes, findings: list[Finding], options: InspectOptions
     return _worker_inspector(options).redact(data, findings)
 
 
+def _worker_inspect_document(data: bytes, options: InspectOptions) -> ImageReport:
+    return _worker_inspector(options).inspect_document(data)
+
+
+def _worker_redact_document(data: bytes, findings: list[Finding], options: InspectOptions) -> bytes:
+    return _worker_inspector(options).redact_document(data, findings)
+
+
 # --- proxy side ---------------------------------------------------------------------------------------------------
 
 
@@ -145,6 +153,14 @@ class InspectionPool:
 
     async def redact(self, data: bytes, findings: list[Finding], options: InspectOptions, timeout: float) -> bytes:
         return await self._run(timeout, _worker_redact, data, findings, options)
+
+    async def inspect_document(self, data: bytes, options: InspectOptions, timeout: float) -> ImageReport:
+        """A document or archive, read in a worker with the same models (one deadline for the whole document)."""
+        return await self._run(timeout, _worker_inspect_document, data, options)
+
+    async def redact_document(self, data: bytes, findings: list[Finding], options: InspectOptions,
+                              timeout: float) -> bytes:
+        return await self._run(timeout, _worker_redact_document, data, findings, options)
 
     async def _run(self, timeout: float, fn, *args):
         """Wait (at most `timeout`) for a free worker, then give the job `timeout` to finish."""

@@ -200,7 +200,7 @@ def _python() -> str:
 
 
 ALLOWED_LABELS = {"destination", "action", "rule", "entity", "source", "stage", "kind", "result", "version", "python",
-                  "reason", "le"}
+                  "reason", "le", "document_type"}
 
 
 def test_metric_names_units_and_labels_follow_the_rules(metrics):
@@ -216,7 +216,7 @@ def test_metric_names_units_and_labels_follow_the_rules(metrics):
         if family.type == "counter":
             assert all(s.name.endswith(("_total", "_created")) for s in family.samples), family.name
         if family.type == "histogram":
-            assert family.name.endswith(("_seconds", "_per_upload")), family.name
+            assert family.name.endswith(("_seconds", "_per_upload", "_per_document")), family.name
         if "duration" in family.name or "timestamp" in family.name:
             assert re.search(r"_seconds(_created)?$", family.name), family.name
         for s in family.samples:

@@ -75,7 +75,7 @@ class FakeInspector:
 
 
 def test_policy_test_with_injected_inspector(tmp_path, capsys):
-    (tmp_path / "raw.bin").write_bytes(b"boom")
+    (tmp_path / "raw.bin").write_bytes(b"\x00boom")  # binary: a text file would be read as a document
     t = tmp_path / "p.test.yaml"
     t.write_text(f"""policy: {REPO / 'policies' / 'default.yaml'}
 cases:

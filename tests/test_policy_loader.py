@@ -253,7 +253,7 @@ def test_bad_range_and_format():
     i = one(HEAD + "rules:\n  - {name: r, action: block, when: {image_bytes: {min: 2MiB, max: 1MiB}}}\n")
     assert i.message == "min (2MiB) is larger than max (1MiB)"
     i = one(HEAD + "rules:\n  - {name: r, action: block, when: {format: [PGN]}}\n")
-    assert i.message == "unknown image format 'PGN'" and i.hint == "did you mean 'PNG'?"
+    assert i.message == "unknown image or document format 'PGN'" and i.hint == "did you mean 'PNG'?"
 
 
 def test_unreachable_rule_after_unconditional():

@@ -1,4 +1,5 @@
 """Inspection of one image: safe decode, metadata, OCR + Presidio, faces, barcodes; and redaction.
+Documents and archives (gateway.documents) are inspected with the same models: inspect_document().
 
 `Inspector` owns the loaded models (built once per process) and is what both the proxy's worker processes and
 `dlp-gateway scan` call, so the CLI sees exactly what the proxy sees.
@@ -143,6 +144,22 @@ class Inspector:
             seen = [Finding(f.entity, f.source, f.score, f.box if plane.same_grid else None, plane.name) for f in seen]
             found += _new_in_plane(plane.name, plane.same_grid, seen, primary)
         return found
+
+    def inspect_document(self, data: bytes, kind: str | None = None) -> ImageReport:
+        """Inspect a document or archive: its text through this Inspector's analyzer, its images through inspect().
+
+        Never raises; `kind` is its gateway.documents type when the caller already sniffed it."""
+        from gateway.inspection.documents import DocumentInspector
+
+        return DocumentInspector(self, self._text).inspect(data, kind)
+
+    def redact_document(self, data: bytes, findings: list[Finding]) -> bytes:
+        """The document with the findings redacted, where that is faithful (plain text, images and text in a ZIP).
+
+        Raises InspectionError (NOT_REDACTABLE for every other document: the rule's redact_fallback applies)."""
+        from gateway.inspection.documents import DocumentInspector
+
+        return DocumentInspector(self, self._text).redact(data, findings)
 
     def redact(self, data: bytes, findings: list[Finding]) -> bytes:
         """Return the image re-encoded in its own format with the findings painted/blurred and all metadata gone.

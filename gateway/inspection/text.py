@@ -155,6 +155,10 @@ class TextAnalyzer:
 
         `ner` runs spaCy's PERSON/LOCATION/NRP/DATE_TIME; by default on, except for metadata, where camera
         make/model/software strings are all NER ever sees (names there are the metadata module's CAMERA_OWNER)."""
+        return [f for f, _, _ in self.analyze_text_spans(text, source, ner=ner)]
+
+    def analyze_text_spans(self, text: str, source: str, *, ner: bool | None = None) -> list[tuple[Finding, int, int]]:
+        """analyze_text's findings with the character span of each in `text` (documents redact text by span)."""
         if ner is None:
             ner = source != Source.METADATA.value
         seen: set[tuple[str, int, int]] = set()
@@ -163,7 +167,8 @@ class TextAnalyzer:
             key = (r.entity_type, r.start, r.end)
             if key not in seen:
                 seen.add(key)
-                out.append(Finding(entity=r.entity_type, source=source, score=float(r.score), box=None))
+                out.append((Finding(entity=r.entity_type, source=source, score=float(r.score), box=None),
+                            r.start, r.end))
         return out
 
     # -- OCR words -------------------------------------------------------------------------------------------------

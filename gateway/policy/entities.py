@@ -27,4 +27,4 @@ GATEWAY_ENTITIES: dict[str, str] = {
 
 BUILTIN_ENTITIES: frozenset[str] = PRESIDIO_ENTITIES | frozenset(GATEWAY_ENTITIES)
 
-SOURCES: tuple[str, ...] = ("ocr", "face", "metadata", "barcode")
+SOURCES: tuple[str, ...] = ("ocr", "face", "metadata", "barcode", "text")  # text: a document's own text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -66,7 +67,9 @@ def _image_leaf(view: _View, value_of, rng_or_set) -> Tri:
     return None if unknown else False
 
 
-def _pixels(r: ImageReport) -> int | None:
+def _pixels(r: ImageReport) -> float | None:
+    if r.document is not None:
+        return math.nan  # a document has no pixels: every pixel range is false for it
     return r.width * r.height if r.ok and r.width and r.height else None
 
 
@@ -79,7 +82,8 @@ def _eval(cond: Condition, req: _Request, view: _View) -> tuple[Tri, list[Hit]]:
     hits: list[Hit] = []
     ff = cond.findings
     if ff is not None:
-        found = [(i, f, ff.min_score) for i, r in view.images if r.ok for f in r.findings if ff.accepts(f)]
+        # A document that failed part-way keeps what was found before: it counts (the rest is unknown).
+        found = [(i, f, ff.min_score) for i, r in view.images for f in r.findings if ff.accepts(f)]
         if len(found) >= ff.min_count:
             results.append(True)
             hits += found
@@ -188,7 +192,28 @@ def _rule_decision(rule: Rule, hits: list[Hit]) -> Decision:
     if rule.action is Action.REDACT:
         for i, f, _ in hits:
             redactions.setdefault(i, []).append(f)
-    return Decision(rule.action, rule.name, reason, redactions, [f for _, f, _ in hits])
+    fallback = rule.redact_fallback if rule.action is Action.REDACT else None
+    return Decision(rule.action, rule.name, reason, redactions, [f for _, f, _ in hits], fallback)
+
+
+def _unredactable(decision: Decision, rule: Rule, reports: list[ImageReport]) -> Decision:
+    """A redact decision that names a document `redact` cannot rewrite becomes the rule's redact_fallback."""
+    kinds = sorted({reports[i].document.type for i in decision.redactions
+                    if reports[i].document is not None and not reports[i].document.redactable})
+    if not kinds:
+        return decision
+    fallback = rule.redact_fallback
+    return Decision(fallback, rule.name, f"{decision.reason}; {', '.join(kinds)} content cannot be redacted "
+                    f"faithfully: redact_fallback is {fallback.value}", matched=decision.matched)
+
+
+def _partly_read(decision: Decision, policy: Policy, reports: list[ImageReport]) -> Decision:
+    """Redacting what was found in a document that could not be read to its end would pass the rest unread."""
+    failed = sorted(i + 1 for i in decision.redactions if not reports[i].ok)
+    if not failed or SEVERITY[policy.on_error] <= SEVERITY[Action.REDACT]:
+        return decision
+    return Decision(policy.on_error, "on_error", f"{decision.reason}; but upload {failed[0]} could not be read to its "
+                    f"end ({reports[failed[0] - 1].error.value}): on_error is {policy.on_error.value}")
 
 
 def _add_later_redactions(chosen: Decision, later: tuple[Rule, ...], req: _Request,
@@ -219,6 +244,7 @@ def decide(policy: Policy, ctx: RequestContext, reports: list[ImageReport]) -> D
             chosen = _rule_decision(rule, hits)
             if rule.action is Action.REDACT:
                 _add_later_redactions(chosen, policy.rules[n + 1:], req, reports)
+                chosen = _partly_read(_unredactable(chosen, rule, reports), policy, reports)
             break
         if outcome is None:
             uncertain.append(rule.name)

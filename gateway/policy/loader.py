@@ -9,7 +9,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
-from gateway.formats import MIME_TYPES
+from gateway.formats import DOCUMENT_TYPES, MIME_TYPES, REDACTABLE_DOCUMENT_TYPES
 from gateway.models import Action, CustomRecognizer, InspectOptions, Limits
 from gateway.policy.entities import BUILTIN_ENTITIES, SOURCES
 from gateway.policy.errors import PolicyError, PolicyIssue
@@ -27,6 +27,10 @@ _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # entities only a given detector can produce: a rule on them with that detector off never matches
 _DETECTOR_ENTITIES = {"faces": {"FACE"}, "metadata": {"EXIF_GPS", "DEVICE_SERIAL", "CAMERA_OWNER"}}
 _SOURCE_DETECTOR = {"ocr": "ocr", "face": "faces", "metadata": "metadata", "barcode": "barcodes"}
+_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "TXT": "TEXT", "GZ": "GZIP"}
+FORMATS = frozenset(MIME_TYPES) | frozenset(DOCUMENT_TYPES)
+# What `redact` can rewrite: every image format, and the documents in REDACTABLE_DOCUMENT_TYPES.
+REDACTABLE_FORMATS = frozenset(MIME_TYPES) | REDACTABLE_DOCUMENT_TYPES
 
 
 def parse_size(value: int | str) -> int:
@@ -67,7 +71,7 @@ class _Builder:
     def limits(self, raw: dict) -> Limits:
         kwargs: dict[str, Any] = {}
         for key, value in raw.items():
-            if key in ("max_body_bytes", "max_image_bytes"):
+            if key in ("max_body_bytes", "max_image_bytes", "max_expanded_bytes"):
                 kwargs[key] = parse_size(value)  # the schema already checked the shape
             elif key == "inspect_timeout_seconds":
                 kwargs[key] = float(value)
@@ -260,10 +264,10 @@ class _Builder:
         if "format" in raw:
             fmts = []
             for j, f in enumerate(_as_list(raw["format"])):
-                name = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF"}.get(f.upper(), f.upper())
-                if name not in MIME_TYPES:
-                    self.err(self._item(raw, "format", p, j), f"unknown image format '{f}'",
-                             did_you_mean(f.upper(), set(MIME_TYPES)))
+                name = _FORMAT_ALIASES.get(f.upper(), f.upper())
+                if name not in FORMATS:
+                    self.err(self._item(raw, "format", p, j), f"unknown image or document format '{f}'",
+                             did_you_mean(f.upper(), set(FORMATS)))
                 fmts.append(name)
             kw["formats"] = frozenset(fmts)
         for key in ("all", "any", "none"):
@@ -294,7 +298,7 @@ class _Builder:
             for j, s in enumerate(_as_list(raw["source"])):
                 if s not in SOURCES:
                     self.err(self._item(raw, "source", p, j), f"unknown source '{s}'", did_you_mean(s, SOURCES))
-                elif not self.detectors[_SOURCE_DETECTOR[s]]:
+                elif s in _SOURCE_DETECTOR and not self.detectors[_SOURCE_DETECTOR[s]]:
                     self.warn(self._item(raw, "source", p, j),
                               f"source '{s}' needs the '{_SOURCE_DETECTOR[s]}' detector, which is disabled")
         return FindingFilter(entities, sources, float(raw.get("min_score", self.min_score)),
@@ -329,7 +333,9 @@ class _Builder:
             if action is Action.REDACT and not (when and when.uses_findings()):
                 self.err(p + ("action",), f"rule '{name}' redacts but its 'when' names no entity or source",
                          "redact paints over the findings the rule's conditions match, e.g. when: {entity: FACE}")
-            rule = Rule(name, action, dests, when, unless, r.get("scope", "image"), r.get("description", ""), line)
+            fallback = self.redact_fallback(r, action, when, p)
+            rule = Rule(name, action, dests, when, unless, r.get("scope", "image"), r.get("description", ""), line,
+                        fallback)
             if r.get("enabled", True) is False:
                 continue
             for earlier in out:
@@ -343,6 +349,21 @@ class _Builder:
                     break
             out.append(rule)
         return tuple(out)
+
+    def redact_fallback(self, r: dict, action: Action, when: Condition | None, p: Path) -> Action:
+        """A redact rule's action for documents it cannot rewrite; say so when the rule leaves it implicit."""
+        if "redact_fallback" in r:
+            if action is not Action.REDACT:
+                self.warn(p + ("redact_fallback",), f"rule '{r['name']}' does not redact: redact_fallback is ignored")
+            return Action(r["redact_fallback"])
+        if action is Action.REDACT:
+            unredactable = sorted((_formats_bound(when) or FORMATS) - REDACTABLE_FORMATS - {"OLE"})
+            if unredactable:
+                self.warn(p + ("action",), f"rule '{r['name']}' redacts, but {', '.join(unredactable)} uploads cannot "
+                          "be redacted faithfully: they are blocked (redact_fallback: block)",
+                          "set redact_fallback: block, warn or audit on the rule to say what happens to them, or "
+                          "limit the rule with format: [...] to images, TEXT, ZIP, DOCX and PPTX")
+        return Action.BLOCK
 
     # whole policy -----------------------------------------------------------------------------------------
     def build(self, path: str | None, version_id_parts: list[bytes]) -> Policy:
@@ -369,6 +390,19 @@ class _Builder:
                       inspect_options=options, destinations=destinations, rules=rules, identity=identity,
                       source_files=tuple([path] if path else []) + tuple(f for f, _ in self.extra_files),
                       warnings=tuple(i for i in self.issues if i.level == "warning"))
+
+
+def _formats_bound(cond: Condition | None) -> frozenset[str] | None:
+    """The formats a condition can ever match (None: any), from `format` keys it requires."""
+    if cond is None:
+        return None
+    bounds = [cond.formats] if cond.formats is not None else []
+    bounds += [b for b in map(_formats_bound, cond.all or ()) if b is not None]
+    if cond.any:
+        branches = [_formats_bound(c) for c in cond.any]
+        if all(b is not None for b in branches):
+            bounds.append(frozenset().union(*branches))
+    return frozenset.intersection(*bounds) if bounds else None
 
 
 def _sorted(issues: list[PolicyIssue]) -> list[PolicyIssue]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from gateway.models import Action, Decision, ImageReport, InspectOptions, Limits, RequestContext
+from gateway.models import (
+    Action,
+    Decision,
+    ImageReport,
+    InspectionErrorKind,
+    InspectOptions,
+    Limits,
+    RequestContext,
+)
 from gateway.policy.hosts import host_matches, host_regex, normalize_host, normalize_path
 
 DEFAULT_METHODS: frozenset[str] = frozenset({"POST", "PUT", "PATCH"})
@@ -101,6 +109,7 @@ class Rule:
     scope: str = "image"  # "image": conditions hold within one image; "request": findings pooled over all images
     description: str = ""
     line: int = 0
+    redact_fallback: Action = Action.BLOCK  # redact rules: the action for content that cannot be redacted
 
     @property
     def unconditional(self) -> bool:
@@ -170,6 +179,16 @@ class Policy:
         """First matching rule wins; see policies/README.md for how uninspectable images are handled."""
         from gateway.policy.evaluate import decide
         return decide(self, ctx, reports)
+
+    def after_redaction_error(self, decision: Decision, kind: InspectionErrorKind, detail: str) -> Decision:
+        """The decision when redacting failed: the rule's redact_fallback for content that cannot be redacted
+        faithfully, on_error for anything else (a corrupt image, a timeout)."""
+        if kind is InspectionErrorKind.NOT_REDACTABLE and decision.redact_fallback is not None:
+            fallback = decision.redact_fallback
+            return Decision(fallback, decision.rule, f"{decision.reason}; this content cannot be redacted faithfully "
+                            f"({detail}): redact_fallback is {fallback.value}", matched=decision.matched)
+        return Decision(self.on_error, "on_error", f"the upload could not be inspected ({kind.value}: redaction "
+                        f"failed, {detail}); policy on_error is {self.on_error.value}")
 
     def decide_before_inspection(self, ctx: RequestContext) -> Decision | None:
         """The decision if it cannot depend on image content (e.g. an allowed corporate tenant), else None."""

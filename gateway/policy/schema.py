@@ -52,6 +52,13 @@ SCHEMA: dict[str, Any] = {
                         "max_pixels": {"type": "integer", "minimum": 1},
                         "max_images_per_request": {"type": "integer", "minimum": 1},
                         "inspect_timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
+                        "max_document_pages": {"description": "pages (slides, sheets) of one document",
+                                               "type": "integer", "minimum": 1},
+                        "max_archive_members": {"description": "archive members and Office parts in one upload",
+                                                "type": "integer", "minimum": 1},
+                        "max_archive_depth": {"description": "containers inside containers (zip in zip: 2)",
+                                              "type": "integer", "minimum": 1},
+                        "max_expanded_bytes": _size,
                     },
                 },
                 "detectors": {
@@ -113,6 +120,9 @@ SCHEMA: dict[str, Any] = {
                 "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
                 "description": {"type": "string"},
                 "action": {"enum": ACTIONS},
+                "redact_fallback": {"description": "what a redact rule does to a document it cannot redact "
+                                                   "faithfully (PDF, Office, tar): block (default), warn or audit",
+                                    "enum": ["block", "warn", "audit"]},
                 "destinations": _names,
                 "scope": {"description": "image: conditions must hold within one image; request: all images",
                           "enum": ["image", "request"]},

@@ -10,7 +10,9 @@ A test file looks like:
         expect: {action: redact, rule: redact-pii-public-chatbots, redacted: [EMAIL_ADDRESS]}
 
 Images are a file path (relative to the test file), a generator (render_text, face_photo, qr_code, blank; any of
-them + gps: [lat, lon]), `findings: [...]` (skips the inspector: pure policy logic) or `error: corrupt`.
+them + gps: [lat, lon]), `findings: [...]` (skips the inspector: pure policy logic) or `error: corrupt`. A file that
+is a document or archive (PDF, DOCX, ZIP, ...) is inspected as one; `document: PDF` (+ `pages: 3`) makes a fake
+finding set a document of that type, whose findings default to source text.
 """
 
 from __future__ import annotations
@@ -25,7 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from gateway.models import Action, Decision, Finding, ImageReport, InspectionErrorKind, InspectOptions, RequestContext
+from gateway.documents.sniff import sniff_document
+from gateway.formats import DOCUMENT_TYPES, REDACTABLE_DOCUMENT_TYPES, sniff_format
+from gateway.models import (
+    Action,
+    Decision,
+    DocumentFacts,
+    Finding,
+    ImageReport,
+    InspectionErrorKind,
+    InspectOptions,
+    RequestContext,
+)
 from gateway.policy.errors import PolicyError, PolicyIssue
 from gateway.policy.loader import load_policy
 from gateway.policy.model import Policy
@@ -41,6 +54,8 @@ _EXPECT_KEYS = {"action", "rule", "destination", "redacted"}
 
 class InspectorLike(Protocol):
     def inspect(self, data: bytes) -> ImageReport: ...
+
+    def inspect_document(self, data: bytes, kind: str | None = None) -> ImageReport: ...
 
 
 InspectorFactory = Callable[[InspectOptions], InspectorLike]
@@ -165,21 +180,36 @@ def _default_factory(options: InspectOptions) -> InspectorLike:
     return Inspector(options)
 
 
+def _fake_document(spec: dict) -> DocumentFacts | None:
+    if "document" not in spec:
+        return None
+    kind = str(spec["document"]).upper()
+    if kind not in DOCUMENT_TYPES:
+        raise TestFileError(f"unknown document type '{spec['document']}': {did_you_mean(kind, set(DOCUMENT_TYPES))}")
+    return DocumentFacts(kind, pages=int(spec.get("pages", 1)), redactable=kind in REDACTABLE_DOCUMENT_TYPES)
+
+
 def _fake_report(index: int, spec: dict) -> ImageReport:
+    document = _fake_document(spec)
     if "error" in spec:
         try:
             kind = InspectionErrorKind(spec["error"])
         except ValueError:
             raise TestFileError(f"unknown error kind '{spec['error']}': "
                                 f"{did_you_mean(spec['error'], {k.value for k in InspectionErrorKind})}") from None
-        return ImageReport(f"fake{index}", int(spec.get("size_bytes", 1000)), error=kind)
+        return ImageReport(f"fake{index}", int(spec.get("size_bytes", 1000)), document and document.type, error=kind,
+                           document=document)
     findings = []
     for f in spec.get("findings") or []:
         if not isinstance(f, dict) or "entity" not in f:
             raise TestFileError("each finding needs at least an entity, e.g. {entity: EMAIL_ADDRESS, score: 0.9}")
-        box = tuple(f["box"]) if f.get("box") is not None else ((0, 0, 10, 10) if f.get("source") != "metadata"
-                                                                else None)
-        findings.append(Finding(f["entity"], f.get("source", "ocr"), float(f.get("score", 1.0)), box))
+        source = f.get("source", "text" if document else "ocr")
+        boxed = source not in ("metadata", "text")
+        box = tuple(f["box"]) if f.get("box") is not None else ((0, 0, 10, 10) if boxed else None)
+        findings.append(Finding(f["entity"], source, float(f.get("score", 1.0)), box))
+    if document is not None:
+        return ImageReport(f"fake{index}", int(spec.get("size_bytes", 1000)), document.type, findings=findings,
+                           document=document)
     return ImageReport(f"fake{index}", int(spec.get("size_bytes", 1000)), spec.get("format", "PNG"),
                        int(spec.get("width", 800)), int(spec.get("height", 600)), findings)
 
@@ -196,7 +226,7 @@ class _Runner:
             spec = {"file": spec}
         if not isinstance(spec, dict):
             raise TestFileError(f"image {index + 1}: expected a file name or a mapping")
-        if "findings" in spec or "error" in spec:
+        if "findings" in spec or "error" in spec or ("document" in spec and "file" not in spec):
             return _fake_report(index, spec)
         if "file" in spec:
             path = self.base / spec["file"]
@@ -208,8 +238,9 @@ class _Runner:
             data = generate_image(spec)
         if self.inspector is None:
             self.inspector = self.factory(self.policy.inspect_options)
+        kind = None if sniff_format(data) else sniff_document(data, text="file" in spec)
         try:
-            return self.inspector.inspect(data)
+            return self.inspector.inspect(data) if kind is None else self.inspector.inspect_document(data, kind)
         except Exception as exc:  # the gateway treats a crashing inspector as an uninspectable image
             return ImageReport(hashlib.sha256(data).hexdigest(), len(data), error=InspectionErrorKind.INTERNAL,
                                error_detail=repr(exc))
