@@ -1,19 +1,20 @@
 """Decompression bombs under load: 4 concurrent 1 GiB bombs while small requests flow, through a real gateway.
 
-    python -m bench.bombs [--seconds 30] [--idle-samples 100] [--policy FILE] [--keep]
+    python -m bench.bombs [--windows 6] [--window-seconds 5] [--policy FILE] [--keep]
 
 One `dlp-gateway run` (1 worker) in front of a local recording HTTPS upstream (tests/support). A prober sends a
 small in-scope GET (https://api.openai.com/v1/models, intercepted and seen by the addon) every 0.2 s on a
-keep-alive connection, first with nothing else going on (idle), then while four client processes send 1 GiB bombs
-for `--seconds`, then idle again. Bomb sets: four different gzip bombs (zeros, spaces, "A"s, a repeated JSON
+keep-alive connection, in windows that alternate: nothing else going on (idle), then four client processes sending
+1 GiB bombs (loaded), `--windows` times per row, so that idle and loaded probes see the same background load on a
+shared machine. Bomb sets: four different gzip bombs (zeros, spaces, "A"s, a repeated JSON
 fragment: the issue's case), one bomb per coding (gzip, deflate, br, zstd), and as a reference four plain uploads
 of random bytes as big as a gzip bomb (forwarded: what the upload traffic itself costs the small requests on this
 machine, without any decoding). Each set runs twice: in rounds (the
 four bombs leave together, the next round 1 s after the last answer: the issue's "four at once") and as a flood
 (each client sends its bomb back to back: as many bombs as the gateway can refuse, all cores busy).
 
-Reported: every bomb's answer (must be 403 on_error), the small-request p50/p95/max of each phase and the ratio
-bombs p95 / idle p95 (target <= 1.5, both measured in this run), and the peak RSS of the gateway's process group
+Reported: every bomb's answer (must be 403 on_error), the small-request p50/p95/max of each row's idle and loaded
+windows and the ratio loaded p95 / idle p95 (target <= 1.5), and the peak RSS of the gateway's process group
 (gateway + inspection worker + multiprocessing helper; target under the Helm chart's 2560 MiB limit), sampled every
 50 ms from /proc. Writes bench/out/bombs.json and prints a markdown table.
 """
@@ -110,17 +111,23 @@ def latency(values: list[float]) -> dict:
             "max_ms": max(values, default=float("nan")) * 1e3}
 
 
-def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: bytes, seconds: float, out,
-                barrier) -> None:
-    """One client process: this bomb for `seconds`, back to back (flood) or in rounds started together with the
-    other clients' bombs and ROUND_PAUSE apart (barrier given); reports each answer on `out`."""
+def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: bytes, deadline: float, out,
+                rounds) -> None:
+    """One client process: this bomb until `deadline` (time.monotonic), back to back (flood), or in rounds that
+    leave together with the other clients' bombs, ROUND_PAUSE apart (`rounds`: a shared barrier and flag)."""
     verify = ssl.create_default_context(cafile=ca_cert)
     answers, durations = [], []
-    deadline = time.monotonic() + seconds
     with httpx.Client(proxy=proxy_url, verify=verify, timeout=300) as c:
-        while time.monotonic() < deadline:
-            if barrier is not None:
-                barrier.wait(600)  # all four bombs of a round leave together
+        while True:
+            if rounds is not None:
+                barrier, go = rounds
+                if barrier.wait(600) == 0:  # one client decides for all whether another round starts
+                    go.value = time.monotonic() < deadline
+                barrier.wait(600)
+                if not go.value:
+                    break
+            elif time.monotonic() >= deadline:
+                break
             t = time.perf_counter()
             try:
                 headers = {"content-type": "application/json", "content-encoding": coding} if coding else \
@@ -130,8 +137,8 @@ def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: byte
             except httpx.HTTPError as err:
                 answers.append(f"error {type(err).__name__}")
             durations.append(time.perf_counter() - t)
-            if barrier is not None:
-                barrier.wait(600)  # the round ends when its last bomb is answered
+            if rounds is not None:
+                rounds[0].wait(600)  # the round ends when its last bomb is answered
                 time.sleep(ROUND_PAUSE)
     out.put((name, answers, durations))
 
@@ -140,20 +147,25 @@ def bomb_phase(gw: GatewayProcess, bombs: dict[str, tuple[str, bytes]], seconds:
     """Each bomb from its own client process (so the prober's process only probes), for `seconds`."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
-    barrier = ctx.Barrier(len(bombs)) if rounds else None
+    shared = (ctx.Barrier(len(bombs)), ctx.Value("b", True)) if rounds else None
+    deadline = time.monotonic() + seconds
     procs = [ctx.Process(target=_send_bombs,
-                         args=(gw.proxy_url, str(gw.ca_cert), name, coding, body, seconds, out, barrier))
+                         args=(gw.proxy_url, str(gw.ca_cert), name, coding, body, deadline, out, shared))
              for name, (coding, body) in bombs.items()]
     for p in procs:
         p.start()
     results = {}
     for _ in procs:
         name, answers, durations = out.get(timeout=seconds + 600)
-        results[name] = {"sent": len(answers), "answers": {x: answers.count(x) for x in sorted(set(answers))},
-                         "p50_s": pct(durations, 50), "compressed_bytes": len(bombs[name][1])}
+        results[name] = (answers, durations)
     for p in procs:
         p.join(60)
-    return {name: results[name] for name in bombs}
+    return results
+
+
+def summary(raw: dict[str, tuple[list[str], list[float]]], bombs: dict[str, tuple[str, bytes]]) -> dict:
+    return {name: {"sent": len(a), "answers": {x: a.count(x) for x in sorted(set(a))}, "p50_s": pct(d, 50),
+                   "compressed_bytes": len(bombs[name][1])} for name, (a, d) in raw.items()}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -165,7 +177,8 @@ def run(args: argparse.Namespace) -> dict:
     upstream = RecordingUpstream(tmp)
     gw = GatewayProcess(tmp / "gw", policy, upstream.port)
     result: dict = {"machine": machine(), "policy": str(policy.relative_to(REPO) if policy.is_relative_to(REPO)
-                                                         else policy), "seconds_per_phase": args.seconds}
+                                                         else policy),
+                    "windows": args.windows, "window_seconds": args.window_seconds}
     try:
         gw.wait_ready()
         verify = ssl.create_default_context(cafile=str(gw.ca_cert))
@@ -174,32 +187,32 @@ def run(args: argparse.Namespace) -> dict:
         with PeakSampler(gw.proc.pid, group=True) as rss, \
                 httpx.Client(proxy=gw.proxy_url, verify=verify, timeout=60) as probe_client, \
                 Prober(probe_client) as prober:
-            def idle(name: str) -> None:
-                prober.phase = name
-                while prober.count(name) < args.idle_samples:
-                    time.sleep(0.1)
-
             time.sleep(2)  # warm-up: TLS to the upstream, first flows
-            idle("idle-before")
             reference = {f"plain-{i}": ("", random.Random(i).randbytes(len(gzip_bombs["gzip-zeros"][1])))
                          for i in range(4)}
             for mode in ("rounds", "flood"):
                 for kind, bombs in (("reference, 4 plain uploads as big as a gzip bomb", reference),
                                     ("gzip-x4", gzip_bombs), ("4-codings", coding_bombs)):
                     name = f"{mode}: {kind}"
-                    log(f"{name}: {args.seconds:.0f} s")
-                    prober.phase = name
+                    log(f"{name}: {args.windows} x ({args.window_seconds:g} s idle, {args.window_seconds:g} s load)")
+                    raw: dict[str, tuple[list[str], list[float]]] = {n: ([], []) for n in bombs}
                     rss.peak = 0
-                    phases[name] = {"bombs": bomb_phase(gw, bombs, args.seconds, rounds=mode == "rounds")}
-                    phases[name]["peak_rss_mib"] = rss.peak / 2**20
-            idle("idle-after")
+                    for _ in range(args.windows):  # idle and loaded windows alternate: both see the same machine
+                        prober.phase = f"{name} | idle"
+                        time.sleep(args.window_seconds)
+                        prober.phase = f"{name} | load"
+                        for n, (a, d) in bomb_phase(gw, bombs, args.window_seconds, mode == "rounds").items():
+                            raw[n][0].extend(a)
+                            raw[n][1].extend(d)
+                    prober.phase = "between"
+                    phases[name] = {"bombs": summary(raw, bombs), "peak_rss_mib": rss.peak / 2**20}
         result["rss_mib_after"] = group_rss_bytes(gw.proc.pid) / 2**20
         result["peak_rss_mib_whole_run"] = max(rss.samples, default=0) / 2**20
         result["probe_failures"] = prober.failures
-        result["latency"] = {phase: latency(v) for phase, v in prober.samples.items() if phase != "warm-up"}
-        idle_p95 = result["latency"]["idle-before"]["p95_ms"]
         for name, phase in phases.items():
-            phase["p95_over_idle_p95"] = result["latency"][name]["p95_ms"] / idle_p95
+            phase["idle"] = latency(prober.samples.get(f"{name} | idle", []))
+            phase["load"] = latency(prober.samples.get(f"{name} | load", []))
+            phase["p95_over_idle_p95"] = phase["load"]["p95_ms"] / phase["idle"]["p95_ms"]
         result["phases"] = phases
         result["upstream_saw_a_bomb"] = any("bomb=" in r.path and "plain-" not in r.path for r in upstream.received)
         result["gateway_alive"] = gw.proc.poll() is None
@@ -215,24 +228,22 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def markdown(r: dict) -> str:
-    m, lat = r["machine"], r["latency"]
+    m = r["machine"]
     lines = [f"Machine: {m['nproc']} cores, {m['cpu']}; load avg {m['loadavg_start'][0]:.2f} at start, "
-             f"{r['loadavg_end'][0]:.2f} at end; policy {r['policy']}; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
-             f"when ready, {r['rss_mib_after']:.0f} MiB after the bombs", "",
-             "| phase | small GET p50 / p95 / max (ms) | p95 vs idle | bombs sent: answers | peak group RSS | target |",
-             "|---|---|---|---|---|---|"]
-    for phase, row in lat.items():
-        extra, ratio, rss, target = "", "", "", ""
-        if phase in r["phases"]:
-            p = r["phases"][phase]
-            extra = "; ".join(f"{k} {v['sent']}: {v['answers']}" for k, v in p["bombs"].items())
-            ratio = f"x{p['p95_over_idle_p95']:.2f}"
-            rss = f"{p['peak_rss_mib']:.0f} MiB"
-            target = "(reference)" if "reference" in phase else (
-                f"p95 <= 1.5x ({'ok' if p['p95_over_idle_p95'] <= 1.5 else 'MISSED'}), "
-                f"RSS < {HELM_LIMIT_MIB} MiB ({'ok' if p['peak_rss_mib'] < HELM_LIMIT_MIB else 'MISSED'})")
-        lines.append(f"| {phase} (n={row['n']}) | {row['p50_ms']:.1f} / {row['p95_ms']:.1f} / {row['max_ms']:.1f} | "
-                     f"{ratio} | {extra} | {rss} | {target} |")
+             f"{r['loadavg_end'][0]:.2f} at end; policy {r['policy']}; {r['windows']} idle and {r['windows']} loaded "
+             f"windows of {r['window_seconds']:g} s per row, alternating; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
+             f"when ready, {r['rss_mib_after']:.0f} MiB at the end", "",
+             "| load | small GET, idle windows p50 / p95 (ms) | loaded windows p50 / p95 / max (ms) | p95 loaded / idle "
+             "| requests sent: answers | peak group RSS | target |", "|---|---|---|---|---|---|---|"]
+    for name, p in r["phases"].items():
+        i, ld = p["idle"], p["load"]
+        sent = "; ".join(f"{k} {v['sent']}: {v['answers']}" for k, v in p["bombs"].items())
+        target = "(reference)" if "reference" in name else (
+            f"p95 <= 1.5x ({'ok' if p['p95_over_idle_p95'] <= 1.5 else 'MISSED'}), "
+            f"RSS < {HELM_LIMIT_MIB} MiB ({'ok' if p['peak_rss_mib'] < HELM_LIMIT_MIB else 'MISSED'})")
+        lines.append(f"| {name} | {i['p50_ms']:.1f} / {i['p95_ms']:.1f} (n={i['n']}) | {ld['p50_ms']:.1f} / "
+                     f"{ld['p95_ms']:.1f} / {ld['max_ms']:.1f} (n={ld['n']}) | x{p['p95_over_idle_p95']:.2f} | {sent} | "
+                     f"{p['peak_rss_mib']:.0f} MiB | {target} |")
     lines.append("")
     lines.append(f"Peak group RSS over the whole run: {r['peak_rss_mib_whole_run']:.0f} MiB; probe failures: "
                  f"{len(r['probe_failures'])}; a bomb reached the upstream: {r['upstream_saw_a_bomb']}; "
@@ -242,8 +253,8 @@ def markdown(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=30.0, help="length of each bomb phase (default 30)")
-    ap.add_argument("--idle-samples", type=int, default=100, help="small GETs in each idle phase (default 100)")
+    ap.add_argument("--windows", type=int, default=6, help="idle + loaded window pairs per row (default 6)")
+    ap.add_argument("--window-seconds", type=float, default=5.0, help="length of each window (default 5)")
     ap.add_argument("--policy", help="policy file (default: policies/default.yaml; its max_body_bytes is the cap)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
     ap.add_argument("--out", type=Path, default=OUT / "bombs.json")
