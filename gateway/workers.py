@@ -72,10 +72,14 @@ def _worker_ping() -> int:
 
 
 def _worker_inspect(data: bytes, options: InspectOptions) -> ImageReport:
-    report = _worker_inspector(options).inspect(data)
+    return _sound(_worker_inspector(options).inspect(data))
+
+
+def _sound(report: ImageReport) -> ImageReport:
+    """The report, unless it shows this process is not sound any more: then the pool replaces the worker."""
     if _out_of_memory(report):
         raise MemoryError()
-    if report.error is InspectionErrorKind.INTERNAL:  # an unexpected error: this process may not be sound any more
+    if report.error is InspectionErrorKind.INTERNAL:  # an unexpected error
         raise WorkerFault(report.error_detail or "unexpected error")
     return report
 
@@ -91,7 +95,7 @@ def _worker_redact(data: bytes, findings: list[Finding], options: InspectOptions
 
 
 def _worker_inspect_document(data: bytes, options: InspectOptions) -> ImageReport:
-    return _worker_inspector(options).inspect_document(data)
+    return _sound(_worker_inspector(options).inspect_document(data))
 
 
 def _worker_redact_document(data: bytes, findings: list[Finding], options: InspectOptions) -> bytes:

@@ -116,12 +116,15 @@ def test_worker_side_reports_of_running_out_of_memory_or_unexpected_errors_repla
         def inspect(self, data):
             return self.report
 
+        inspect_document = inspect
+
     cases = [(InspectionErrorKind.INTERNAL, "MemoryError", MemoryError),
              (InspectionErrorKind.TOO_MANY_PIXELS, "out of memory while decoding", MemoryError),
              (InspectionErrorKind.INTERNAL, "RuntimeException", workers.WorkerFault)]
     for kind, detail, raised in cases:
         monkeypatch.setattr(workers, "_inspector", Reporting(kind, detail))
-        with pytest.raises(raised):
-            workers._worker_inspect(b"x", None)
+        for job in (workers._worker_inspect, workers._worker_inspect_document):
+            with pytest.raises(raised):
+                job(b"x", None)
     monkeypatch.setattr(workers, "_inspector", Reporting(InspectionErrorKind.CORRUPT, "truncated"))
     assert workers._worker_inspect(b"x", None).error is InspectionErrorKind.CORRUPT  # a bad image, a sound worker
