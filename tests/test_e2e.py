@@ -16,7 +16,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import client
 from tests.support.images import gps_exif, photo_like, text_image
 from tests.support.upstream import RecordingUpstream
 
@@ -27,28 +27,6 @@ CARD = "4539 1488 0343 6467"
 SSN = "536-22-1947"
 PII_STRINGS = [EMAIL, CARD, CARD.replace(" ", ""), SSN, "jane.doe", "4539148803436467"]
 POLICY = Path(__file__).parent / "policies" / "e2e.yaml"
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def client(gateway: GatewayProcess, http2: bool = False) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        http2=http2, timeout=180)
 
 
 def multipart(image: bytes, filename: str = "shot.png", mime: str = "image/png") -> dict:

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.content_coding import encode_body
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import client
 from tests.support.images import photo_like
 from tests.support.procmem import PeakSampler, rss_bytes
-from tests.support.upstream import RecordingUpstream
 from tests.test_content_coding import bomb
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POLICY = Path(__file__).parent / "policies" / "e2e.yaml"  # max_body_bytes: the default 100 MiB
 GIB = 1 << 30
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def client(gateway: GatewayProcess) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        timeout=120)
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br"])

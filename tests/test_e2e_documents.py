@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import ssl
 import zipfile
 from pathlib import Path
 
@@ -13,9 +12,8 @@ import httpx
 import pytest
 
 from tests.support.documents import docx, image_pdf, passport_png, text_pdf, xlsx, zip_bomb, zip_of
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import client
 from tests.support.images import text_image
-from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,28 +24,6 @@ PII_LINES = ["Customer record", f"Card: {CARD}", f"SSN: {SSN}", f"Email: {EMAIL}
 CLEAN_LINES = ["Quarterly roadmap review", "Ship the new onboarding flow in March"]
 POLICY = Path(__file__).resolve().parents[1] / "policies" / "default.yaml"
 BLOB = "https://files.oaiusercontent.com"
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def client(gateway: GatewayProcess) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        timeout=300)
 
 
 def blob_put(gateway, path: str, data: bytes, ctype: str) -> httpx.Response:

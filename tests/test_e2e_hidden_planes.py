@@ -5,7 +5,6 @@ with a clean thumbnail pass byte-identical."""
 from __future__ import annotations
 
 import io
-import ssl
 
 import httpx
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image
 
 from gateway.policy.loader import DEFAULT_POLICY_PATH
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import GatewayProcess, client
 from tests.support.images import (
     alpha_hidden_png,
     clean_transparent_png,
@@ -24,6 +23,7 @@ from tests.support.images import (
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+POLICY = DEFAULT_POLICY_PATH
 
 CARD = "4539 1488 0343 6467"
 SSN = "536-22-1947"
@@ -31,32 +31,10 @@ EMAIL = "jane.doe@corpmail.com"
 
 
 @pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), DEFAULT_POLICY_PATH, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
 def verifier():
     from gateway.inspection import Inspector
 
     return Inspector()
-
-
-def client(gateway: GatewayProcess) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        timeout=180)
 
 
 def upload(gateway: GatewayProcess, path: str, image: bytes, mime: str) -> httpx.Response:

@@ -10,44 +10,20 @@ import io
 import os
 import resource
 import signal
-import ssl
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import GatewayProcess, client
 from tests.support.images import photo_like, text_image
 from tests.support.procmem import group_pids
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POLICY = Path(__file__).parent / "policies" / "e2e.yaml"
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def client(gateway: GatewayProcess) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        timeout=240)
 
 
 def worker_pid(gateway: GatewayProcess) -> int:

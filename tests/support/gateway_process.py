@@ -6,11 +6,14 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 REDIRECT_SCRIPT = Path(__file__).with_name("redirect_upstream.py")
@@ -130,3 +133,9 @@ class GatewayProcess:
         except ProcessLookupError:
             pass
         self._log.close()
+
+
+def client(gateway: GatewayProcess, http2: bool = False, timeout: float = 300.0) -> httpx.Client:
+    """An HTTPS client that goes through the gateway and trusts its CA (real OCR runs behind it: be patient)."""
+    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
+                        http2=http2, timeout=timeout)
