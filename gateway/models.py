@@ -124,6 +124,16 @@ class ImageReport:
 
 
 @dataclass(frozen=True)
+class HttpRequest:
+    """A request as extraction sees it besides its body: method, target and headers. Plain data, no proxy types."""
+
+    method: str
+    host: str  # the host the client asked for (Host / :authority / SNI), without port
+    path: str  # path and query string, as sent
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """Who sends what where: everything a rule may condition on besides the findings."""
 

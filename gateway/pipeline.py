@@ -23,13 +23,14 @@ from gateway.cache import ReportCache
 from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
 from gateway.cpus import available_cpus
 from gateway.enforce import block_response
-from gateway.extract import Extraction, extract_images
+from gateway.extract import Extraction, extract
 from gateway.metrics import GatewayMetrics
 from gateway.models import (
     Action,
     Decision,
     DocumentFacts,
     Finding,
+    HttpRequest,
     ImageReport,
     InspectionError,
     InspectionErrorKind,
@@ -210,9 +211,8 @@ class UploadPipeline:
             return self._on_error(req, policy, dest, InspectionErrorKind.CORRUPT, f"undecodable Content-Encoding: {err}")
         except BodyTooLarge as err:
             return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, f"{err} (max_body_bytes)")
-        args = (req.headers.get("content-type"), body, policy.limits.max_images_per_request)
-        extraction = await self._off_loop(extract_images, *args) if len(body) > OFF_LOOP_BYTES \
-            else extract_images(*args)
+        args = (HttpRequest(req.method, req.host, req.path, req.headers), body, policy.limits.max_images_per_request)
+        extraction = await self._off_loop(extract, *args) if len(body) > OFF_LOOP_BYTES else extract(*args)
         if not (extraction.images or extraction.documents or extraction.undecodable or extraction.too_many):
             return Result()  # an in-scope request without images or documents: not ours to judge
         incident = new_incident_id()

@@ -709,3 +709,18 @@ def test_with_a_mitmproxy_request_and_content_encoding(encoding):
     raw = mencoding.decode(req.raw_content, encoding) if encoding else req.raw_content
     assert raw == body.replace(PNG, JPEG)
     assert req.headers.get("content-encoding") == encoding
+
+
+def test_extract_reads_the_content_type_from_the_request_headers():
+    from gateway.extract import extract
+    from gateway.models import HttpRequest
+
+    body = multipart([part("file", PNG, "a.png", "image/png")], boundary="XyZ")
+    request = HttpRequest("POST", "chatgpt.com", "/backend-api/files", {"content-type": "multipart/form-data; boundary=XyZ"})
+    ex = extract(request, body)
+    assert ex.kind == "multipart" and [i.data for i in ex.images] == [PNG]
+    assert ex.images[0].where == "multipart part 'file'"
+    # extract_images is the same walk for a body known only by its Content-Type
+    same = extract_images("multipart/form-data; boundary=XyZ", body)
+    assert [(i.data, i.where) for i in same.images] == [(i.data, i.where) for i in ex.images]
+    assert extract(HttpRequest("PUT", "files.oaiusercontent.com", "/f", {}), PNG).kind == "raw"

@@ -21,7 +21,7 @@ Images are recognised by magic bytes only (gateway.formats.sniff_format). Conten
 is reported in ``Extraction.undecodable`` so the caller can apply on_error; so is content nested deeper than
 MAX_DEPTH. Structural oddities (invalid JSON, unterminated multipart, boundary strings that are not delimiter
 lines, image signatures inside an unparsed binary body, ...) go to ``Extraction.warnings``.
-``extract_images`` never raises on bad input; when more than ``max_images`` images are found it stops
+``extract`` (and ``extract_images``) never raises on bad input; when more than ``max_images`` images are found it stops
 collecting and sets ``too_many`` (images then holds the first max_images; the rest cannot be replaced).
 
 Documents and archives (PDF, DOCX/XLSX/PPTX, ZIP, tar, gzip, ..., by gateway.documents.sniff) are collected in
@@ -32,7 +32,7 @@ text/* or application/octet-stream (any JSON or form body is text too). The byte
 
 from gateway.extract.b64 import MIN_BASE64_CHARS
 from gateway.extract.context import MAX_DEPTH
-from gateway.extract.dispatch import extract_images
+from gateway.extract.dispatch import extract, extract_images
 from gateway.extract.result import ExtractedDocument, ExtractedImage, Extraction
 
-__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract_images", "MIN_BASE64_CHARS", "MAX_DEPTH"]
+__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract", "extract_images", "MIN_BASE64_CHARS", "MAX_DEPTH"]

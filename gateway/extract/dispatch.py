@@ -13,6 +13,7 @@ from gateway.extract.result import Extraction
 from gateway.extract.text import scan_text
 from gateway.extract.tree import Leaf, Node, TextDocument
 from gateway.formats import sniff_format
+from gateway.models import HttpRequest
 
 _JSONISH = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*[{\[\"]")
 
@@ -107,16 +108,16 @@ def _warn_embedded(ctx: Context, data: bytes, where: str) -> None:
         ctx.warn(f"embedded-signature: {where or 'body'}: image signature at byte {m.start()} in an unparsed body")
 
 
-def extract_images(content_type: str | None, body: bytes, max_images: int = 64) -> Extraction:
-    """Find every image in a (Content-Encoding-decoded) request body. Never raises on bad input.
+def extract(request: HttpRequest, body: bytes, max_images: int = 64) -> Extraction:
+    """Find every image and document in a (Content-Encoding-decoded) request body. Never raises on bad input.
 
-    content_type is only a hint; images are recognised by magic bytes. A body that fails to parse as
-    its declared type falls back to raw sniffing, JSON, and finally a text scan.
+    The request's Content-Type is only a hint; images are recognised by magic bytes. A body that fails to parse
+    as its declared type falls back to raw sniffing, JSON, and finally a text scan.
     """
     body = bytes(body or b"")
     ctx = Context(max_images, analyze, analyze_text)
     try:
-        root, kind = analyze(ctx, content_type, body, "", 0)
+        root, kind = analyze(ctx, request.headers.get("content-type"), body, "", 0)
     except Exception as e:  # a bug must not crash the proxy; the caller sees it as undecodable -> on_error
         ctx = Context(max_images, analyze, analyze_text)
         ctx.note(f"extraction failed: {type(e).__name__}")
@@ -124,3 +125,9 @@ def extract_images(content_type: str | None, body: bytes, max_images: int = 64) 
     if kind == "raw" and ctx.images:
         ctx.images[0].where = "raw body"
     return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root, ctx.documents)
+
+
+def extract_images(content_type: str | None, body: bytes, max_images: int = 64) -> Extraction:
+    """extract() for a body whose request is not known: only its Content-Type (scan, tests)."""
+    headers = {"content-type": content_type} if content_type is not None else {}
+    return extract(HttpRequest("POST", "", "/", headers), body, max_images)
