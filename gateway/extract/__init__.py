@@ -1,7 +1,8 @@
 """Find every image and document inside an HTTP request body and rebuild the body with replacements.
 
 One module per shape: multipart, json_walk, form, text (a scan of anything else) and b64 (base64 and
-data: URLs), tied together by dispatch; tree is the rebuild tree, context the state of one walk.
+data: URLs), tied together by dispatch; tree is the rebuild tree, context the state of one walk. apps/ holds one
+small module per AI app's upload request, chosen by host and path (``extract`` takes the request for that).
 
 Supported wrappings (detected by content, the Content-Type is only a hint):
 
@@ -35,4 +36,5 @@ from gateway.extract.context import MAX_DEPTH
 from gateway.extract.dispatch import extract, extract_images
 from gateway.extract.result import ExtractedDocument, ExtractedImage, Extraction
 
-__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract", "extract_images", "MIN_BASE64_CHARS", "MAX_DEPTH"]
+__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract", "extract_images", "MIN_BASE64_CHARS",
+           "MAX_DEPTH"]

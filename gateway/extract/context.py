@@ -9,6 +9,7 @@ from gateway.extract.result import ExtractedDocument, ExtractedImage
 from gateway.extract.tree import doc_key
 
 if TYPE_CHECKING:
+    from gateway.extract.json_walk import JsonShape
     from gateway.extract.tree import Node
 
 MAX_DEPTH = 6  # nested containers: multipart in multipart, JSON in a JSON string, ...
@@ -23,9 +24,10 @@ AnalyzeText = Callable[..., "Node | None"]
 class Context:
     """Images, documents and notes collected so far in one body (bounded by max_images and MAX_NOTES)."""
 
-    def __init__(self, max_images: int, analyze: Analyze, analyze_text: AnalyzeText) -> None:
+    def __init__(self, max_images: int, analyze: Analyze, analyze_text: AnalyzeText, json_shape: JsonShape) -> None:
         self.max_images = max_images
         self._analyze, self._analyze_text = analyze, analyze_text
+        self.json_shape = json_shape  # the keys the JSON walker reads by name (the app's, or the generic ones)
         self.images: list[ExtractedImage] = []
         self.documents: list[ExtractedDocument] = []
         self.undecodable: list[str] = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from gateway.documents.sniff import sniff_document
+from gateway.extract.apps import app_for
 from gateway.extract.context import MAX_DEPTH, Context
 from gateway.extract.form import scan_form
-from gateway.extract.json_walk import scan_json
+from gateway.extract.json_walk import GENERIC_JSON, scan_json
 from gateway.extract.multipart import infer_boundary, scan_multipart, split_content_type
 from gateway.extract.result import Extraction
 from gateway.extract.text import scan_text
@@ -112,19 +113,23 @@ def extract(request: HttpRequest, body: bytes, max_images: int = 64) -> Extracti
     """Find every image and document in a (Content-Encoding-decoded) request body. Never raises on bad input.
 
     The request's Content-Type is only a hint; images are recognised by magic bytes. A body that fails to parse
-    as its declared type falls back to raw sniffing, JSON, and finally a text scan.
+    as its declared type falls back to raw sniffing, JSON, and finally a text scan. A request to a known app's
+    upload endpoint (gateway.extract.apps) is walked with what that app's shape adds.
     """
     body = bytes(body or b"")
-    ctx = Context(max_images, analyze, analyze_text)
+    app = app_for(request)
+    json_shape = app.json if app is not None else GENERIC_JSON
+    ctx = Context(max_images, analyze, analyze_text, json_shape)
     try:
         root, kind = analyze(ctx, request.headers.get("content-type"), body, "", 0)
     except Exception as e:  # a bug must not crash the proxy; the caller sees it as undecodable -> on_error
-        ctx = Context(max_images, analyze, analyze_text)
+        ctx = Context(max_images, analyze, analyze_text, json_shape)
         ctx.note(f"extraction failed: {type(e).__name__}")
         root, kind = None, "none"
     if kind == "raw" and ctx.images:
         ctx.images[0].where = "raw body"
-    return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root, ctx.documents)
+    return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root, ctx.documents,
+                      app=app.name if app is not None else None)
 
 
 def extract_images(content_type: str | None, body: bytes, max_images: int = 64) -> Extraction:

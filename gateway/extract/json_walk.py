@@ -12,28 +12,48 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.extract.b64 import (
-    CLAIMED,
-    MIN_BASE64_CHARS,
-    StrHit,
-    maybe_image,
-    string_image,
-)
+from gateway.extract.b64 import CLAIMED, MIN_BASE64_CHARS, StrHit, maybe_image, string_image
 from gateway.extract.context import join
 from gateway.extract.tree import Leaf, MimeFix, Node, Recode, Splice
 
 if TYPE_CHECKING:
     from gateway.extract.context import Context
 
+
+@dataclass(frozen=True)
+class JsonShape:
+    """The keys the walker reads by name, as raw JSON literals (b'"data"'). An app module extends the generic set.
+
+    A string under a data key is an image claim when a sibling under a media type key says image/*: if it is not
+    an image we know, it is reported (on_error) instead of passing as plain base64. The media type follows a
+    replacement that changes the format. Collecting more by key (e.g. prompt text) starts here and in _json_string.
+    """
+
+    data_keys: frozenset[bytes]
+    mime_keys: frozenset[bytes]
+
+    def extended(self, data_keys: tuple[str, ...] = (), mime_keys: tuple[str, ...] = ()) -> JsonShape:
+        """This shape plus more keys (given as plain names)."""
+        return JsonShape(self.data_keys | _literals(data_keys), self.mime_keys | _literals(mime_keys))
+
+
+def _literals(names: tuple[str, ...]) -> frozenset[bytes]:
+    return frozenset(json.dumps(name).encode() for name in names)
+
+
+GENERIC_JSON = JsonShape(
+    _literals(("data", "bytes", "base64", "b64_json")),
+    _literals(("media_type", "mime_type", "mimeType", "mediaType", "content_type", "contentType")),
+)
+
 _JSON_TOKEN = re.compile(
     rb'[ \t\r\n]*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}\[\]:,])|'
     rb"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null|NaN|-?Infinity))",
     re.S,
 )
-_DATA_KEYS = {b'"data"', b'"bytes"', b'"base64"', b'"b64_json"'}
-_MIME_KEYS = {b'"media_type"', b'"mime_type"', b'"mimeType"', b'"mediaType"', b'"content_type"', b'"contentType"'}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _AFTER = range(6)
 
@@ -166,10 +186,10 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
     """One string value: an image, a media type sibling, a claimed-image "data" field, or nested content."""
     frame = stack[-1] if stack else None
     key = frame.key if frame is not None and frame.is_obj else None
-    if key in _MIME_KEYS:
+    if key in ctx.json_shape.mime_keys:
         frame.mime = (start, end, lit)
         return
-    is_data_key = key in _DATA_KEYS
+    is_data_key = key in ctx.json_shape.data_keys
     if not (is_data_key or lit[1:6].lower() == b"data:" or (len(lit) >= MIN_BASE64_CHARS + 2 and maybe_image(lit))):
         return
     s = _literal_to_str(lit)

@@ -39,6 +39,7 @@ class Extraction:
     _body: bytes = field(default=b"", repr=False)
     _root: Node | None = field(default=None, repr=False)
     documents: list[ExtractedDocument] = field(default_factory=list)
+    app: str | None = None  # the app module whose upload shape matched the request (gateway.extract.apps)
 
     def rebuild(self, replacements: dict[int, bytes], documents: dict[int, bytes] | None = None) -> bytes:
         """The original body with images[i] replaced by replacements[i] and documents[j] by documents[j]; every
