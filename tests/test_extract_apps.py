@@ -3,16 +3,24 @@ in the shape the module names, and a replacement rebuilds the request exactly as
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 import pytest
 
+from gateway.cache import ReportCache
 from gateway.extract import extract
-from gateway.extract.apps import APPS, app_for
-from gateway.models import HttpRequest
+from gateway.extract.apps import APPS, app_for, lechat
+from gateway.metrics import GatewayMetrics
+from gateway.models import HttpRequest, InspectionErrorKind
+from gateway.pipeline import Respond, UploadPipeline, UploadRequest
+from gateway.policy import DEFAULT_POLICY_PATH, PolicyStore, load_policy
+from gateway.warn import WarnOverrides
 from tests.support.app_fixtures import APPS as FIXTURE_APPS
 from tests.support.app_fixtures import app_request
 from tests.support.images import photo_like
+from tests.support.inspection import ScriptedInspection
 
 PNG = photo_like(size=(48, 32), fmt="PNG")
 OTHER_PNG = photo_like(size=(40, 30), fmt="PNG")
@@ -81,3 +89,40 @@ def test_apps_are_chosen_by_method_host_and_path_only():
     path_style = "/discord-attachments-uploads-prd/6f3a/reference.png?upload_id=x"
     assert app_for(HttpRequest("PUT", "storage.googleapis.com", path_style, {})).name == "discord"
     assert app_for(HttpRequest("PUT", "storage.googleapis.com", "/another-bucket/reference.png", {})) is None
+
+
+ISSUE_18_HOSTS = [
+    "chatgpt.com", "files.oaiusercontent.com", "claude.ai", "push.clients6.google.com", "content-push.googleapis.com",
+    "copilot.microsoft.com", "contoso-my.sharepoint.com", "graph.microsoft.com", "perplexity.ai", "www.perplexity.ai",
+    "ppl-ai-file-upload.s3.amazonaws.com", "midjourney.com", "www.midjourney.com", "discord.com",
+    "discord-attachments-uploads-prd.storage.googleapis.com", "chat.deepseek.com", "grok.com", "chat.mistral.ai",
+    lechat.BLOB_HOST,
+]
+
+
+def test_the_default_policy_decrypts_every_host_of_the_issue_18_table():
+    regexes = load_policy(DEFAULT_POLICY_PATH).intercept_host_regexes()
+    missing = [h for h in ISSUE_18_HOSTS if not any(re.search(r, f"{h}:443") for r in regexes)]
+    assert not missing
+
+
+@pytest.mark.parametrize("app", FIXTURE_APPS)
+def test_every_apps_recorded_upload_is_in_scope_of_the_default_policy(app):
+    req = app_request(app, PNG)
+    assert load_policy(DEFAULT_POLICY_PATH).destination_for(req.host, req.path, req.method) is not None
+
+
+def test_an_unreadable_image_to_grok_is_blocked_by_on_error_through_the_pipeline():
+    """The pipeline hands extraction the request: the Grok module's claim check decides, not the generic walk."""
+    req = app_request("grok", JXL)
+    body = req.body.replace(b'"image/png"', b'"image/jxl"')
+    upload = UploadRequest(req.method, req.host, req.path, req.http_request().headers, "10.1.2.3",
+                           body_size=len(body), body=body)
+    p = UploadPipeline(PolicyStore(DEFAULT_POLICY_PATH), ScriptedInspection(), GatewayMetrics(), ReportCache(),
+                       WarnOverrides())
+    screened = p.screen(upload)
+    assert screened.destination == "xai"
+    result = asyncio.run(p.handle(upload, screened.destination))
+    assert isinstance(result.outcome, Respond) and result.outcome.status == 403
+    assert result.record.decision.rule == "on_error"
+    assert result.record.reports[0].error is InspectionErrorKind.UNSUPPORTED_FORMAT
