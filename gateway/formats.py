@@ -31,12 +31,31 @@ def sniff_format(data: bytes) -> str | None:
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "TIFF"
     if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"avif", b"avis"):
-            return "AVIF"
-        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
-            return "HEIF"
+        return _heif_family(data)
     return None
+
+
+# ISO base media file brands (ISO/IEC 23008-12, MIAF, AV1-AVIF): HEVC-coded HEIF ("HEIC") and AV1-coded AVIF.
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2", b"miaf"})
+MAX_FTYP_BRANDS = 64
+
+
+def _heif_family(data: bytes) -> str | None:
+    """HEIF or AVIF by the ftyp box: its major brand, and for a generic major brand ("mif1", "msf1") its compatible
+    brands. A video (isom, mp42, qt) or any other ISO media file is not an image we know."""
+    major = data[8:12]
+    if major in _AVIF_BRANDS:
+        return "AVIF"
+    if major in _HEIC_BRANDS:
+        return "HEIF"
+    if major not in _GENERIC_HEIF_BRANDS:
+        return None
+    size = int.from_bytes(data[:4], "big")
+    end = min(len(data), max(size, 16), 16 + 4 * MAX_FTYP_BRANDS)
+    compatible = {data[i:i + 4] for i in range(16, end - 3, 4)}
+    return "AVIF" if compatible & _AVIF_BRANDS and not compatible & _HEIC_BRANDS else "HEIF"
 
 
 # Documents and archives (gateway.documents.sniff tells them from their bytes). Policies name them in `format:`.

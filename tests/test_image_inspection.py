@@ -171,14 +171,16 @@ _GARBAGE = random.Random(1234).randbytes  # seeded: random header sizes would so
         b"II*\x00" + _GARBAGE(100),
         b"BM" + _GARBAGE(100),
         bomb_png(0, 10),
+        b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100,
+        b"\x00\x00\x00\x18ftypavif" + b"\x00" * 100,
     ],
 )
 def test_garbage_with_magic_is_corrupt(data: bytes) -> None:
     assert _kind(data) is InspectionErrorKind.CORRUPT
 
 
-@pytest.mark.parametrize("data", [b"hello world" * 10, b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, b""])
-def test_unknown_and_heif_are_unsupported(data: bytes) -> None:
+@pytest.mark.parametrize("data", [b"hello world" * 10, b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, b""])
+def test_unknown_formats_are_unsupported(data: bytes) -> None:
     assert _kind(data) is InspectionErrorKind.UNSUPPORTED_FORMAT
 
 

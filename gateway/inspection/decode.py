@@ -5,6 +5,8 @@ Multi-frame images (animated GIF/WebP, multi-page TIFF): `image` is frame 0, whi
 and what boxes refer to. `n_frames` tells how many frames the file has and `extra_frames()` yields the next ones
 (up to MAX_EXTRA_FRAMES, each checked against the pixel limit) for a caller that wants to inspect them too.
 Redaction always writes a single still image (the redacted frame 0), so no uninspected frame leaves through it.
+HEIC/HEIF (pillow-heif) and AVIF (Pillow) are read like the others (heif.py); in a HEIF file with several top-level
+images "frame 0" is its primary image, wherever it is stored.
 
 `planes()` yields every other picture a receiver can see in the file (planes.py): the colours under transparency,
 the later frames, the EXIF thumbnail and other embedded previews.
@@ -22,16 +24,17 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from gateway.formats import sniff_format
+from gateway.inspection import heif
 from gateway.models import InspectionError, InspectionErrorKind, Limits
 
-SUPPORTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+SUPPORTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF")
 MAX_EXTRA_FRAMES = 7
 _HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 @dataclass
 class DecodedImage:
-    format: str  # PNG JPEG WEBP GIF BMP TIFF
+    format: str  # PNG JPEG WEBP GIF BMP TIFF HEIF AVIF
     raw: Image.Image = field(repr=False)  # as opened (frame 0), metadata intact
     image: Image.Image = field(repr=False)  # RGB, EXIF orientation applied: every box refers to this
     n_frames: int = 1
@@ -40,6 +43,7 @@ class DecodedImage:
     data: bytes = field(default=b"", repr=False)  # the encoded file (embedded previews are found in it)
     limits: Limits = field(default_factory=Limits)
     depth: int = 0  # 0: the uploaded file; 1: a picture embedded in it; ...
+    primary: int = 0  # the frame index of `image` (a HEIF file's primary image need not be stored first)
 
     def rgb(self) -> np.ndarray:
         """HxWx3 uint8 array of `image` (cached)."""
@@ -62,16 +66,17 @@ class DecodedImage:
             yield to_rgb(frame)
 
     def frames(self) -> Iterator[tuple[int, Image.Image]]:
-        """(index, frame) for frames 1..MAX_EXTRA_FRAMES as decoded, in their own mode. The frame object is reused:
-        use it before asking for the next one. Raises InspectionError on a bad frame."""
-        for index in range(1, min(self.n_frames, MAX_EXTRA_FRAMES + 1)):
+        """(index, frame) for up to MAX_EXTRA_FRAMES frames besides the primary one, as decoded, in their own mode.
+        The frame object is reused: use it before asking for the next one. Raises InspectionError on a bad frame."""
+        others = [i for i in range(min(self.n_frames, MAX_EXTRA_FRAMES + 2)) if i != self.primary]
+        for index in others[:MAX_EXTRA_FRAMES]:
             with _pillow_errors():
                 self.raw.seek(index)
                 _check_pixels(self.raw.size, self.max_pixels)
                 self.raw.load()
             yield index, self.raw
         with _pillow_errors():
-            self.raw.seek(0)
+            self.raw.seek(self.primary)
 
     def planes(self) -> Iterator:
         """Every picture in the file besides `image` that a receiver can see, as planes.Plane objects."""
@@ -85,18 +90,20 @@ def decode_image(data: bytes, limits: Limits) -> DecodedImage:
     if len(data) > limits.max_image_bytes:
         raise InspectionError(InspectionErrorKind.TOO_LARGE, f"{len(data)} bytes > {limits.max_image_bytes}")
     fmt = sniff_format(data)
-    if fmt not in SUPPORTED:
+    if fmt not in SUPPORTED or fmt == "HEIF" and not heif.can_read():
         raise InspectionError(InspectionErrorKind.UNSUPPORTED_FORMAT, f"format {fmt or 'unknown'}")
     with _pillow_errors():
         # Only the sniffed format's plugin may parse the bytes; open() reads the header, not the pixels.
         raw = Image.open(io.BytesIO(data), formats=[fmt])
         _check_pixels(raw.size, limits.max_pixels)
         n_frames = int(getattr(raw, "n_frames", 1) or 1)
+        primary = raw.tell()
         ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global other code may have flipped: truncation must fail here
         raw.load()
+        _check_pixels(raw.size, limits.max_pixels)  # HEIF: the coded size may differ from the declared one
         image = to_rgb(_oriented(raw))
     return DecodedImage(format=fmt, raw=raw, image=image, n_frames=n_frames, max_pixels=limits.max_pixels,
-                        data=data, limits=limits)
+                        data=data, limits=limits, primary=primary)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:

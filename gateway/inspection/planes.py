@@ -7,7 +7,8 @@
   joining them). The plane keeps the colours of those places only (padded; the rest is one flat colour), so OCR
   costs in proportion to what is hidden. Its pixels line up with `image`.
 - "frame:N": frames 2..8 of an animation or pages of a TIFF (N counts from 1), and their own alpha-hidden plane.
-- embedded pictures (embedded.py): "exif-thumbnail", "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", decoded
+- embedded pictures (embedded.py): "exif-thumbnail", "mpf:2", "photoshop-thumbnail", "xmp-thumbnail",
+  "heif-thumbnail" (a HEIC's own thumbnail items, heif.py), decoded
   through the same safe decode with the same limits, each followed by its own planes ("exif-thumbnail/frame:2").
   One that only shows the main picture scaled down (what cameras write) is decoded and compared, not read again.
 
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from gateway.inspection import heif
 from gateway.inspection.decode import DecodedImage, _orientation, _pillow_errors, decode_image, to_rgb, with_alpha
 from gateway.inspection.embedded import (
     Embedded,
@@ -206,6 +208,10 @@ def embedded_pictures(decoded: DecodedImage) -> list[Embedded]:
         resources = getattr(raw, "tag_v2", {}).get(_PS_RESOURCES_TAG, b"")
         found += photoshop_thumbnails(bytes(resources) if isinstance(resources, (bytes, bytearray)) else b"")
     found += xmp_thumbnails(xmp_bytes(raw))
+    if decoded.format == "HEIF":
+        with _pillow_errors():
+            thumbnails = heif.embedded_thumbnails(decoded.data, decoded.limits.max_pixels, MAX_EMBEDDED)
+        found += [Embedded(name, pixels=np.ascontiguousarray(pixels)) for name, pixels in thumbnails]
     if found and decoded.depth >= MAX_DEPTH:
         raise InspectionError(InspectionErrorKind.TOO_MANY_IMAGES, f"pictures nested deeper than {MAX_DEPTH}")
     if len(found) > MAX_EMBEDDED:

@@ -1,7 +1,7 @@
 """Render a redacted copy of an image: text and code boxes painted over, faces destroyed, all metadata gone.
 
 The output is the EXIF-oriented frame 0 (the orientation tag is dropped with the rest of the metadata), re-encoded
-in the input's own format. Pixels are converted to sRGB when the input carried an ICC profile, and no ICC profile,
+in the input's own format (HEIC through pillow-heif's x265, AVIF through Pillow's libavif). Pixels are converted to sRGB when the input carried an ICC profile, and no ICC profile,
 EXIF, XMP, text chunk or comment is written: no EXIF thumbnail, MPF image, Photoshop or XMP thumbnail survives, nor
 any frame but the first. Under (nearly) transparent pixels the colours are set to white, so `convert("RGB")` of the
 output shows there what the composited picture shows; boxes found in the alpha-hidden plane are painted like any.
@@ -14,6 +14,7 @@ import io
 import numpy as np
 from PIL import Image, ImageCms
 
+from gateway.inspection import heif
 from gateway.inspection.decode import DecodedImage, _oriented
 from gateway.models import Box, Finding, InspectionError, InspectionErrorKind
 
@@ -23,7 +24,7 @@ MIN_PAD = 3
 # At or below this alpha a pixel's colour moves any composite by at most 8 of 255 levels: it is cleared to white.
 CLEAR_ALPHA = 8
 FACE_PAD = 0.25  # faces: the detector's box misses hair, ears and chin
-_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF", "GIF")
+_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF", "GIF", "HEIF", "AVIF")
 
 
 def redact_image(decoded: DecodedImage, findings: list[Finding]) -> bytes:
@@ -105,6 +106,12 @@ def _encode(im: Image.Image, fmt: str) -> bytes:
             im.convert("RGB").save(buf, "BMP")
         elif fmt == "TIFF":
             im.save(buf, "TIFF", compression="tiff_adobe_deflate")
+        elif fmt == "HEIF":
+            if not heif.can_write():
+                raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, "no HEIC encoder here (pi-heif reads only)")
+            im.save(buf, "HEIF", quality=90)
+        elif fmt == "AVIF":
+            im.save(buf, "AVIF", quality=90)
         else:
             raise InspectionError(InspectionErrorKind.UNSUPPORTED_FORMAT, f"cannot write {fmt}")
     except InspectionError:

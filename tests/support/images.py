@@ -7,6 +7,10 @@ import struct
 
 from PIL import Image, ImageDraw, ImageFont
 
+from gateway.inspection import heif
+
+heif.register()  # HEIC test images are written with pillow-heif, as Pillow's "HEIF" format
+
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
@@ -153,3 +157,20 @@ def encode_with(image: Image.Image, fmt: str, **params) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format=fmt, **params)
     return buf.getvalue()
+
+
+def heic_with_thumbnail(main: Image.Image, thumbnail: Image.Image, box: int = 256) -> bytes:
+    """A HEIC of `main` whose thumbnail item shows `thumbnail` (same size as `main`) scaled into `box` px, as a
+    crafted file would hold. pillow-heif writes a grid image's thumbnail from a pixel copy of the image: that copy
+    is swapped (pillow_heif.misc._add_planes, pinned pillow-heif 1.9)."""
+    from unittest import mock
+
+    from pillow_heif import misc
+
+    real, other = misc._add_planes, thumbnail.convert("RGB").tobytes()
+
+    def swapped(image, size, mode, data, *args):
+        return real(image, size, mode, other if size == main.size else data, *args)
+
+    with mock.patch.object(misc, "_add_planes", swapped):
+        return encode_with(main.convert("RGB"), "HEIF", thumbnails=[box], tile_size=max(main.size) // 2 + 1)
