@@ -71,7 +71,8 @@ DOCUMENT_TYPES: dict[str, str] = {
     "XZ": "xz-compressed file",
     "OLE": "legacy Office file (doc/xls/ppt) or a password-protected Office file: cannot be inspected",
     "TEXT": "plain text: txt, csv, json, markdown, source code, rtf",
+    "PROMPT": "the prompt text sent with the upload: chat messages, prompt form fields (one report per request)",
 }
 # Documents that `redact` can rewrite faithfully: text spans replaced by [ENTITY] (plain text, Word and PowerPoint
 # XML), pictures painted, ZIP members redacted and re-zipped. Every other type gets the rule's redact_fallback.
-REDACTABLE_DOCUMENT_TYPES: frozenset[str] = frozenset({"TEXT", "ZIP", "DOCX", "PPTX"})
+REDACTABLE_DOCUMENT_TYPES: frozenset[str] = frozenset({"TEXT", "ZIP", "DOCX", "PPTX", "PROMPT"})

@@ -30,6 +30,7 @@ class Source(str, Enum):
     METADATA = "metadata"
     BARCODE = "barcode"
     TEXT = "text"  # the text of a document: PDF text layer, Office XML, plain-text files
+    PROMPT = "prompt"  # the text a user sends with the upload: chat messages, a prompt form field
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Finding:
     # "mpf:2", "photoshop-thumbnail", "xmp-thumbnail", or nested ("exif-thumbnail/alpha-hidden").
     plane: str = ""
     page: int | None = None  # 1-based PDF page, slide or sheet of a document
-    member: str | None = None  # archive member / document part ("a.zip!/b.png", "xl/worksheets/sheet1.xml#C2")
+    member: str | None = None  # archive member / document part ("a.zip!/b.png", "xl/worksheets/sheet1.xml#C2");
+    # for source "prompt": "prompt:N", the N-th prompt text of the request (gateway.extract: Extraction.prompts)
     span: tuple[int, int] | None = None  # character offsets in its member's text (text redaction; never output)
 
     def to_json(self) -> dict:
@@ -92,9 +94,9 @@ class InspectionError(Exception):
 class DocumentFacts:
     """What a document or archive is, for policy, metrics and audit. Counts only, never content."""
 
-    type: str  # a gateway.formats.DOCUMENT_TYPES value: PDF, DOCX, XLSX, PPTX, ZIP, TAR, GZIP, TEXT, ...
+    type: str  # a gateway.formats.DOCUMENT_TYPES value: PDF, DOCX, XLSX, PPTX, ZIP, TAR, GZIP, TEXT, ..., PROMPT
     pages: int = 0  # PDF pages, PPTX slides, XLSX sheets (nested documents included); 0 when not paged
-    members: int = 0  # archive members and package parts read
+    members: int = 0  # archive members and package parts read; PROMPT: the prompt texts
     images: int = 0  # embedded images and rendered pages inspected
     rendered_pages: int = 0  # PDF pages without a text layer, read as images
     text_chars: int = 0  # characters of text analysed
@@ -208,3 +210,4 @@ class InspectOptions:
     faces: bool = True
     barcodes: bool = True
     metadata: bool = True
+    prompt: bool = True  # the text sent with the upload (chat messages, prompt fields), and text-only requests

@@ -1,5 +1,9 @@
 """The request path without a proxy: scope -> decode -> extract -> inspect -> decide -> enforce -> record.
 
+What is inspected: the images and documents of the body, and its prompt text (chat messages, prompt fields), which
+the policy sees as one more upload of type PROMPT after the documents; a request with only prompt text is decided
+too, from text analysis alone (no OCR).
+
 It takes plain request data and returns what to do with the request (forward it unchanged, forward a rebuilt body,
 or answer it) plus the record of the decision for metrics and the audit log. The mitmproxy addon only translates
 flows to and from these types; tests call the pipeline directly.
@@ -38,6 +42,7 @@ from gateway.models import (
     RequestContext,
 )
 from gateway.policy import Policy
+from gateway.prompt import is_prompt_report, merged_report, prompt_sha256, redact_prompts
 from gateway.scope import is_upload
 from gateway.warn import PROCEED_PATH, WarnOverrides, proceed_page
 
@@ -140,6 +145,8 @@ class Inspection(Protocol):
     async def redact_document(self, data: bytes, findings: list[Finding], options: InspectOptions,
                               timeout: float) -> bytes: ...
 
+    async def inspect_prompt(self, texts: list[str], options: InspectOptions, timeout: float) -> list[ImageReport]: ...
+
 
 class PolicySource(Protocol):
     @property
@@ -213,15 +220,17 @@ class UploadPipeline:
             return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, f"{err} (max_body_bytes)")
         args = (HttpRequest(req.method, req.host, req.path, req.headers), body, policy.limits.max_images_per_request)
         extraction = await self._off_loop(extract, *args) if len(body) > OFF_LOOP_BYTES else extract(*args)
-        if not (extraction.images or extraction.documents or extraction.undecodable or extraction.too_many):
-            return Result()  # an in-scope request without images or documents: not ours to judge
+        prompts = extraction.prompts if policy.inspect_options.prompt else []
+        if not (extraction.images or extraction.documents or prompts or extraction.undecodable
+                or extraction.too_many):
+            return Result()  # an in-scope request without images, documents or prompt text: not ours to judge
         incident = new_incident_id()
         rctx = self.context(req, policy, dest, [])
         early = policy.decide_before_inspection(rctx)
         if early is not None:  # e.g. the allowed corporate tenant: no need to read the images
             outcome = self._block(req, early, incident) if early.action in (Action.BLOCK, Action.WARN) else FORWARD
             return Result(outcome, self._record(rctx, early, [], incident, started, policy))
-        reports = await self._inspect_all(policy, extraction)
+        reports = await self._inspect_all(policy, extraction, prompts)
         for note in extraction.undecodable:
             reports.append(ImageReport("", 0, error=InspectionErrorKind.UNSUPPORTED_FORMAT, error_detail=note))
         if extraction.too_many:
@@ -231,7 +240,7 @@ class UploadPipeline:
         outcome: Outcome = FORWARD
         if decision.action is Action.REDACT:
             try:
-                rebuilt = await self._redact(policy, extraction, decision, len(body) > OFF_LOOP_BYTES)
+                rebuilt = await self._redact(policy, extraction, decision, len(body) > OFF_LOOP_BYTES, prompts)
                 outcome = ForwardRebuilt(await self._off_loop(encode_body, rebuilt, coding) if codings(coding)
                                          else rebuilt)
             except InspectionError as err:  # content that cannot be rewritten: the rule's redact_fallback
@@ -243,24 +252,28 @@ class UploadPipeline:
             outcome = self._block(req, decision, incident)
         return Result(outcome, self._record(rctx, decision, reports, incident, started, policy, override))
 
-    async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision, big: bool) -> bytes:
-        """The decoded body rebuilt around the redacted images and documents (other bytes unchanged).
+    async def _redact(self, policy: Policy, extraction: Extraction, decision: Decision, big: bool,
+                      prompts: list) -> bytes:
+        """The decoded body rebuilt around the redacted images, documents and prompt texts (other bytes unchanged).
 
-        Report indexes list the images first, then the documents (see _inspect_all)."""
-        images, documents = {}, {}
+        Report indexes list the images first, then the documents, then the prompt (see _inspect_all)."""
+        images, documents, texts = {}, {}, {}
         opts, timeout = policy.inspect_options, policy.limits.inspect_timeout_seconds
+        n_uploads = len(extraction.images) + len(extraction.documents)
         for index, findings in decision.redactions.items():
             t0 = time.perf_counter()
             if index < len(extraction.images):
                 images[index] = await self.inspection.redact(extraction.images[index].data, findings, opts, timeout)
-            else:
+            elif index < n_uploads:
                 doc = extraction.documents[index - len(extraction.images)]
                 documents[doc.index] = await self.inspection.redact_document(doc.data, findings, opts, timeout)
+            elif prompts:  # the prompt's matched spans become [ENTITY] placeholders
+                texts = redact_prompts([p.text for p in prompts], findings)
             self.metrics.observe_redaction_seconds(time.perf_counter() - t0)
         try:
             if big:
-                return await self._off_loop(extraction.rebuild, images, documents)
-            return extraction.rebuild(images, documents)
+                return await self._off_loop(extraction.rebuild, images, documents, texts)
+            return extraction.rebuild(images, documents, texts)
         except KeyError as err:  # a text file and an image inside it both changed: no faithful rebuild
             raise InspectionError(InspectionErrorKind.NOT_REDACTABLE, str(err)) from None
 
@@ -293,7 +306,7 @@ class UploadPipeline:
                             f"user chose to proceed after a warning ({len(grant.sha256s)} image(s))")
         return Result(outcome, self._record(rctx, decision, [], new_incident_id(), started, policy, override=True))
 
-    async def _inspect_all(self, policy: Policy, extraction: Extraction) -> list[ImageReport]:
+    async def _inspect_all(self, policy: Policy, extraction: Extraction, prompts: list) -> list[ImageReport]:
         options = policy.inspect_options
         pool = self.inspection
 
@@ -321,9 +334,34 @@ class UploadPipeline:
             self.cache.put(report, options)
             return report
 
-        # Images first, then documents: decision.redactions indexes follow this order (see _redact).
+        # Images first, then documents, then the prompt: decision.redactions indexes follow this order (see _redact).
+        prompt = [self._inspect_prompt(policy, [p.text for p in prompts])] if prompts else []
         return list(await asyncio.gather(*(one(img.data) for img in extraction.images),
-                                         *(one(doc.data, doc.type) for doc in extraction.documents)))
+                                         *(one(doc.data, doc.type) for doc in extraction.documents), *prompt))
+
+    async def _inspect_prompt(self, policy: Policy, texts: list[str]) -> ImageReport:
+        """One report for the request's prompt texts; texts seen before (earlier turns) come from the cache."""
+        options, pool = policy.inspect_options, self.inspection
+        reports: list[ImageReport | None] = [self.cache.get(prompt_sha256(t), options) for t in texts]
+        missing = [i for i, r in enumerate(reports) if r is None]
+        if missing:
+            try:
+                if pool is None:
+                    raise InspectionError(InspectionErrorKind.INTERNAL, "no workers yet")
+                self.metrics.set_pool(pool.waiting + 1, pool.in_flight)
+                try:
+                    got = await pool.inspect_prompt([texts[i] for i in missing], options,
+                                                    policy.limits.inspect_timeout_seconds)
+                finally:
+                    self.metrics.set_pool(pool.waiting, pool.in_flight)
+            except InspectionError as err:
+                self.metrics.observe_error(err.kind.value)
+                got = [ImageReport(prompt_sha256(texts[i]), 0, "PROMPT", error=err.kind, error_detail=str(err))
+                       for i in missing]
+            for i, report in zip(missing, got):
+                reports[i] = report
+                self.cache.put(report, options)
+        return merged_report(texts, reports)
 
     def context(self, head: RequestHead, policy: Policy, dest: str | None,
                 reports: list[ImageReport]) -> RequestContext:
@@ -341,8 +379,8 @@ class UploadPipeline:
             client_ip=head.client_ip,
             user=user,
             groups=identity.groups_for(user, header_groups),
-            image_count=sum(1 for r in reports if r.sha256),
-            total_image_bytes=sum(r.size_bytes for r in reports),
+            image_count=sum(1 for r in reports if r.sha256 and not is_prompt_report(r)),
+            total_image_bytes=sum(r.size_bytes for r in reports if not is_prompt_report(r)),
             headers=head.headers,
         )
 

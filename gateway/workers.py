@@ -98,6 +98,10 @@ def _worker_inspect_document(data: bytes, options: InspectOptions) -> ImageRepor
     return _sound(_worker_inspector(options).inspect_document(data))
 
 
+def _worker_inspect_prompt(texts: list[str], options: InspectOptions) -> list[ImageReport]:
+    return [_sound(r) for r in _worker_inspector(options).inspect_prompt(texts)]
+
+
 def _worker_redact_document(data: bytes, findings: list[Finding], options: InspectOptions) -> bytes:
     return _worker_inspector(options).redact_document(data, findings)
 
@@ -165,6 +169,10 @@ class InspectionPool:
     async def redact_document(self, data: bytes, findings: list[Finding], options: InspectOptions,
                               timeout: float) -> bytes:
         return await self._run(timeout, _worker_redact_document, data, findings, options)
+
+    async def inspect_prompt(self, texts: list[str], options: InspectOptions, timeout: float) -> list[ImageReport]:
+        """The prompt texts of one request, in one worker job (text analysis only: milliseconds, no OCR)."""
+        return await self._run(timeout, _worker_inspect_prompt, texts, options)
 
     async def _run(self, timeout: float, fn, *args):
         """Wait (at most `timeout`) for a free worker, then give the job `timeout` to finish."""

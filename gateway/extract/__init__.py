@@ -29,12 +29,18 @@ Documents and archives (PDF, DOCX/XLSX/PPTX, ZIP, tar, gzip, ..., by gateway.doc
 ``Extraction.documents`` wherever an image could be: a raw body, a multipart part, a base64 string or data: URL.
 Plain text counts as a document only where it is a file: a multipart part with a filename, or a raw body sent as
 text/* or application/octet-stream (any JSON or form body is text too). The bytes are still scanned for images.
+
+Prompt text -- what the user typed beside the upload: chat messages of the OpenAI, Anthropic and Gemini APIs, the
+ChatGPT and Claude web conversation bodies, prompt form and multipart fields (gateway.prompt says which) -- is
+collected in ``Extraction.prompts`` as decoded strings (tree.PromptText spans), and a rebuild writes a new text back
+into its JSON string (in the same escaping style), form value or multipart part. Bodies with prompt text but no
+image count too.
 """
 
 from gateway.extract.b64 import MIN_BASE64_CHARS
 from gateway.extract.context import MAX_DEPTH
 from gateway.extract.dispatch import extract, extract_images
-from gateway.extract.result import ExtractedDocument, ExtractedImage, Extraction
+from gateway.extract.result import ExtractedDocument, ExtractedImage, ExtractedPrompt, Extraction
 
-__all__ = ["ExtractedDocument", "ExtractedImage", "Extraction", "extract", "extract_images", "MIN_BASE64_CHARS",
-           "MAX_DEPTH"]
+__all__ = ["ExtractedDocument", "ExtractedImage", "ExtractedPrompt", "Extraction", "extract", "extract_images",
+           "MIN_BASE64_CHARS", "MAX_DEPTH"]

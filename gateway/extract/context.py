@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gateway.extract.result import ExtractedDocument, ExtractedImage
-from gateway.extract.tree import doc_key
+from gateway.extract.result import ExtractedDocument, ExtractedImage, ExtractedPrompt
+from gateway.extract.tree import doc_key, prompt_key
+from gateway.prompt import MAX_PROMPT_CHARS
 
 if TYPE_CHECKING:
     from gateway.extract.json_walk import JsonShape
@@ -30,6 +31,8 @@ class Context:
         self.json_shape = json_shape  # the keys the JSON walker reads by name (the app's, or the generic ones)
         self.images: list[ExtractedImage] = []
         self.documents: list[ExtractedDocument] = []
+        self.prompts: list[ExtractedPrompt] = []
+        self.prompt_chars = 0
         self.undecodable: list[str] = []
         self.warnings: list[str] = []
         self.too_many = False
@@ -51,6 +54,19 @@ class Context:
         self.documents.append(ExtractedDocument(index, data, kind, where))
         return doc_key(index)
 
+    def add_prompt(self, text: str, where: str) -> tuple[str, int] | None:
+        """A prompt text; None for an empty one, and past MAX_PROMPT_CHARS (noted: the caller applies on_error)."""
+        if not text.strip():
+            return None
+        self.prompt_chars += len(text)
+        if self.prompt_chars > MAX_PROMPT_CHARS:
+            if self.prompt_chars - len(text) <= MAX_PROMPT_CHARS:
+                self.note(f"{where}: more than {MAX_PROMPT_CHARS} characters of prompt text, not inspected")
+            return None
+        index = len(self.prompts)
+        self.prompts.append(ExtractedPrompt(index, text, where))
+        return prompt_key(index)
+
     def note(self, msg: str) -> None:
         self._append(self.undecodable, msg)
 
@@ -63,15 +79,18 @@ class Context:
         elif len(notes) == MAX_NOTES:
             notes.append("... more omitted")
 
-    def checkpoint(self) -> tuple[int, int, int, bool, int]:
-        return len(self.images), len(self.undecodable), len(self.warnings), self.too_many, len(self.documents)
+    def checkpoint(self) -> tuple[int, int, int, bool, int, int, int]:
+        return (len(self.images), len(self.undecodable), len(self.warnings), self.too_many, len(self.documents),
+                len(self.prompts), self.prompt_chars)
 
-    def rollback(self, cp: tuple[int, int, int, bool, int]) -> None:
+    def rollback(self, cp: tuple[int, int, int, bool, int, int, int]) -> None:
         del self.images[cp[0] :]
         del self.undecodable[cp[1] :]
         del self.warnings[cp[2] :]
         self.too_many = cp[3]
         del self.documents[cp[4] :]
+        del self.prompts[cp[5] :]
+        self.prompt_chars = cp[6]
 
     def analyze(self, content_type: str | None, data: bytes, where: str, depth: int,
                 file: bool = False) -> tuple[Node | None, str]:

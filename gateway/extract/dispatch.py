@@ -129,7 +129,7 @@ def extract(request: HttpRequest, body: bytes, max_images: int = 64) -> Extracti
     if kind == "raw" and ctx.images:
         ctx.images[0].where = "raw body"
     return Extraction(ctx.images, kind, ctx.undecodable, ctx.warnings, ctx.too_many, body, root, ctx.documents,
-                      app=app.name if app is not None else None)
+                      app=app.name if app is not None else None, prompts=ctx.prompts)
 
 
 def extract_images(content_type: str | None, body: bytes, max_images: int = 64) -> Extraction:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from gateway.extract.b64 import CLAIMED, MIN_BASE64_CHARS, StrHit, maybe_image, string_image
 from gateway.extract.context import join
-from gateway.extract.tree import Leaf, MimeFix, Node, Recode, Splice
+from gateway.extract.tree import Leaf, MimeFix, Node, PromptText, Recode, Splice
+from gateway.prompt import ARRAY_PARENTS, LAST_KEYS, is_prompt_path
 
 if TYPE_CHECKING:
     from gateway.extract.context import Context
@@ -29,7 +30,7 @@ class JsonShape:
 
     A string under a data key is an image claim when a sibling under a media type key says image/*: if it is not
     an image we know, it is reported (on_error) instead of passing as plain base64. The media type follows a
-    replacement that changes the format. Collecting more by key (e.g. prompt text) starts here and in _json_string.
+    replacement that changes the format. Prompt text is collected by path (gateway.prompt; _json_string).
     """
 
     data_keys: frozenset[bytes]
@@ -87,7 +88,10 @@ def _literal_encoder(lit: bytes) -> Callable[[str], bytes]:
         out = json.dumps(s, ensure_ascii=ascii_only)
         if escaped_slash:
             out = out.replace("/", "\\/")
-        return out.encode("utf-8", "surrogateescape")
+        try:
+            return out.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud83d" without its pair) can only be written escaped
+            return json.dumps(s).replace("/", "\\/" if escaped_slash else "/").encode("ascii")
 
     return encode
 
@@ -112,7 +116,7 @@ def _json_path(stack: list[_Frame]) -> str:
 
 def scan_json(ctx: Context, data: bytes, where: str, depth: int):
     """Tokenize JSON without recursion. Returns a node, None (valid, nothing found) or False (not valid JSON)."""
-    if not maybe_image(data):
+    if not maybe_image(data) and not _maybe_prompt(data):
         try:  # nothing to find: let the C parser say whether it is JSON (it recurses: deep nesting falls through)
             json.loads(data.decode("utf-8-sig"))
             return None
@@ -190,7 +194,10 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
         frame.mime = (start, end, lit)
         return
     is_data_key = key in ctx.json_shape.data_keys
+    prompt = _is_prompt(stack)
     if not (is_data_key or lit[1:6].lower() == b"data:" or (len(lit) >= MIN_BASE64_CHARS + 2 and maybe_image(lit))):
+        if prompt:
+            _json_prompt(ctx, stack, lit, start, end, where, children, None)
         return
     s = _literal_to_str(lit)
     if s is None:
@@ -212,17 +219,53 @@ def _json_string(ctx, stack, lit, start, end, where, depth, children) -> None:
     if hit is CLAIMED:
         return
     if hit is None and len(s) >= MIN_BASE64_CHARS and maybe_image(raw := s.encode("utf-8", "surrogateescape")):
-        before = len(children)
         node = ctx.analyze_text(raw, path(), depth + 1)
         if node is not None:
             encode_lit = _literal_encoder(lit)
-            children.append(
-                (start, end, Recode(node, lambda new: encode_lit(new.decode("utf-8", "surrogateescape"))))
-            )
-        if len(children) > before:
+            node = Recode(node, lambda new: encode_lit(new.decode("utf-8", "surrogateescape")))
+        if prompt:
+            _json_prompt(ctx, stack, lit, start, end, where, children, node, s)
             return
+        if node is not None:
+            children.append((start, end, node))
+            return
+    if prompt:
+        _json_prompt(ctx, stack, lit, start, end, where, children, None, s)
+        return
     if is_data_key:
         frame.pending.append((start, end, s, lit, path()))
+
+
+_PROMPT_KEY_BYTES = tuple(b'"' + k.encode() + b'"' for k in sorted(LAST_KEYS | ARRAY_PARENTS))
+
+
+def _maybe_prompt(data: bytes) -> bool:
+    """Cheap test: could this JSON hold prompt text? (A key written with \\u escapes is looked at too.)"""
+    return b"\\u" in data or any(k in data for k in _PROMPT_KEY_BYTES)
+
+
+def _is_prompt(stack: list[_Frame]) -> bool:
+    """Is the string value about to be read at this JSON path prompt text (gateway.prompt.is_prompt_path)?"""
+    if not stack:
+        return False
+    frame = stack[-1]
+    if frame.is_obj:
+        if _literal_to_str(frame.key or b'""') not in LAST_KEYS:
+            return False
+    elif len(stack) < 2 or not stack[-2].is_obj or _literal_to_str(stack[-2].key or b'""') not in ARRAY_PARENTS:
+        return False
+    return is_prompt_path(tuple((_literal_to_str(f.key or b'""') or "") if f.is_obj else "*" for f in stack))
+
+
+def _json_prompt(ctx: Context, stack: list[_Frame], lit: bytes, start: int, end: int, where: str,
+                 children: list[tuple[int, int, Node]], inner: Node | None, text: str | None = None) -> None:
+    """A JSON string that is prompt text: collected, and rewritten in the literal's own escaping on rebuild."""
+    text = _literal_to_str(lit) if text is None else text
+    key = None if text is None else ctx.add_prompt(text, join(where, "json " + _json_path(stack)))
+    if key is not None:
+        children.append((start, end, PromptText(key, _literal_encoder(lit), inner)))
+    elif inner is not None:
+        children.append((start, end, inner))
 
 
 def _json_close(ctx: Context, stack: list[_Frame], children: list[tuple[int, int, Node]]) -> None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from gateway.extract.b64 import B64Style, b64decode
 from gateway.extract.context import join, short
 from gateway.extract.tree import Node, Recode, Splice
+from gateway.extract.form import field_prompt
+from gateway.prompt import is_prompt_field
 
 if TYPE_CHECKING:
     from gateway.extract.context import Context
@@ -162,5 +164,8 @@ def _scan_part(ctx: Context, part: bytes, number: int, where: str, depth: int) -
     else:
         file = "filename" in split_content_type(headers.get("content-disposition"))[1] or \
             "filename*" in split_content_type(headers.get("content-disposition"))[1]
+        found = len(ctx.images) + len(ctx.documents)
         node, _ = ctx.analyze(content_type, body, label, depth + 1, file=file)
+        if not file and is_prompt_field(name) and len(ctx.images) + len(ctx.documents) == found:
+            node = field_prompt(ctx, body, *split_content_type(content_type), label, node)
     return None if node is None else Part(raw_headers, sep, node)

@@ -15,6 +15,11 @@ def doc_key(index: int) -> tuple[str, int]:
     return ("document", index)
 
 
+def prompt_key(index: int) -> tuple[str, int]:
+    """Prompt texts too; their replacements are str, not bytes."""
+    return ("prompt", index)
+
+
 class Node:
     """A span of the original bytes that may change on rebuild. render() returns None when nothing changed."""
 
@@ -105,3 +110,20 @@ class TextDocument(Node):
         if new is not None and inner is not None:
             raise KeyError("a text document and an image inside it cannot both be replaced")
         return new if new is not None else inner
+
+
+class PromptText(Node):
+    """A span holding one prompt text: rewritten with a new text (encode writes it as the span was written), or
+    through the images found inside it, not both."""
+
+    __slots__ = ("key", "encode", "child")
+
+    def __init__(self, key: tuple[str, int], encode: Callable[[str], bytes], child: Node | None = None) -> None:
+        self.key, self.encode, self.child = key, encode, child
+
+    def render(self, repl: dict) -> bytes | None:
+        new = repl.get(self.key)
+        inner = self.child.render(repl) if self.child is not None else None
+        if new is not None and inner is not None:
+            raise KeyError("a prompt text and an image inside it cannot both be replaced")
+        return self.encode(new) if new is not None else inner

@@ -1,5 +1,6 @@
 """Inspection of one image: safe decode, metadata, OCR + Presidio, faces, barcodes; and redaction.
-Documents and archives (gateway.documents) are inspected with the same models: inspect_document().
+Documents and archives (gateway.documents) are inspected with the same models: inspect_document(); the prompt text
+sent with an upload with the same analyzer: inspect_prompt().
 
 `Inspector` owns the loaded models (built once per process) and is what both the proxy's worker processes and
 `dlp-gateway scan` call, so the CLI sees exactly what the proxy sees.
@@ -152,6 +153,13 @@ class Inspector:
         from gateway.inspection.documents import DocumentInspector
 
         return DocumentInspector(self, self._text).inspect(data, kind)
+
+    def inspect_prompt(self, texts: list[str]) -> list[ImageReport]:
+        """The prompt texts of a request through this Inspector's analyzer (no OCR): one report per text, findings
+        of source "prompt" with their spans. Never raises."""
+        from gateway.inspection.prompt import inspect_prompts
+
+        return inspect_prompts(self._text, texts)
 
     def redact_document(self, data: bytes, findings: list[Finding]) -> bytes:
         """The document with the findings redacted, where that is faithful (plain text, images and text in a ZIP).

@@ -27,4 +27,5 @@ GATEWAY_ENTITIES: dict[str, str] = {
 
 BUILTIN_ENTITIES: frozenset[str] = PRESIDIO_ENTITIES | frozenset(GATEWAY_ENTITIES)
 
-SOURCES: tuple[str, ...] = ("ocr", "face", "metadata", "barcode", "text")  # text: a document's own text
+# text: a document's own text; prompt: the text a user sends with the upload (chat messages, prompt fields)
+SOURCES: tuple[str, ...] = ("ocr", "face", "metadata", "barcode", "text", "prompt")

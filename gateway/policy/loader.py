@@ -26,7 +26,7 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # entities only a given detector can produce: a rule on them with that detector off never matches
 _DETECTOR_ENTITIES = {"faces": {"FACE"}, "metadata": {"EXIF_GPS", "DEVICE_SERIAL", "CAMERA_OWNER"}}
-_SOURCE_DETECTOR = {"ocr": "ocr", "face": "faces", "metadata": "metadata", "barcode": "barcodes"}
+_SOURCE_DETECTOR = {"ocr": "ocr", "face": "faces", "metadata": "metadata", "barcode": "barcodes", "prompt": "prompt"}
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "TXT": "TEXT", "GZ": "GZIP"}
 FORMATS = frozenset(MIME_TYPES) | frozenset(DOCUMENT_TYPES)
 # What `redact` can rewrite: every image format, and the documents in REDACTABLE_DOCUMENT_TYPES.
@@ -58,7 +58,7 @@ class _Builder:
         self.entities: set[str] = set(BUILTIN_ENTITIES)
         self.dest_names: set[str] = set()
         self.dest_tags: dict[str, set[str]] = {}
-        self.detectors = {"ocr": True, "faces": True, "barcodes": True, "metadata": True}
+        self.detectors = {"ocr": True, "faces": True, "barcodes": True, "metadata": True, "prompt": True}
         self.min_score = 0.5
 
     def err(self, path: Path, message: str, hint: str = "", key: bool = False) -> None:
@@ -393,10 +393,12 @@ class _Builder:
 
 
 def _formats_bound(cond: Condition | None) -> frozenset[str] | None:
-    """The formats a condition can ever match (None: any), from `format` keys it requires."""
+    """The formats a condition can ever match (None: any), from the `format` keys (and `source: prompt`) it requires."""
     if cond is None:
         return None
     bounds = [cond.formats] if cond.formats is not None else []
+    if cond.findings is not None and cond.findings.sources == frozenset({"prompt"}):
+        bounds.append(frozenset({"PROMPT"}))  # only the prompt has findings of source prompt
     bounds += [b for b in map(_formats_bound, cond.all or ()) if b is not None]
     if cond.any:
         branches = [_formats_bound(c) for c in cond.any]

@@ -63,7 +63,7 @@ SCHEMA: dict[str, Any] = {
                 },
                 "detectors": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {k: {"type": "boolean"} for k in ("ocr", "faces", "barcodes", "metadata")},
+                    "properties": {k: {"type": "boolean"} for k in ("ocr", "faces", "barcodes", "metadata", "prompt")},
                 },
             },
         },

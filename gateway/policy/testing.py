@@ -12,7 +12,8 @@ A test file looks like:
 Images are a file path (relative to the test file), a generator (render_text, face_photo, qr_code, blank; any of
 them + gps: [lat, lon]), `findings: [...]` (skips the inspector: pure policy logic) or `error: corrupt`. A file that
 is a document or archive (PDF, DOCX, ZIP, ...) is inspected as one; `document: PDF` (+ `pages: 3`) makes a fake
-finding set a document of that type, whose findings default to source text.
+finding set a document of that type, whose findings default to source text (`document: PROMPT`: source prompt).
+`prompt: "text"` (or a list of texts) is the prompt typed beside the images, read by the real text analyzer.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from gateway.policy.yamlsrc import Document, parse_yaml
 
 _FONTS = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
           "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"]
-_CASE_KEYS = {"name", "image", "images", "request", "expect"}
+_CASE_KEYS = {"name", "image", "images", "prompt", "request", "expect"}
 _REQUEST_KEYS = {"host", "path", "method", "user", "groups", "client_ip", "headers"}
 _EXPECT_KEYS = {"action", "rule", "destination", "redacted"}
 
@@ -56,6 +57,8 @@ class InspectorLike(Protocol):
     def inspect(self, data: bytes) -> ImageReport: ...
 
     def inspect_document(self, data: bytes, kind: str | None = None) -> ImageReport: ...
+
+    def inspect_prompt(self, texts: list[str]) -> list[ImageReport]: ...
 
 
 InspectorFactory = Callable[[InspectOptions], InspectorLike]
@@ -203,8 +206,8 @@ def _fake_report(index: int, spec: dict) -> ImageReport:
     for f in spec.get("findings") or []:
         if not isinstance(f, dict) or "entity" not in f:
             raise TestFileError("each finding needs at least an entity, e.g. {entity: EMAIL_ADDRESS, score: 0.9}")
-        source = f.get("source", "text" if document else "ocr")
-        boxed = source not in ("metadata", "text")
+        source = f.get("source", ("prompt" if document.type == "PROMPT" else "text") if document else "ocr")
+        boxed = source not in ("metadata", "text", "prompt")
         box = tuple(f["box"]) if f.get("box") is not None else ((0, 0, 10, 10) if boxed else None)
         findings.append(Finding(f["entity"], source, float(f.get("score", 1.0)), box))
     if document is not None:
@@ -245,12 +248,25 @@ class _Runner:
             return ImageReport(hashlib.sha256(data).hexdigest(), len(data), error=InspectionErrorKind.INTERNAL,
                                error_detail=repr(exc))
 
+    def prompt_report(self, spec: Any) -> ImageReport:
+        """The prompt texts of a case through the real analyzer, as the gateway reports them (one PROMPT upload)."""
+        from gateway.prompt import merged_report
+
+        texts = [spec] if isinstance(spec, str) else spec
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise TestFileError("prompt: expected a text or a list of texts")
+        if self.inspector is None:
+            self.inspector = self.factory(self.policy.inspect_options)
+        return merged_report(texts, self.inspector.inspect_prompt(texts))
+
     def run(self, case: dict) -> CaseResult:
         name = str(case.get("name", "?"))
         req = case.get("request") or {}
         expect = case.get("expect") or {}
         images = case.get("images", [case["image"]] if "image" in case else [])
         reports = [self.report(i, spec) for i, spec in enumerate(images)]
+        if "prompt" in case:
+            reports.append(self.prompt_report(case["prompt"]))
         host, path, method = req.get("host", ""), req.get("path", "/"), req.get("method", "POST")
         destination = self.policy.destination_for(host, path, method)
         user = req.get("user")
