@@ -139,3 +139,24 @@ def test_number_misread_beyond_lookalikes_is_confirmed_by_the_printed_number(mrz
     assert found["DATE_OF_BIRTH"] == ["961202"]
     assert not _entities(mrz, "IDENTITY CARD\n" + "\n".join(zone) + "\n").get("MRZ")
     assert not _entities(mrz, "IDENTITY CARD\nZV8RLRJKW\n" + "\n".join(zone) + "\n").get("MRZ")
+
+
+def _visa(width: int, number: str, optional: str) -> list[str]:
+    """An ICAO 9303 part 7 visa zone (MRV-A: 44 wide, MRV-B: 36): no composite check digit."""
+    from bench.corpus import mrz_check
+
+    line1 = ("V<UTOERIKSSON<<ANNA<MARIA" + "<" * width)[:width]
+    num = (number + "<" * 9)[:9]
+    line2 = num + mrz_check(num) + "UTO" + "740812" + mrz_check("740812") + "F" + "120415" + mrz_check("120415")
+    return [line1, (line2 + optional + "<" * width)[:width]]
+
+
+@pytest.mark.parametrize("width", [44, 36])
+def test_visa_zones_have_no_composite_digit_and_are_found(mrz: MrzRecognizer, width: int) -> None:
+    lines = _visa(width, "L8988901C", "ABC123")
+    found = _entities(mrz, "VISA\n" + "\n".join(lines) + "\n")
+    assert found.get("MRZ") == ["\n".join(lines)]
+    assert found["ID_DOCUMENT_NUMBER"] == ["L8988901C"]
+    assert "740812" in found["DATE_OF_BIRTH"]
+    bad = lines[1][:19] + str((int(lines[1][19]) + 1) % 10) + lines[1][20:]  # the birth date's check digit
+    assert not _entities(mrz, "\n".join([lines[0], bad])).get("MRZ")

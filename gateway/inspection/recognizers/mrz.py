@@ -253,14 +253,17 @@ class MrzRecognizer(EntityRecognizer):
             return None
         if not (dob.isdigit() and exp.isdigit() and _check(dob, dob_cd) and _check(exp, exp_cd)):
             return None
+        # Visas (MRV-A: 2 x 44, MRV-B: 2 x 36) have no composite check digit: optional data runs to the line's end.
+        visa = doc_type == "V" and kind != "TD1"
         # The composite digit covers the document number and its check digit as well. When OCR read that check
         # digit as a letter (or lost it), the composite decides which digit it was (dates and composite verified).
         after_doc = "".join(composite)[10:]
         raw_cd = raw[doc_span[0]][doc_span[2] : doc_span[2] + 1]
-        cds = [doc_cd] if raw_cd.isdigit() or raw_cd == "<" else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
+        cds = [doc_cd] if raw_cd.isdigit() or raw_cd == "<" or visa \
+            else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
         if "?" in doc:  # the lost character: any; the two check digits decide (plain readings only, bounded)
-            docs = [v for c in _MRZ_CHARS for v in _variants(doc.replace("?", c)) for cd in cds
-                    if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
+            docs = [] if visa else [v for c in _MRZ_CHARS for v in _variants(doc.replace("?", c)) for cd in cds
+                                    if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
         else:
             # The number printed in the visual zone is a reading too, when it is the MRZ's with at most two
             # characters misread there (a 9 read as I is no look-alike swap); the check digits still decide.
@@ -269,7 +272,7 @@ class MrzRecognizer(EntityRecognizer):
             # After a dropped character only the simple readings: one repair at a time, or chance passes add up.
             readings = _variants(doc) if edit and edit[2] < 0 else _doc_variants(doc)
             docs = [v for cd in cds if cd != "?" for v in readings + seen
-                    if _check(v, cd) and _check(v + cd + after_doc, comp_cd)]
+                    if _check(v, cd) and (visa or _check(v + cd + after_doc, comp_cd))]
         if not docs:
             return None
 
