@@ -28,6 +28,7 @@ from gateway.inspection.ocr import (
     line_batches,
     looks_like_text,
     projection_tilt,
+    break_glued,
     split_line,
     text_regions,
     tile_spans,
@@ -299,13 +300,13 @@ def test_lines_are_read_whole_with_their_punctuation(engine: OcrEngine):
     grey = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
     lines, _ = group_boxes(engine._detect(page, detection_scale(grey)), grey.shape)
     got = engine._recognize(grey, lines)
-    assert sorted(b for b, _, _ in got) == sorted(lines)
-    text = " ".join(t for _, t, _ in got)
+    assert sorted(b for b, _, _, _ in got) == sorted(lines)
+    text = " ".join(t for _, t, _, _ in got)
     for value in ("jane.doe@corpmail.com", "+1 415 555 0142", "Northwind Traders Ltd", "18 Harbour Road"):
         assert value in text, text
     assert all(32 <= ord(c) < 127 for c in text)
     alone = {b: engine._recognize(grey, [b])[0][1] for b in lines}
-    assert sum(alone[b] == t for b, t, _ in got) >= len(got) - 1, [(alone[b], t) for b, t, _ in got]
+    assert sum(alone[b] == t for b, t, _, _ in got) >= len(got) - 1, [(alone[b], t) for b, t, _, _ in got]
 
 
 def test_recogniser_gives_each_character_its_place():
@@ -509,6 +510,20 @@ def test_spaces_align_to_gaps_when_craft_merges_words():
     assert boxes["jane.doe@corp.com"][:1] == (70,) and boxes["jane.doe@corp.com"][2] == 240
     assert boxes["Email:"][2] == 60 and boxes["call"][2] == 330
     assert 250 <= boxes["or"][0] < boxes["call"][0]
+
+
+def test_table_cells_read_without_a_space_are_split_at_the_wide_blank():
+    """Two cells read as one token ("...7539igarcia@..."): the wide blank between their CRAFT boxes is a word break.
+    Blanks narrower than GLUE_GAP line-heights (the '@' and '.' of an address, a space that was read) stay as read."""
+    text = "4454505122907539igarcia@web.de"
+    char_x = tuple(5.0 + 10 * i for i in range(16)) + tuple(190.0 + 10 * i for i in range(14))
+    line = (100, 0, 440, 20)
+    boxes = [(100, 0, 262, 20), (282, 0, 340, 20), (342, 0, 440, 20)]  # 20 px blank, then a 2 px one at the '@'
+    assert break_glued(text, char_x, line, boxes) == "4454505122907539 igarcia@web.de"
+    assert break_glued("4454505122907539 igarcia@web.de", char_x[:16] + (180.0,) + char_x[16:], line, boxes) \
+        == "4454505122907539 igarcia@web.de"  # the space was read: nothing added
+    assert break_glued(text, char_x, line, [(100, 0, 262, 20), (272, 0, 440, 20)]) == text  # 10 px: a space at most
+    assert break_glued(text, char_x[:-1], line, boxes) == text  # positions do not match the text: left alone
 
 
 def test_text_lines_are_told_from_photos():

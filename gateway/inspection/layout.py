@@ -44,6 +44,41 @@ def group_boxes(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[B
     return dedupe_boxes(out[0]), dedupe_boxes(out[1])
 
 
+# A blank between two CRAFT word boxes of a line this many line-heights wide is a word break even where the recogniser
+# read no space: table cells whose contents nearly touch ("4454505122907539igarcia@...") are read as one token.
+# Spaces between words are 0.25-0.6 line-heights; no '@', '.' or '-' inside a token is set that far apart.
+GLUE_GAP = 0.8
+
+
+def line_boxes_inside(line: Box, word_boxes: list[Box]) -> list[Box]:
+    """The word boxes whose centre lies in `line`, left to right."""
+    return sorted(
+        (b for b in word_boxes if line[0] - 2 <= (b[0] + b[2]) / 2 <= line[2] + 2 and line[1] - 2 <= (b[1] + b[3]) / 2 <= line[3] + 2),
+        key=lambda b: b[0],
+    )
+
+
+def break_glued(text: str, char_x: tuple[float, ...], line: Box, word_boxes: list[Box]) -> str:
+    """`text` with a space put in at every wide blank between the line's word boxes (GLUE_GAP) where the recogniser
+    read none: the characters on either side of the blank's middle (char_x: x of each character in the line crop)
+    are both non-blank. Without char_x (one per character) the text is returned as it is."""
+    if len(char_x) != len(text) or len(text) < 2:
+        return text
+    height = line[3] - line[1]
+    inner = line_boxes_inside(line, word_boxes)
+    cuts = []
+    for a, b in zip(inner, inner[1:]):
+        if b[0] - a[2] < GLUE_GAP * height:
+            continue
+        mid = (a[2] + b[0]) / 2 - line[0]
+        i = next((k for k, x in enumerate(char_x) if x > mid), len(text))
+        if 0 < i < len(text) and not text[i - 1].isspace() and not text[i].isspace():
+            cuts.append(i)
+    for i in sorted(set(cuts), reverse=True):
+        text = text[:i] + " " + text[i:]
+    return text
+
+
 def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list[OcrWord]:
     """Words of a recognised line, each boxed where it is on the page.
 
@@ -53,10 +88,7 @@ def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list
     tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
     if not tokens:
         return []
-    inner = sorted(
-        (b for b in word_boxes if line[0] - 2 <= (b[0] + b[2]) / 2 <= line[2] + 2 and line[1] - 2 <= (b[1] + b[3]) / 2 <= line[3] + 2),
-        key=lambda b: b[0],
-    )
+    inner = line_boxes_inside(line, word_boxes)
     x0, x1 = (inner[0][0], max(b[2] for b in inner)) if inner else (line[0], line[2])
     n = max(1, len(text))
     anchors = [(0.0, float(x0)), (float(n), float(x1))]

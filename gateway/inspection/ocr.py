@@ -23,6 +23,7 @@ from gateway.inspection.lanes import Lanes
 from gateway.inspection.layout import (
     OcrWord,
     box_intersection,
+    break_glued,
     group_boxes,
     numbered,
     reading_order,
@@ -230,20 +231,20 @@ class OcrEngine:
         # Whole lines are recognised far better than single words (context, '.', '-' survive); the CRAFT word
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
-        for line_box, text, conf in self._recognize(grey, lines):
-            words += split_line(text, line_box, float(conf), word_boxes)
+        for line_box, text, conf, char_x in self._recognize(grey, lines):
+            words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
         return words
 
-    def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list[tuple[Box, str, float]]:
-        """(box, text, confidence) of each line box, read on the original pixels in batches of similar width that
+    def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list[tuple[Box, str, float, tuple[float, ...]]]:
+        """(box, text, confidence, x of each character in the box) of each line box, read on the original pixels in batches of similar width that
         the lanes run side by side."""
         crops = [(b, grey[b[1] : b[3], b[0] : b[2]]) for b in boxes if b[2] > b[0] and b[3] > b[1]]
         read = self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * recog_width(g[-1][1]))
         return [line for lines in read for line in lines]
 
-    def _read_group(self, group: list[tuple[Box, np.ndarray]]) -> list[tuple[Box, str, float]]:
+    def _read_group(self, group: list[tuple[Box, np.ndarray]]) -> list[tuple[Box, str, float, tuple[float, ...]]]:
         readings = self._recognizer.read([crop for _, crop in group])
-        return [(box, r.text, r.confidence) for (box, _), r in zip(group, readings)]
+        return [(box, r.text, r.confidence, r.char_x) for (box, _), r in zip(group, readings)]
 
     def _detect(self, rgb: np.ndarray, scale: float) -> list[np.ndarray]:
         """CRAFT word/line quadrilaterals (4x2 float, original pixels). The image is resized by `scale` and tiled
