@@ -19,6 +19,7 @@ from gateway.inspection.craft_onnx import (
     preprocess,
     torch_craft,
 )
+from gateway.inspection import reread
 from gateway.inspection.lanes import Lanes
 from gateway.inspection.layout import (
     OcrWord,
@@ -233,14 +234,42 @@ class OcrEngine:
         words: list[OcrWord] = []
         for line_box, text, conf, char_x in self._recognize(grey, lines):
             words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
-        return words
+        return self._reread_near_misses(grey, words, word_boxes)
 
     def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list[tuple[Box, str, float, tuple[float, ...]]]:
         """(box, text, confidence, x of each character in the box) of each line box, read on the original pixels in batches of similar width that
         the lanes run side by side."""
         crops = [(b, grey[b[1] : b[3], b[0] : b[2]]) for b in boxes if b[2] > b[0] and b[3] > b[1]]
-        read = self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * recog_width(g[-1][1]))
-        return [line for lines in read for line in lines]
+        return [line for lines in self._read_batches(crops) for line in lines]
+
+    def _read_batches(self, crops: list[tuple[Box, np.ndarray]]) -> list[list[tuple]]:
+        return self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * recog_width(g[-1][1]))
+
+    def _reread_near_misses(self, grey: np.ndarray, words: list[OcrWord], word_boxes: list[Box]) -> list[OcrWord]:
+        """Words that look like PII but fail validation, read again alone, as they are and stretched (reread.py);
+        a reading replaces the word only when it validates more values."""
+        doubtful = [i for i, w in enumerate(words) if reread.near_miss(w.text)]
+        if not doubtful:
+            return words
+        h, w = grey.shape[:2]
+        crops = []
+        for i in doubtful:
+            x0, y0, x1, y1 = reread.word_extent(words[i].box, word_boxes, w, h)
+            crop = grey[y0:y1, x0:x1]
+            crops += [((i, 0, x0, y0, x1, y1), crop), ((i, 1, x0, y0, x1, y1), reread.stretched(crop))]
+        best: dict[int, tuple[str, float, Box]] = {}
+        for batch in self._read_batches(crops):
+            for (i, _, *box), text, conf, _ in batch:
+                if reread.better(best.get(i, (words[i].text,))[0], text):
+                    best[i] = (text, conf, tuple(box))
+        out: list[OcrWord] = []
+        for i, word in enumerate(words):
+            if i in best:
+                text, conf, box = best[i]
+                out += [OcrWord(p.text, p.box, p.confidence, word.line) for p in split_line(text, box, conf, word_boxes)]
+            else:
+                out.append(word)
+        return out
 
     def _read_group(self, group: list[tuple[Box, np.ndarray]]) -> list[tuple[Box, str, float, tuple[float, ...]]]:
         readings = self._recognizer.read([crop for _, crop in group])

@@ -1,0 +1,102 @@
+"""A second reading for words that look like PII but fail its validation: an e-mail without a domain, a digit run
+off a card's Luhn digit or an SSN's grouping, an IBAN off mod 97.
+
+Small condensed print leaves the recogniser about one CTC frame per glyph, and the narrow characters PII lives on
+(`-` `.` `_`) are dropped first ("158-38-6159" read "158-386159" within its table row). The second reading reads the
+word alone, as it is and stretched 1.5x horizontally (more frames per glyph). It replaces the first only when it
+holds more validated values: the validators decide, never the second reading alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+STRETCH = 1.5
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_AT_TOKEN = re.compile(r"\S*@\S*")
+_DIGIT_RUN = re.compile(r"\d[\d -]{7,}\d")
+_SSN = re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _mod97(iban: str) -> bool:
+    s = iban.replace(" ", "")
+    s = s[4:] + s[:4]
+    return int("".join(str(int(c, 36)) for c in s)) % 97 == 1
+
+
+def _card_spans(text: str) -> list[list[str]]:
+    """Per run of digit groups (separated by spaces or dashes), the digit strings of every stretch of consecutive
+    groups that is card-long (13-19 digits): a run may hold an SSN and a card side by side."""
+    out = []
+    for m in _DIGIT_RUN.finditer(text):
+        groups = re.split(r"[ -]+", m.group())
+        spans = []
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups) + 1):
+                digits = "".join(groups[i:j])
+                if 13 <= len(digits) <= 19:
+                    spans.append(digits)
+        if spans:
+            out.append(spans)
+    return out
+
+
+def _cards(text: str) -> int:
+    return sum(any(_luhn(d) for d in spans) for spans in _card_spans(text))
+
+
+def validated(text: str) -> int:
+    """How many values on the line pass their validation (e-mails, Luhn-valid cards, SSN-grouped numbers, IBANs)."""
+    return (len(_EMAIL.findall(text)) + _cards(text) + len(_SSN.findall(text))
+            + sum(_mod97(m.group()) for m in _IBAN.finditer(text)))
+
+
+def near_miss(text: str) -> bool:
+    """The line holds something PII-shaped that fails validation: worth a second reading."""
+    if any(not _EMAIL.search(t) for t in _AT_TOKEN.findall(text)):
+        return True
+    for token in text.split():
+        token = token.strip(".,;:()[]")
+        if "-" in token and re.fullmatch(r"\d[\d-]*\d", token) and len(token.replace("-", "")) == 9 \
+                and not _SSN.fullmatch(token):
+            return True
+    ibans = list(_IBAN.finditer(text))
+    if any(not _mod97(m.group()) for m in ibans):
+        return True
+    for m in reversed(ibans):  # a valid IBAN's digits are not a card
+        text = text[: m.start()] + " " + text[m.end() :]
+    return any(not any(_luhn(d) for d in spans) for spans in _card_spans(text))
+
+
+def word_extent(box: tuple[int, int, int, int], word_boxes: list, width: int, height: int) -> tuple[int, int, int, int]:
+    """The word's own pixels: its box grown to the CRAFT word boxes it overlaps (a word's box from its line is placed
+    by character positions, the CRAFT boxes by ink), plus a quarter line-height of margin, inside the image."""
+    x0, y0, x1, y1 = box
+    for b in word_boxes:
+        if min(x1, b[2]) - max(x0, b[0]) > 0.5 * (b[2] - b[0]) and min(y1, b[3]) - max(y0, b[1]) > 0:
+            x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+    pad = max(1, (y1 - y0) // 4)
+    return max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+
+
+def stretched(crop: np.ndarray) -> np.ndarray:
+    """The line crop made STRETCH times wider (same height): more recogniser frames per glyph."""
+    return cv2.resize(crop, (max(1, round(crop.shape[1] * STRETCH)), crop.shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def better(first: str, second: str) -> bool:
+    """The second reading wins when it validates more values than the first."""
+    return validated(second) > validated(first)
