@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import ssl
 from pathlib import Path
 
 import httpx
@@ -14,9 +13,8 @@ import pytest
 from PIL import Image
 
 from gateway.formats import sniff_format
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import client
 from tests.support.images import gps_exif, photo_like, text_image
-from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,28 +22,6 @@ CARD = "4539 1488 0343 6467"
 EMAIL = "jane.doe@corpmail.com"
 POLICY = Path(__file__).resolve().parents[1] / "policies" / "default.yaml"
 BLOB = "https://files.oaiusercontent.com"
-
-
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def client(gateway: GatewayProcess) -> httpx.Client:
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        timeout=300)
 
 
 def blob_put(gateway, name: str, data: bytes, ctype: str) -> tuple[httpx.Response, str]:

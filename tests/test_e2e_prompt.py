@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import GatewayProcess, client
 from tests.support.images import text_image
-from tests.support.upstream import RecordingUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -25,26 +23,8 @@ CLEAN_PNG = text_image(["Quarterly roadmap review", "Ship the new onboarding flo
 DATA_URL = "data:image/png;base64," + base64.b64encode(CLEAN_PNG).decode()
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory):
-    server = RecordingUpstream(tmp_path_factory.mktemp("upstream"))
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, upstream):
-    proc = GatewayProcess(tmp_path_factory.mktemp("gateway"), POLICY, upstream.port)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
 def post(gateway: GatewayProcess, url: str, body: bytes, ctype: str = "application/json") -> httpx.Response:
-    with httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                      timeout=300) as c:
+    with client(gateway) as c:
         return c.post(url, content=body, headers={"content-type": ctype})
 
 
