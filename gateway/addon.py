@@ -60,6 +60,10 @@ class DlpGateway:
         self.pipeline: UploadPipeline | None = None  # exists once a policy is loaded
         self.sessions = SessionStore()
         self._sweeper: asyncio.Task | None = None
+        # What is done to mitmproxy itself (gateway.proxy_actions); in-process tests put stand-ins here.
+        self.replay_held = replay_held
+        self.close_websocket = close_websocket
+        self.send_to_client = send_to_client
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -280,7 +284,7 @@ class DlpGateway:
         """The held chunks go upstream first; this (last) piece follows unless the upstream refused one of them."""
         try:
             timeout = self.store.current.limits.inspect_timeout_seconds if self.store else 60.0
-            refused = await replay_held(flow, replay, max(30.0, timeout))
+            refused = await self.replay_held(flow, replay, max(30.0, timeout))
             if refused is not None:
                 flow.response = refused
         finally:
@@ -320,10 +324,10 @@ class DlpGateway:
         if isinstance(outcome, DropMessage):
             message.drop()
             if outcome.reply is not None:
-                send_to_client(flow, outcome.reply, outcome.reply_is_text)
+                self.send_to_client(flow, outcome.reply, outcome.reply_is_text)
             else:
                 flow.metadata["dlp_ws_closing"] = True
-                close_websocket(flow, outcome.close_code, outcome.close_reason)
+                self.close_websocket(flow, outcome.close_code, outcome.close_reason)
         elif isinstance(outcome, ForwardRebuilt):
             message.content = outcome.body
         self._record(flow, result)
