@@ -532,6 +532,7 @@ class UploadPipeline:
         if session.received + len(req.body) > policy.limits.max_body_bytes:
             return self._session_error(session, piece, req, policy, InspectionErrorKind.TOO_LARGE,
                                        f"upload session over {policy.limits.max_body_bytes} bytes (max_body_bytes)")
+        session.busy = True  # OCR may take longer than the session timeout: the sweeper must wait
         held = await self._off_loop(self.sessions.assemble, session) if session.received > OFF_LOOP_BYTES \
             else self.sessions.assemble(session)
         data = held + req.body
@@ -557,7 +558,10 @@ class UploadPipeline:
             return Result(result.outcome, result.record, session.upload_id)
         final = piece.kind is PieceKind.FINAL
 
+        session.busy = True
+
         def release() -> None:
+            session.busy = False
             if final:
                 self.sessions.drop(session.key)
             else:

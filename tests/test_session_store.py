@@ -110,3 +110,15 @@ def test_reopening_a_key_drops_the_old_session_and_close_removes_the_directory(t
     directory = s.directory
     s.close()
     assert not os.path.exists(directory) and s.count == 0
+
+
+def test_a_busy_session_is_not_expired_while_it_is_judged_or_replayed(tmp_path):
+    clock = Clock()
+    s = store(tmp_path, clock=clock, timeout_seconds=1)
+    session = s.open("k", "content_range", "up-busy", None)
+    s.hold(session, chunk(b"b" * 10), 100)
+    session.busy = True
+    clock.now += 5
+    assert s.sweep() == [] and s.assemble(session) == b"b" * 10
+    session.busy = False
+    assert s.sweep() == [session]

@@ -57,6 +57,7 @@ class UploadSession:
     received: int = 0
     pieces: int = 0  # requests of this session seen so far (start included)
     passthrough: bool = False  # on_error allowed it uninspected: later pieces are forwarded as they come
+    busy: bool = False  # being judged or replayed: never expired under the caller's feet
     touched: float = 0.0
     expires_at_wall: float = 0.0
     chunks: list[_Chunk] = field(default_factory=list, repr=False)
@@ -184,7 +185,7 @@ class SessionStore:
         """Drop sessions (and refusals) idle for longer than the timeout; returns the dropped sessions."""
         deadline = self._clock() - self.limits.timeout_seconds
         with self._lock:
-            old = [s for s in self._sessions.values() if s.touched < deadline]
+            old = [s for s in self._sessions.values() if s.touched < deadline and not s.busy]
             for session in old:
                 self._drop_locked(session.key)
             for key in [k for k, r in self._refused.items() if r.touched < deadline]:
