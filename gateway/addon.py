@@ -85,7 +85,7 @@ class DlpGateway:
             "dlp_proceed_host", str, "dlp-gateway.internal", "Host name of the gateway's own 'proceed anyway' pages."
         )
         loader.add_option(
-            "dlp_session_timeout", float, 900.0,
+            "dlp_session_timeout", int, 900,
             "Seconds an unfinished chunked/resumable upload session is held with no new request before it is "
             "dropped (its held bytes never went upstream).",
         )
@@ -154,14 +154,14 @@ class DlpGateway:
 
     def _configure_sessions(self) -> None:
         o = ctx.options
-        if not 0.1 <= o.dlp_session_timeout <= 7 * 86400:
-            raise exceptions.OptionsError(f"dlp_session_timeout must be 0.1..604800 seconds, not {o.dlp_session_timeout}")
+        if not 1 <= o.dlp_session_timeout <= 7 * 86400:
+            raise exceptions.OptionsError(f"dlp_session_timeout must be 1..604800 seconds, not {o.dlp_session_timeout}")
         if not 0 <= o.dlp_session_memory_mb <= o.dlp_session_max_held_mb or o.dlp_session_max_held_mb < 1:
             raise exceptions.OptionsError(
                 f"dlp_session_memory_mb ({o.dlp_session_memory_mb}) must be 0..dlp_session_max_held_mb "
                 f"({o.dlp_session_max_held_mb}), which must be >= 1")
         limits = SessionLimits(o.dlp_session_memory_mb * 2**20, o.dlp_session_max_held_mb * 2**20,
-                               o.dlp_session_timeout, o.dlp_session_dir)
+                               float(o.dlp_session_timeout), o.dlp_session_dir)
         if limits.directory != self.sessions.limits.directory:
             self.sessions.close()
             self.sessions = SessionStore(limits)

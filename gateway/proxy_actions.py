@@ -39,7 +39,7 @@ CLOSE_TRIGGER_MARK = "dlp_ws_close_trigger"
 def held_request(flow: http.HTTPFlow) -> HeldRequest:
     """The flow's request as it would go upstream now (after every requestheaders/request hook before ours)."""
     req = flow.request
-    return HeldRequest(req.method, req.scheme, req.host, req.port, req.host_header or req.pretty_host, req.path,
+    return HeldRequest(req.method, req.scheme, req.host, req.port, req.authority, req.path,
                        req.http_version, tuple(req.headers.fields), req.raw_content or b"")
 
 

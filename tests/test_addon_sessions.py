@@ -148,7 +148,7 @@ def test_bad_session_options_are_refused_at_start_up(tmp_path):
     addon = DlpGateway()
     with taddons.context(addon) as tctx:
         with pytest.raises(exceptions.OptionsError, match="dlp_session_timeout"):
-            tctx.configure(addon, dlp_session_timeout=0.0)
+            tctx.configure(addon, dlp_session_timeout=0)
         with pytest.raises(exceptions.OptionsError, match="dlp_session_memory_mb"):
             tctx.configure(addon, dlp_session_memory_mb=2048, dlp_session_max_held_mb=1024)
         with pytest.raises(exceptions.OptionsError, match="upload-session directory"):

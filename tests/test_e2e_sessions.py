@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POLICY = Path(__file__).parent / "policies" / "sessions.yaml"
 EMAIL = "jane.doe@corpmail.com"
-TIMEOUT_S = 6.0  # dlp_session_timeout of the gateway under test
+TIMEOUT_S = 6  # dlp_session_timeout of the gateway under test
 MEMORY_MIB = 4  # dlp_session_memory_mb
 CHUNK = 2**20
 

@@ -53,8 +53,8 @@ class Reply:
 class HeldRequest:
     """A request exactly as it would have gone upstream, to be replayed once its upload is judged.
 
-    Headers keep their order, case and repeats; `host`/`port` are the connection target, `authority` the Host
-    header or :authority the client sent."""
+    Headers keep their order, case and repeats; `host`/`port` are the connection target, `authority` the request
+    target's authority as mitmproxy keeps it (empty for the origin-form requests inside a CONNECT tunnel)."""
 
     method: str
     scheme: str
