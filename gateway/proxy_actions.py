@@ -96,6 +96,9 @@ def _websocket_layer(flow: http.HTTPFlow) -> WebsocketLayer | None:
             return layer
         stack.append(getattr(layer, "child_layer", None))
         stack.append(getattr(layer, "layer", None))  # NextLayer
+        delegate = getattr(getattr(layer, "_handle_event", None), "__self__", None)
+        if delegate is not layer:  # modes.HttpProxy hands its events to its child's bound method
+            stack.append(delegate)
         stack.extend(getattr(layer, "streams", {}).values())  # HttpLayer
         stack.extend(getattr(layer, "connections", {}).values())
     return None
@@ -105,9 +108,12 @@ def close_websocket(flow: http.HTTPFlow, code: int, reason: str) -> bool:
     """Close the flow's WebSocket with `code` on both sides; False if only the connection could be aborted."""
     layer = _websocket_layer(flow)
     if layer is None:
+        log.warning("WebSocket to %s: its layer was not found, aborting the connection instead of closing with %d",
+                    flow.request.pretty_host, code)
         if flow.killable:
             flow.kill()
         return False
+    log.info("WebSocket to %s closed with %d (%s)", flow.request.pretty_host, code, reason)
     reason = reason.encode()[:120].decode(errors="ignore")  # a close frame's reason fits in 123 bytes
     layer.client_ws._events.append(wsproto.events.CloseConnection(code=code, reason=reason))
     trigger = WebSocketMessage(Opcode.TEXT, True, b"")
