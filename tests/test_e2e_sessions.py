@@ -108,9 +108,9 @@ def test_gemini_three_chunk_clean_upload_arrives_as_the_same_chunks_byte_identic
                                                                                   clean_png):
     path, answers = gemini_upload(gateway, clean_png, "clean.png")
     *held, final = answers[1:]
-    for answer, size in zip(held, (len(thirds(clean_png)[0]), len(clean_png) * 2 // 3 - 0)):
-        assert answer.status_code == 200 and answer.headers["x-goog-upload-status"] == "active"
-    assert held[0].headers["x-goog-upload-size-received"] == str(len(thirds(clean_png)[0]))
+    sizes = [str(len(b"".join(thirds(clean_png)[:n]))) for n in (1, 2)]
+    assert [(a.status_code, a.headers["x-goog-upload-status"], a.headers["x-goog-upload-size-received"])
+            for a in held] == [(200, "active", size) for size in sizes]  # held, answered as Google does
     assert final.status_code == 200, final.text
     assert final.json()["sha256"] == hashlib.sha256(clean_png).hexdigest()  # the service's own answer
     got = [r for r in upstream.received if r.path == path]
@@ -134,8 +134,7 @@ def test_gemini_three_chunk_upload_with_pii_in_chunk_two_never_reaches_the_upstr
         again = c.post(f"https://push.clients6.google.com{path}", content=second,
                        headers={"x-goog-upload-command": "upload", "x-goog-upload-offset": str(len(first))})
     assert again.status_code == 403 and not [r for r in upstream.received if r.path == path]
-    event = json.loads(gateway.audit_lines()[-1]) if False else [
-        json.loads(line) for line in gateway.audit_lines() if json.loads(line)["action"] == "block"][-1]
+    event = [json.loads(line) for line in gateway.audit_lines() if json.loads(line)["action"] == "block"][-1]
     assert event["upload_id"].startswith("up-") and event["entities"].get("EMAIL_ADDRESS")
     assert EMAIL not in "\n".join(gateway.audit_lines())
 
@@ -268,7 +267,8 @@ def test_twenty_half_finished_sessions_keep_memory_bounded_and_abandoned_ones_ar
     print(f"\nproxy RSS baseline {baseline / 2**20:.1f} MiB, peak +{grown / 2**20:.1f} MiB while holding "
           f"{held / 2**20:.0f} MiB (cap +{cap / 2**20:.0f} MiB)")
     assert grown < cap < held
-    assert len(spill_files(gateway.proc.pid, spill_parent)) == sessions + 1
+    # 4 MiB of memory hold 4 chunks: the warm-up one and 3 others, so each of the 20 sessions spilled some.
+    assert len(spill_files(gateway.proc.pid, spill_parent)) == sessions
     deadline = time.monotonic() + TIMEOUT_S * 3
     while metric(gateway, "dlp_gateway_upload_sessions") and time.monotonic() < deadline:
         time.sleep(0.5)
