@@ -278,3 +278,23 @@ def test_twenty_half_finished_sessions_keep_memory_bounded_and_abandoned_ones_ar
     assert spill_files(gateway.proc.pid, spill_parent) == []  # every spill file closed: its disk space freed
     assert put(3, chunks) == 403  # the next chunk of an expired session: never forwarded
     assert not [r for r in upstream.received if r.path.startswith("/big/")]
+
+
+def test_an_http2_client_session_is_replayed_to_an_http1_upstream(gateway, upstream, services, clean_png, tmp_path):
+    """curl speaks HTTP/2 to the proxy; the held chunks go to the HTTP/1.1 upstream as mitmproxy sends any request."""
+    import subprocess
+
+    path = "/personal/jane/_api/v2.0/drives/b!x/items/03/uploadSession?guid=h2&tempauth=t"
+    size = len(clean_png) // 2 + 1
+    codes = []
+    for start in (0, size):
+        piece = clean_png[start:start + size]
+        (tmp_path / "piece.bin").write_bytes(piece)
+        out = subprocess.run(
+            ["curl", "-sS", "--http2", "--proxy", gateway.proxy_url, "--cacert", str(gateway.ca_cert), "-X", "PUT",
+             "-H", f"content-range: bytes {start}-{start + len(piece) - 1}/{len(clean_png)}",
+             "--data-binary", f"@{tmp_path / 'piece.bin'}", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+             f"https://corp-my.sharepoint.com{path}"], capture_output=True, text=True, timeout=180, check=True)
+        codes.append(out.stdout)
+    assert codes == ["202 2", "201 2"]
+    assert services.files[path] == clean_png
