@@ -45,6 +45,7 @@ class AuditEvent:
     # one upload; None for an upload in one request. upload_pieces: the session's requests up to this decision.
     upload_id: str | None = None
     upload_pieces: int = 0
+    user_source: str | None = None  # "proxy_auth", "header" or "session_token" (the account signed in to the app)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -99,6 +100,7 @@ def build_audit_event(
         override=override,
         upload_id=upload_id,
         upload_pieces=upload_pieces,
+        user_source=ctx.user_source,
     )
 
 

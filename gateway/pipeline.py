@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from gateway.accounts import account_from_request
 from gateway.audit import AuditLog, build_audit_event, new_incident_id
 from gateway.cache import ReportCache
 from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
@@ -345,7 +346,7 @@ class UploadPipeline:
     def _warn(self, req: UploadRequest, rctx: RequestContext, decision: Decision, reports: list[ImageReport],
               dest: str, incident: str) -> tuple[Decision, bool, Outcome]:
         """A warned upload passes if its user already chose to proceed for these images; else the coaching page."""
-        identity = rctx.user or rctx.client_ip
+        identity = _warn_identity(rctx)
         shas = [r.sha256 for r in reports if r.sha256]
         if self.overrides.granted(identity, shas):
             allowed = Decision(Action.ALLOW, decision.rule, f"user proceeded after a warning; {decision.reason}",
@@ -360,7 +361,7 @@ class UploadPipeline:
         policy = self.policies.current
         rctx = self.context(req, policy, None, [])
         token = req.path[len(PROCEED_PATH):].split("?", 1)[0]
-        grant = self.overrides.redeem(token, rctx.user or rctx.client_ip)
+        grant = self.overrides.redeem(token, _warn_identity(rctx))
         page = proceed_page(grant is not None).encode()
         outcome = Respond(200 if grant else 410, {"Content-Type": "text/html; charset=utf-8",
                                                    "Cache-Control": "no-store"}, page)
@@ -622,9 +623,11 @@ class UploadPipeline:
                 reports: list[ImageReport]) -> RequestContext:
         """Who sends what where, with the user from proxy auth or the policy's SSO header."""
         identity = policy.identity
-        user = head.proxy_user
+        user, source = head.proxy_user, "proxy_auth"
         if user is None and identity.user_header:
-            user = head.headers.get(identity.user_header.lower())
+            user, source = head.headers.get(identity.user_header.lower()), "header"
+        if user is None:  # no proxy authentication: the account the user is signed in to the app with
+            user, source = account_from_request(head.headers, head.path), "session_token"
         header_groups = head.headers.get(identity.groups_header.lower()) if identity.groups_header else None
         return RequestContext(
             host=head.host,
@@ -633,6 +636,7 @@ class UploadPipeline:
             destination=dest,
             client_ip=head.client_ip,
             user=user,
+            user_source=source if user is not None else None,
             groups=identity.groups_for(user, header_groups),
             image_count=sum(1 for r in reports if r.sha256 and not is_prompt_report(r)),
             total_image_bytes=sum(r.size_bytes for r in reports if not is_prompt_report(r)),
@@ -730,3 +734,11 @@ def _piece_outcome(piece: Piece, outcome: Outcome) -> str:
             return "refused"
         return "held" if piece.kind is PieceKind.CHUNK and outcome.status < 400 else "answered"
     return "forwarded"
+
+
+def _warn_identity(rctx: RequestContext) -> str:
+    """Who a warn grant belongs to: the proxy or SSO user, else the client IP. Not an app account: the click on
+    the proceed link goes to the gateway's own page, which gets no app token."""
+    if rctx.user and rctx.user_source != "session_token":
+        return rctx.user
+    return rctx.client_ip

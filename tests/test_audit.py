@@ -45,7 +45,7 @@ def test_build_audit_event_fields():
     assert [f.name for f in fields(AuditEvent)] == [
         "time", "incident_id", "client_ip", "user", "destination_host", "destination_group", "method", "action",
         "rule", "reason", "entities", "images", "documents", "latency_ms", "policy_version", "override",
-        "upload_id", "upload_pieces"]
+        "upload_id", "upload_pieces", "user_source"]
     stamp = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
     assert event.time.endswith("Z") and abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 5
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event.time)
