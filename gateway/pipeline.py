@@ -519,6 +519,11 @@ class UploadPipeline:
                                        "a content-encoded chunk of an upload session")
         if piece.kind is PieceKind.FINAL:
             return await self._finalize(session, piece, req, policy)
+        return await self._hold(session, piece, req, held, policy)
+
+    async def _hold(self, session: UploadSession, piece: Piece, req: UploadRequest, held: HeldRequest,
+                    policy: Policy) -> Result:
+        """A chunk that is not the last: kept, and answered as the service answers an accepted chunk."""
         try:
             if len(held.body) > OFF_LOOP_BYTES:  # a spilled chunk is written to disk: not on the event loop
                 await self._off_loop(self.sessions.hold, session, held, policy.limits.max_body_bytes)
@@ -526,7 +531,8 @@ class UploadPipeline:
                 self.sessions.hold(session, held, policy.limits.max_body_bytes)
         except SessionLimitExceeded as err:
             return self._session_error(session, piece, req, policy, InspectionErrorKind.TOO_LARGE, str(err))
-        return tagged(_respond(protocol.interim(req.host, session)))
+        reply = PROTOCOLS[session.protocol].interim(req.host, session)
+        return Result(_respond(reply), upload_id=session.upload_id)
 
     async def _finalize(self, session: UploadSession, piece: Piece, req: UploadRequest, policy: Policy) -> Result:
         """The last piece: the whole file, judged like a raw upload of it; then replayed upstream, or refused."""

@@ -82,7 +82,7 @@ def test_a_warn_grant_is_bound_to_the_client_not_to_the_app_account():
 
     ctx = RequestContext("h", "/", "PUT", "d", client_ip="10.0.0.9", user="a@b.example", user_source="session_token")
     assert _warn_identity(ctx) == "10.0.0.9"  # the proceed click reaches the gateway without the app's token
-    assert _warn_identity(RequestContext("h", "/", "PUT", "d", "10.0.0.9", "a@b.example", "header")) == "a@b.example"
+    assert _warn_identity(RequestContext("h", "/", "PUT", "d", "10.0.0.9", "a@b.example", user_source="header")) == "a@b.example"
 
 
 def test_an_allow_list_of_corporate_account_domains_is_a_users_glob(tmp_path):
