@@ -314,9 +314,7 @@ class DlpGateway:
             message.drop()  # the socket is being closed for a policy violation: nothing more goes out
             return
         head = request_head(flow)
-        if "dlp_ws_destination" not in flow.metadata:
-            flow.metadata["dlp_ws_destination"] = self.pipeline.websocket_destination(head)
-        dest = flow.metadata["dlp_ws_destination"]
+        dest = self.pipeline.websocket_destination(head)  # per message: a reloaded policy applies to open sockets
         if dest is None:
             return
         result = await self.pipeline.handle_message(head, message.content, message.is_text, dest)
