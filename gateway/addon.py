@@ -16,8 +16,27 @@ from gateway.audit import AuditLog
 from gateway.cache import ReportCache
 from gateway.clients import ClientAcl
 from gateway.metrics import GatewayMetrics, start_http_server
-from gateway.pipeline import ForwardRebuilt, Recorder, RequestHead, Respond, Result, UploadPipeline, UploadRequest
+from gateway.pipeline import (
+    DropMessage,
+    ForwardRebuilt,
+    Recorder,
+    ReplayHeld,
+    RequestHead,
+    Respond,
+    Result,
+    UploadPipeline,
+    UploadRequest,
+)
 from gateway.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, PolicyStore
+from gateway.proxy_actions import (
+    CLOSE_TRIGGER_MARK,
+    REPLAY_MARK,
+    close_websocket,
+    held_request,
+    replay_held,
+    send_to_client,
+)
+from gateway.sessions import Piece, PieceKind, SessionLimits, SessionStore
 from gateway.warn import WarnOverrides
 from gateway.workers import InspectionPool
 
@@ -39,6 +58,12 @@ class DlpGateway:
         self.overrides = WarnOverrides()
         self.recorder = Recorder(self.metrics)
         self.pipeline: UploadPipeline | None = None  # exists once a policy is loaded
+        self.sessions = SessionStore()
+        self._sweeper: asyncio.Task | None = None
+        # What is done to mitmproxy itself (gateway.proxy_actions); in-process tests put stand-ins here.
+        self.replay_held = replay_held
+        self.close_websocket = close_websocket
+        self.send_to_client = send_to_client
 
     # --- configuration ---------------------------------------------------------------------------------------
 
@@ -58,6 +83,26 @@ class DlpGateway:
         loader.add_option("dlp_warn_secret", str, "", "HMAC secret for warn 'proceed' links (share it across replicas).")
         loader.add_option(
             "dlp_proceed_host", str, "dlp-gateway.internal", "Host name of the gateway's own 'proceed anyway' pages."
+        )
+        loader.add_option(
+            "dlp_session_timeout", int, 900,
+            "Seconds an unfinished chunked/resumable upload session is held with no new request before it is "
+            "dropped (its held bytes never went upstream).",
+        )
+        loader.add_option(
+            "dlp_session_memory_mb", int, 64,
+            "MiB of held upload-session chunks kept in memory, all sessions together; more is spilled to private "
+            "temporary files.",
+        )
+        loader.add_option(
+            "dlp_session_max_held_mb", int, 1024,
+            "MiB of upload-session chunks held in memory and on disk, all sessions together; a chunk over it gets "
+            "the policy's on_error (each session is also capped by the policy's max_body_bytes).",
+        )
+        loader.add_option(
+            "dlp_session_dir", str, "",
+            "Directory in which a private (0700) directory for spilled upload-session chunks is made (default: the "
+            "system temporary directory, $TMPDIR).",
         )
         loader.add_option(
             "dlp_intercept_only_destinations",
@@ -81,6 +126,8 @@ class DlpGateway:
             self.cache.max_entries = ctx.options.dlp_cache_entries
         if "dlp_warn_secret" in updated and ctx.options.dlp_warn_secret:
             self.overrides.secret = ctx.options.dlp_warn_secret.encode()
+        if updated & {"dlp_session_timeout", "dlp_session_memory_mb", "dlp_session_max_held_mb", "dlp_session_dir"}:
+            self._configure_sessions()
         if "dlp_policy" in updated:
             path = ctx.options.dlp_policy or str(DEFAULT_POLICY_PATH)
             try:
@@ -95,7 +142,7 @@ class DlpGateway:
             store.on_reload.append(self._policy_reloaded)
             if self.pipeline is None:
                 self.pipeline = UploadPipeline(store, self.pool, self.metrics, self.cache, self.overrides,
-                                               ctx.options.dlp_proceed_host)
+                                               ctx.options.dlp_proceed_host, self.sessions)
             self.pipeline.policies = store
             self.cache.clear()
             self.metrics.observe_policy_reload(True, store.current.version_id)
@@ -104,6 +151,28 @@ class DlpGateway:
             self.pipeline.proceed_host = ctx.options.dlp_proceed_host
         if updated & {"dlp_policy", "dlp_intercept_only_destinations", "allow_hosts", "ignore_hosts"}:
             self._update_allow_hosts()
+
+    def _configure_sessions(self) -> None:
+        o = ctx.options
+        if not 1 <= o.dlp_session_timeout <= 7 * 86400:
+            raise exceptions.OptionsError(f"dlp_session_timeout must be 1..604800 seconds, not {o.dlp_session_timeout}")
+        if not 0 <= o.dlp_session_memory_mb <= o.dlp_session_max_held_mb or o.dlp_session_max_held_mb < 1:
+            raise exceptions.OptionsError(
+                f"dlp_session_memory_mb ({o.dlp_session_memory_mb}) must be 0..dlp_session_max_held_mb "
+                f"({o.dlp_session_max_held_mb}), which must be >= 1")
+        limits = SessionLimits(o.dlp_session_memory_mb * 2**20, o.dlp_session_max_held_mb * 2**20,
+                               float(o.dlp_session_timeout), o.dlp_session_dir)
+        if limits.directory != self.sessions.limits.directory:
+            self.sessions.close()
+            self.sessions = SessionStore(limits)
+            if self.pipeline is not None:
+                self.pipeline.sessions = self.sessions
+        self.sessions.limits = limits
+        try:  # fail loudly at start-up: the spill directory is made now, not on the first big upload
+            self.sessions.directory
+        except OSError as err:
+            raise exceptions.OptionsError(f"cannot make the upload-session directory in "
+                                          f"{o.dlp_session_dir or 'the temporary directory'}: {err}") from None
 
     def _update_allow_hosts(self) -> None:
         """Decrypt only destination hosts, unless the operator chose allow_hosts/ignore_hosts themselves."""
@@ -146,6 +215,14 @@ class DlpGateway:
         self.pool = InspectionPool(ctx.options.dlp_workers, memory_limit_mb=ctx.options.dlp_worker_memory_mb)
         self.pipeline.inspection = self.pool
         asyncio.create_task(self._start_pool())
+        self._sweeper = asyncio.create_task(self._sweep_sessions())
+
+    async def _sweep_sessions(self) -> None:
+        """Abandoned upload sessions are freed within a quarter of their timeout (and at every new piece)."""
+        while True:
+            await asyncio.sleep(min(30.0, max(0.05, self.sessions.limits.timeout_seconds / 4)))
+            if self.pipeline is not None:
+                self.pipeline.sweep_sessions()
 
     async def _start_pool(self) -> None:
         assert self.pool is not None
@@ -159,6 +236,9 @@ class DlpGateway:
         self.metrics.set_ready(True)
 
     def done(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self.sessions.close()
         if self.store is not None:
             self.store.stop_watching()
         if self.pool is not None:
@@ -173,23 +253,82 @@ class DlpGateway:
     # --- traffic: translate flows to and from the pipeline ------------------------------------------------------
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or self.pipeline is None:
+        if flow.response or flow.error or self.pipeline is None or flow.metadata.get(REPLAY_MARK):
             return
         screened = self.pipeline.screen(request_head(flow))
-        if screened.destination is None:
+        if screened.destination is None and screened.piece is None:
             return
         flow.metadata["dlp_destination"] = screened.destination
+        if screened.piece is not None:
+            flow.metadata["dlp_piece"] = screened.piece.to_json()
         flow.request.stream = False  # nothing reaches the server before the decision
         if screened.early is not None:
             self._apply(flow, screened.early)
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response or flow.error or self.pipeline is None:
+        if flow.response or flow.error or self.pipeline is None or flow.metadata.get(REPLAY_MARK):
             return
         dest = flow.metadata.get("dlp_destination")
+        piece = _piece(flow)
+        if piece is not None:
+            result = await self.pipeline.handle_piece(upload_request(flow), piece, held_request(flow), dest)
+            self._apply(flow, result)
+            if isinstance(result.outcome, ReplayHeld):
+                await self._replay(flow, result.outcome)
+            return
         if dest is None and not self.pipeline.is_proceed(request_head(flow)):
             return
         self._apply(flow, await self.pipeline.handle(upload_request(flow), dest))
+
+    async def _replay(self, flow: http.HTTPFlow, replay: ReplayHeld) -> None:
+        """The held chunks go upstream first; this (last) piece follows unless the upstream refused one of them."""
+        try:
+            timeout = self.store.current.limits.inspect_timeout_seconds if self.store else 60.0
+            refused = await self.replay_held(flow, replay, max(30.0, timeout))
+            if refused is not None:
+                flow.response = refused
+        finally:
+            replay.release()
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        piece = _piece(flow)
+        if piece is None or piece.kind is not PieceKind.START or flow.response is None or self.pipeline is None:
+            return
+        if flow.metadata.get("dlp_decision", {}).get("action") == "block" or "dlp_upload_id" not in flow.metadata:
+            return
+        headers = {k.lower(): v for k, v in flow.response.headers.items()}
+        self.pipeline.session_started(request_head(flow), piece, flow.response.status_code, headers,
+                                      flow.metadata["dlp_upload_id"], flow.metadata.get("dlp_destination"))
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Client-to-server messages to in-scope hosts are judged like uploads (gateway.pipeline.handle_message)."""
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        if message.injected:
+            if flow.metadata.get(CLOSE_TRIGGER_MARK) and not message.content:
+                message.drop()  # our own wake-up for the close (gateway.proxy_actions.close_websocket)
+            return
+        if not message.from_client or self.pipeline is None:
+            return
+        if flow.metadata.get("dlp_ws_closing"):
+            message.drop()  # the socket is being closed for a policy violation: nothing more goes out
+            return
+        head = request_head(flow)
+        dest = self.pipeline.websocket_destination(head)  # per message: a reloaded policy applies to open sockets
+        if dest is None:
+            return
+        result = await self.pipeline.handle_message(head, message.content, message.is_text, dest)
+        outcome = result.outcome
+        if isinstance(outcome, DropMessage):
+            message.drop()
+            if outcome.reply is not None:
+                self.send_to_client(flow, outcome.reply, outcome.reply_is_text)
+            else:
+                flow.metadata["dlp_ws_closing"] = True
+                self.close_websocket(flow, outcome.close_code, outcome.close_reason)
+        elif isinstance(outcome, ForwardRebuilt):
+            message.content = outcome.body
+        self._record(flow, result)
 
     def _apply(self, flow: http.HTTPFlow, result: Result) -> None:
         """Carry out the pipeline's outcome on the flow and write its record."""
@@ -200,10 +339,20 @@ class DlpGateway:
             flow.request.raw_content = outcome.body  # already in the request's own Content-Encoding
             if "transfer-encoding" not in flow.request.headers:
                 flow.request.headers["content-length"] = str(len(outcome.body))
+        self._record(flow, result)
+
+    def _record(self, flow: http.HTTPFlow, result: Result) -> None:
+        if result.upload_id is not None:
+            flow.metadata["dlp_upload_id"] = result.upload_id
         if result.record is not None:
             flow.metadata["dlp_incident"] = result.record.incident_id
             flow.metadata["dlp_decision"] = result.record.decision.to_json()
             self.recorder.write(result.record)
+
+
+def _piece(flow: http.HTTPFlow) -> Piece | None:
+    data = flow.metadata.get("dlp_piece")
+    return Piece.from_json(data) if data else None
 
 
 def request_head(flow: http.HTTPFlow) -> RequestHead:

@@ -41,6 +41,11 @@ class AuditEvent:
     latency_ms: float = 0.0
     policy_version: str = ""
     override: bool = False
+    # One id for every request of one chunked/resumable upload session (start, chunks, last chunk), so the SOC sees
+    # one upload; None for an upload in one request. upload_pieces: the session's requests up to this decision.
+    upload_id: str | None = None
+    upload_pieces: int = 0
+    user_source: str | None = None  # "proxy_auth", "header" or "session_token" (the account signed in to the app)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -63,6 +68,8 @@ def build_audit_event(
     latency_seconds: float,
     policy_version: str,
     override: bool = False,
+    upload_id: str | None = None,
+    upload_pieces: int = 0,
 ) -> AuditEvent:
     """Build the event from typed data only; nothing here can carry detected text."""
     entities = Counter(f.entity for r in reports for f in r.findings)
@@ -91,6 +98,9 @@ def build_audit_event(
         latency_ms=round(max(0.0, latency_seconds) * 1000.0, 1),
         policy_version=policy_version,
         override=override,
+        upload_id=upload_id,
+        upload_pieces=upload_pieces,
+        user_source=ctx.user_source,
     )
 
 

@@ -27,7 +27,8 @@ class BlockResponse:
     headers: dict[str, str]
 
 
-def _message(decision: Decision, incident_id: str) -> str:
+def block_message(decision: Decision, incident_id: str) -> str:
+    """The sentence a blocked or warned user reads (never detected text)."""
     what = "blocked" if decision.action is Action.BLOCK else "held for confirmation"
     return (
         f"This upload was {what} by your organisation's data loss prevention policy "
@@ -50,7 +51,7 @@ def block_response(
         "X-DLP-Incident": incident_id,
         "Cache-Control": "no-store",
     }
-    message = _message(decision, incident_id)
+    message = block_message(decision, incident_id)
     style = API_ERROR_STYLES.get(host.lower())
     if style is None and wants_html(accept, sec_fetch_mode):
         headers["Content-Type"] = "text/html; charset=utf-8"

@@ -37,6 +37,8 @@ OTHER = "other"
 
 STAGES = ("decode", "metadata", "ocr", "analyze", "faces", "barcodes", "redact", "document")
 ERROR_KINDS = tuple(k.value for k in InspectionErrorKind) + ("addon_exception", "extract")
+SESSION_PROTOCOLS = ("google_resumable", "content_range")  # gateway.sessions
+SESSION_OUTCOMES = ("held", "answered", "replayed", "forwarded", "refused")
 CLIENT_REFUSALS = ("not_allowed", "block_global", "block_private")  # gateway.clients
 
 # Inspection of one image takes 0.05 s (cache hit, tiny image) to tens of seconds (big scan on 2 cores).
@@ -156,6 +158,23 @@ class GatewayMetrics:
             f"{PREFIX}_policy_version_info", "The policy version in force (value is always 1).", ["version"],
             registry=r,
         )
+        self.upload_sessions = Gauge(
+            f"{PREFIX}_upload_sessions", "Chunked/resumable upload sessions held, waiting for their last chunk.",
+            registry=r,
+        )
+        self.upload_session_bytes = Gauge(
+            f"{PREFIX}_upload_session_held_bytes", "File bytes held for upload sessions, in memory or spilled to disk.",
+            ["storage"], registry=r,
+        )
+        self.upload_session_pieces = Counter(
+            f"{PREFIX}_upload_session_pieces_total",
+            "Requests of upload sessions by protocol and what happened to them (held, answered, replayed, forwarded, "
+            "refused).", ["protocol", "outcome"], registry=r,
+        )
+        self.upload_sessions_expired = Counter(
+            f"{PREFIX}_upload_sessions_expired_total", "Upload sessions dropped unfinished after their timeout.",
+            registry=r,
+        )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when the gateway is ready to serve traffic.", registry=r)
         self.clients_refused = Counter(
             f"{PREFIX}_clients_refused_total",
@@ -229,6 +248,19 @@ class GatewayMetrics:
 
     def observe_warn_override(self, destination: str) -> None:
         self.warn_overrides.labels(self._destination(destination)).inc()
+
+    def observe_session_piece(self, protocol: str, outcome: str) -> None:
+        """One request of an upload session; protocol is a gateway.sessions protocol NAME, outcome one of
+        SESSION_OUTCOMES."""
+        self.upload_session_pieces.labels(protocol if protocol in SESSION_PROTOCOLS else OTHER,
+                                          outcome if outcome in SESSION_OUTCOMES else OTHER).inc()
+
+    def set_sessions(self, count: int, memory_bytes: int, disk_bytes: int, expired: int = 0) -> None:
+        self.upload_sessions.set(count)
+        self.upload_session_bytes.labels("memory").set(memory_bytes)
+        self.upload_session_bytes.labels("disk").set(disk_bytes)
+        if expired:
+            self.upload_sessions_expired.inc(expired)
 
     # --- state -------------------------------------------------------------------------------------------------
 

@@ -144,11 +144,12 @@ class RequestContext:
     method: str
     destination: str | None  # destination group name, None when out of scope
     client_ip: str = ""
-    user: str | None = None  # authenticated proxy user
+    user: str | None = None  # authenticated proxy user, SSO header user, or the account signed in to the app
     groups: frozenset[str] = frozenset()
     image_count: int = 0
     total_image_bytes: int = 0
     headers: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)  # request headers (lower-case names)
+    user_source: str | None = None  # where `user` came from: "proxy_auth", "header" or "session_token"
 
 
 @dataclass

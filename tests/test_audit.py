@@ -44,7 +44,8 @@ def test_build_audit_event_fields():
     event = _event()
     assert [f.name for f in fields(AuditEvent)] == [
         "time", "incident_id", "client_ip", "user", "destination_host", "destination_group", "method", "action",
-        "rule", "reason", "entities", "images", "documents", "latency_ms", "policy_version", "override"]
+        "rule", "reason", "entities", "images", "documents", "latency_ms", "policy_version", "override",
+        "upload_id", "upload_pieces", "user_source"]
     stamp = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
     assert event.time.endswith("Z") and abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 5
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event.time)
@@ -58,6 +59,9 @@ def test_build_audit_event_fields():
     ]
     assert (event.latency_ms, event.policy_version, event.override) == (1234.6, "v7", False)
     assert _event(override=True).override is True
+    assert (event.upload_id, event.upload_pieces) == (None, 0)
+    linked = _event(upload_id="up-abc", upload_pieces=4)
+    assert (linked.upload_id, linked.upload_pieces) == ("up-abc", 4)
     line = event.to_json()
     assert "\n" not in line and json.loads(line)["entities"] == {"EMAIL_ADDRESS": 2, "FACE": 1}
 

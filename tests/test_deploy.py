@@ -474,6 +474,31 @@ def test_deployment_is_locked_down_and_probed(helm, tmp_path):
     assert json.loads(dashboard["data"]["dlp-gateway.json"]) == json.loads(DASHBOARD.read_text())
 
 
+def test_proxy_service_keeps_a_client_on_one_replica_for_upload_sessions(helm, kubernetes_validate, tmp_path):
+    """Chunks of one upload session are held by one replica: ClientIP affinity by default, renderable off."""
+    def proxy_service(values: dict | None) -> dict:
+        kinds = by_kind(render(helm, tmp_path, values))
+        return next(s for s in kinds["Service"] if not s["metadata"]["name"].endswith("-metrics"))
+
+    default = proxy_service(None)
+    assert default["spec"]["sessionAffinity"] == "ClientIP"
+    assert default["spec"]["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+    tuned = proxy_service({"service": {"sessionAffinityTimeoutSeconds": 3600}})
+    assert tuned["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 3600
+    off = proxy_service({"service": {"sessionAffinity": "None"}})
+    assert off["spec"]["sessionAffinity"] == "None" and "sessionAffinityConfig" not in off["spec"]
+    for service in (default, tuned, off):
+        for version in ("1.25.0", kubernetes_validate.latest_version()):
+            kubernetes_validate.validate(service, version, strict=True)
+    bad = json.loads(json.dumps(default))
+    bad["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSecond"] = 5  # the validator is real
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, "1.25.0", strict=True)
+    args = by_kind(render(helm, tmp_path))["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    assert {"dlp_session_timeout=900", "dlp_session_memory_mb=64", "dlp_session_max_held_mb=768"} <= set(sets)
+
+
 def _run_namespace(args: list[str]):
     from gateway.cli import build_parser
 

@@ -29,8 +29,9 @@ class Destination:
     methods: frozenset[str] = DEFAULT_METHODS
     tags: frozenset[str] = frozenset()
 
-    def matches(self, host: str, path: str, method: str) -> bool:
-        if method.upper() not in self.methods:
+    def matches(self, host: str, path: str, method: str | None) -> bool:
+        """method None: any method (the messages of a WebSocket to this place are uploads)."""
+        if method is not None and method.upper() not in self.methods:
             return False
         if not any(host_matches(g, host) for g in self.hosts):
             return False
@@ -156,8 +157,9 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy(name={self.name!r}, version_id={self.version_id!r}, rules={len(self.rules)})"
 
-    def destination_for(self, host: str, path: str, method: str) -> str | None:
-        """Name of the first destination (file order) matching this request, or None if out of scope."""
+    def destination_for(self, host: str, path: str, method: str | None) -> str | None:
+        """Name of the first destination (file order) matching this request, or None if out of scope.
+        method None matches any method (WebSocket messages)."""
         h, p = normalize_host(host), normalize_path(path)
         for dest in self.destinations:
             if dest.matches(h, p, method):

@@ -10,9 +10,15 @@ import socket
 import socketserver
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import wsproto.connection
+import wsproto.events
+from wsproto.connection import Connection, ConnectionType
+from wsproto.utilities import generate_accept_token
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,6 +33,17 @@ class Received:
     host: str
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass
+class WsReceived:
+    path: str
+    host: str
+    data: bytes | str  # str for a text message
+
+
+# An answer instead of the default 200 JSON: (status, headers, body), or None to keep the default.
+Responder = Callable[[Received], "tuple[int, dict[str, str], bytes] | None"]
 
 
 def make_cert(directory: Path, names: tuple[str, ...] = ("localhost",),
@@ -72,14 +89,20 @@ class RecordingUpstream:
     """Threaded HTTPS server; `received` lists what arrived, newest last.
 
     `host` "::" listens on every IPv4 and IPv6 address (dual stack); `names` are the certificate's host names;
-    tls=False serves plain HTTP.
+    tls=False serves plain HTTP. `responder` may answer a request in a service's own way (an upload protocol, see
+    tests/support/upload_services.py). A GET with `Upgrade: websocket` becomes a WebSocket whose client messages are
+    recorded in `ws_received` and acknowledged with `{"event": "received", "sha256": ...}`.
     """
 
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0,
-                 names: tuple[str, ...] = ("localhost",), tls: bool = True) -> None:
+                 names: tuple[str, ...] = ("localhost",), tls: bool = True, responder: Responder | None = None) -> None:
         self.cert, key = make_cert(directory, names, ips=(host,) if host not in ("::", "0.0.0.0") else ())
         self.received: list[Received] = []
+        self.ws_received: list[WsReceived] = []
+        self.responder = responder
         self._lock = threading.Lock()
+        self._ws_partial: dict[int, list] = {}
+        self.ws_closes: list[tuple[str, int]] = []  # (path, close code) of each WebSocket the peer closed
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,20 +110,60 @@ class RecordingUpstream:
             disable_nagle_algorithm = True  # else every response stalls ~40 ms (delayed ACK)
 
             def _handle(self) -> None:
+                if self.headers.get("upgrade", "").lower() == "websocket":
+                    return self._websocket()
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                got = Received(self.command, self.path, self.headers.get("host", ""), dict(self.headers), body)
                 with upstream._lock:
-                    upstream.received.append(
-                        Received(self.command, self.path, self.headers.get("host", ""), dict(self.headers), body)
-                    )
-                payload = json.dumps({"ok": True, "sha256": hashlib.sha256(body).hexdigest()}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
+                    upstream.received.append(got)
+                    answer = upstream.responder(got) if upstream.responder else None
+                status, headers, payload = answer or (200, {"content-type": "application/json"}, json.dumps(
+                    {"ok": True, "sha256": hashlib.sha256(body).hexdigest()}).encode())
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = _handle
+            def _websocket(self) -> None:
+                key = self.headers.get("sec-websocket-key", "").encode()
+                self.send_response(101)
+                self.send_header("upgrade", "websocket")
+                self.send_header("connection", "Upgrade")
+                self.send_header("sec-websocket-accept", generate_accept_token(key).decode())
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                ws = Connection(ConnectionType.SERVER)
+                path, host = self.path, self.headers.get("host", "")
+                while True:
+                    data = self.connection.recv(65536)
+                    ws.receive_data(data or None)
+                    for event in ws.events():
+                        if isinstance(event, wsproto.events.Message):
+                            with upstream._lock:  # messages arrive whole: wsproto joins frames only if asked
+                                upstream._ws_partial.setdefault(id(ws), []).append(event.data)
+                                if not event.message_finished:
+                                    continue
+                                parts = upstream._ws_partial.pop(id(ws))
+                                whole = "".join(parts) if isinstance(event.data, str) else b"".join(parts)
+                                upstream.ws_received.append(WsReceived(path, host, whole))
+                            raw = whole.encode() if isinstance(whole, str) else whole
+                            ack = json.dumps({"event": "received", "sha256": hashlib.sha256(raw).hexdigest()})
+                            self.connection.sendall(ws.send(wsproto.events.TextMessage(ack)))
+                        elif isinstance(event, wsproto.events.Ping):
+                            self.connection.sendall(ws.send(event.response()))
+                        elif isinstance(event, wsproto.events.CloseConnection):
+                            if ws.state is wsproto.connection.ConnectionState.REMOTE_CLOSING:
+                                self.connection.sendall(ws.send(event.response()))
+                            upstream.ws_closes.append((path, event.code))
+                            return
+                    if not data:
+                        return
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
             def log_message(self, *args) -> None:
                 pass
