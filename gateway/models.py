@@ -201,6 +201,32 @@ class CustomRecognizer:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """How the inspection models run on this machine: read once at start-up (`from_env`), then passed down."""
+
+    threads: int = 0  # cores for OCR; 0: every core this process may use
+    parallel_stages: bool | None = None  # faces and codes beside OCR on a second thread; None: when there are 2+ cores
+    cache_dir: str | None = None  # derived model files (the ONNX CRAFT); None: ~/.cache/dlp-gateway
+    providers: tuple[str, ...] = ()  # ONNX Runtime execution providers in order of preference; (): the CPU
+    int8: bool = True  # the int8 detector where it is accepted on this CPU
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EngineSettings:
+        """From $DLP_OCR_THREADS, $DLP_PARALLEL_STAGES, $DLP_GATEWAY_CACHE, $DLP_ONNX_PROVIDERS, $DLP_OCR_INT8."""
+        import os
+
+        env = os.environ if env is None else env
+        parallel = env.get("DLP_PARALLEL_STAGES")
+        return cls(
+            threads=int(env.get("DLP_OCR_THREADS") or 0),
+            parallel_stages=None if parallel is None else parallel != "0",
+            cache_dir=env.get("DLP_GATEWAY_CACHE") or None,
+            providers=tuple(p.strip() for p in env.get("DLP_ONNX_PROVIDERS", "").split(",") if p.strip()),
+            int8=env.get("DLP_OCR_INT8", "1") != "0",
+        )
+
+
+@dataclass(frozen=True)
 class InspectOptions:
     """Everything from the policy that changes what inspection finds. Hashable: part of the report cache key."""
 

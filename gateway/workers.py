@@ -17,9 +17,10 @@ import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from gateway.cpus import available_cpus
-from gateway.models import Finding, ImageReport, InspectionError, InspectionErrorKind, InspectOptions
+from gateway.models import EngineSettings, Finding, ImageReport, InspectionError, InspectionErrorKind, InspectOptions
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,11 @@ def _worker_init(threads: int) -> None:
     except OSError:
         pass
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    os.environ.setdefault("DLP_OCR_THREADS", str(threads))  # the OCR engine sizes its ONNX sessions by it
     global _inspector
     from gateway.inspection import Inspector
 
-    _inspector = Inspector(InspectOptions())
+    engine = EngineSettings.from_env()  # the worker's start-up: $DLP_OCR_THREADS, if set, wins over its share
+    _inspector = Inspector(InspectOptions(), engine=engine if engine.threads else replace(engine, threads=threads))
 
 
 def _worker_inspector(options: InspectOptions):

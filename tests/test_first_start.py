@@ -27,14 +27,13 @@ CRAFT = os.path.join(easyocr_en_models.model_dir(), WEIGHT_FILES[0])
 
 # --- in-process: which files are missing, and who speaks ---------------------------------------------------------
 
-def test_an_empty_cache_misses_the_int8_detector_and_a_full_one_nothing(tmp_path, monkeypatch):
-    monkeypatch.delenv("DLP_OCR_INT8", raising=False)
+def test_an_empty_cache_misses_the_int8_detector_and_a_full_one_nothing(tmp_path):
     missing = missing_ocr_models(CRAFT, str(tmp_path))
     assert len(missing) == 1 and missing[0].startswith("craft-") and missing[0].endswith(craft_onnx.INT8 + ".onnx")
     (tmp_path / missing[0]).write_bytes(b"x")
     assert missing_ocr_models(CRAFT, str(tmp_path)) == []
-    monkeypatch.setenv("DLP_OCR_INT8", "0")  # the float model is the one used then
-    assert missing_ocr_models(CRAFT, str(tmp_path)) == [missing[0].replace(craft_onnx.INT8, "")]
+    # without int8 the float model is the one used
+    assert missing_ocr_models(CRAFT, str(tmp_path), int8=False) == [missing[0].replace(craft_onnx.INT8, "")]
     assert missing_ocr_models(str(tmp_path / "no-weights.pth"), str(tmp_path)) == []
 
 

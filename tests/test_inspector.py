@@ -83,10 +83,9 @@ def test_faces_run_on_the_side_thread_beside_ocr(inspector, monkeypatch):
 
 
 def test_parallel_stages_can_be_turned_off(inspector, monkeypatch):
-    from gateway.models import InspectOptions
+    from gateway.models import EngineSettings, InspectOptions
 
-    monkeypatch.setenv("DLP_PARALLEL_STAGES", "0")
-    sequential = Inspector(InspectOptions(), _shared=inspector)
+    sequential = Inspector(InspectOptions(), engine=EngineSettings(parallel_stages=False), _shared=inspector)
     assert sequential._side is None and sequential._ocr is inspector._ocr
     seen: list[str] = []
     _recording_faces(monkeypatch, sequential, seen)
@@ -111,3 +110,13 @@ def test_ocr_failure_waits_for_the_side_thread(inspector, monkeypatch):
     monkeypatch.setattr(inspector._ocr, "read", broken)
     report = inspector.inspect(text_image(["Contact: jane.doe@corpmail.com"]))
     assert report.error is InspectionErrorKind.INTERNAL and len(seen) == 1
+
+
+def test_engine_settings_are_read_once_from_the_environment():
+    from gateway.models import EngineSettings
+
+    assert EngineSettings.from_env({}) == EngineSettings()
+    got = EngineSettings.from_env({"DLP_OCR_THREADS": "3", "DLP_PARALLEL_STAGES": "0", "DLP_GATEWAY_CACHE": "/c",
+                                   "DLP_ONNX_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider",
+                                   "DLP_OCR_INT8": "0"})
+    assert got == EngineSettings(3, False, "/c", ("CUDAExecutionProvider", "CPUExecutionProvider"), False)

@@ -45,7 +45,7 @@ def paths(cache: str) -> tuple[str, str]:
 def used_model(cache: str, monkeypatch) -> str:
     seen = []
     real = craft_onnx._session
-    monkeypatch.setattr(craft_onnx, "_session", lambda path, threads: seen.append(path) or real(path, threads))
+    monkeypatch.setattr(craft_onnx, "_session", lambda path, threads, providers=(): seen.append(path) or real(path, threads))
     assert craft_onnx.cached_detector(weights(), 1, cache) is not None
     return seen[-1]
 

@@ -107,8 +107,7 @@ def detect_with(engine: OcrEngine, run, rgb: np.ndarray):
 
 def test_float_onnx_and_torch_detectors_find_the_same_boxes(engine: OcrEngine, cache: str, monkeypatch, torch_net):
     rgb = form()
-    monkeypatch.setenv("DLP_OCR_INT8", "0")
-    float_onnx, backend = craft_onnx.load_detector(torch_net, weights(), 1, cache)
+    float_onnx, backend = craft_onnx.load_detector(torch_net, weights(), 1, cache, int8=False)
     assert backend == "onnxruntime"
     onnx_boxes = rects(detect_with(engine, float_onnx, rgb))
     torch_boxes = rects(detect_with(engine, craft_onnx.torch_runner(torch_net), rgb))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -20,6 +19,7 @@ import numpy as np
 
 from gateway.cpus import available_cpus
 from gateway.models import (
+    EngineSettings,
     Finding,
     ImageReport,
     InspectionError,
@@ -42,22 +42,25 @@ class Inspector:
     """Runs every detector the options enable on one image. Heavy models load in __init__, never per image."""
 
     def __init__(self, options: InspectOptions = InspectOptions(), *, ocr: OcrReader | None = None,
-                 _shared: Inspector | None = None) -> None:
-        """`ocr` replaces the OcrEngine this would build (e.g. the benchmark's, which keeps what it read)."""
+                 engine: EngineSettings | None = None, _shared: Inspector | None = None) -> None:
+        """`ocr` replaces the OcrEngine this would build (e.g. the benchmark's, which keeps what it read); `engine`
+        says how the models run (default: EngineSettings.from_env(), the process's start-up settings)."""
         from gateway.inspection.faces import FaceDetector
         from gateway.inspection.ocr import OcrEngine
         from gateway.inspection.text import TextAnalyzer
 
         self.options = options
+        engine = engine or (_shared.engine if _shared else EngineSettings.from_env())
+        self.engine = engine
         # Reuse OCR and face models from another Inspector when only the text recognizers differ (policy reload).
         if ocr is None and _shared is not None:
             ocr = _shared._ocr
-        self._ocr = ocr if ocr is not None else (OcrEngine() if options.ocr else None)
+        self._ocr = ocr if ocr is not None else (OcrEngine(engine) if options.ocr else None)
         self._faces = _shared._faces if _shared and _shared._faces else (FaceDetector() if options.faces else None)
         self._text = TextAnalyzer(options.recognizers, options.allow_list)
         # Faces and codes run beside OCR on a second core (they share nothing with it): the image's latency is then
-        # OCR's, not OCR's plus faces'. DLP_PARALLEL_STAGES=0 keeps everything on the calling thread.
-        parallel = os.environ.get("DLP_PARALLEL_STAGES", "1" if available_cpus() > 1 else "0") != "0"
+        # OCR's, not OCR's plus faces'. engine.parallel_stages=False keeps everything on the calling thread.
+        parallel = engine.parallel_stages if engine.parallel_stages is not None else available_cpus() > 1
         self._side = (_shared._side if _shared else ThreadPoolExecutor(1, thread_name_prefix="inspect-side")) \
             if parallel else None
 

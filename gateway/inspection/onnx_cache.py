@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 def cache_dir(preferred: str | None = None) -> str:
     """A writable directory for derived model files."""
-    candidates = [preferred, os.environ.get("DLP_GATEWAY_CACHE"), os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway"),
+    candidates = [preferred, os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway"),
                   os.path.join(tempfile.gettempdir(), f"dlp-gateway-{os.getuid()}")]
     for d in candidates:
         if not d:
@@ -28,8 +28,8 @@ def cache_dir(preferred: str | None = None) -> str:
 
 
 def prebuilt(filename: str, directory: str | None) -> str | None:
-    """A model already built (e.g. at image build time into a read-only $DLP_GATEWAY_CACHE): use it as it is."""
-    d = directory or os.environ.get("DLP_GATEWAY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway")
+    """A model already built (e.g. at image build time into a read-only cache dir): use it as it is."""
+    d = directory or os.path.join(os.path.expanduser("~"), ".cache", "dlp-gateway")
     path = os.path.join(d, filename)
     return path if os.path.isfile(path) else None
 
@@ -88,13 +88,13 @@ def session_options(threads: int):
     return opts
 
 
-def providers() -> list[str]:
-    """ONNX Runtime execution providers for the OCR models: $DLP_ONNX_PROVIDERS (comma-separated, in order of
-    preference, e.g. "CUDAExecutionProvider,CPUExecutionProvider" with the onnxruntime-gpu package), else the CPU.
+def providers(wanted: tuple[str, ...] = ()) -> list[str]:
+    """ONNX Runtime execution providers for the OCR models: `wanted` (EngineSettings.providers, in order of
+    preference, e.g. "CUDAExecutionProvider", "CPUExecutionProvider" with the onnxruntime-gpu package), else the CPU.
     Raises RuntimeError naming the available ones when a requested provider is not installed (fail at start-up)."""
     import onnxruntime as ort
 
-    wanted = [p.strip() for p in os.environ.get("DLP_ONNX_PROVIDERS", "").split(",") if p.strip()]
+    wanted = list(wanted)
     if not wanted:
         return ["CPUExecutionProvider"]
     available = ort.get_available_providers()
@@ -104,23 +104,18 @@ def providers() -> list[str]:
     return wanted
 
 
-def open_session(path: str, threads: int):
-    """An ONNX Runtime session for `path` (CPU unless DLP_ONNX_PROVIDERS says otherwise); a file it cannot load
+def open_session(path: str, threads: int, wanted: tuple[str, ...] = ()):
+    """An ONNX Runtime session for `path` on the `wanted` providers (see providers); a file it cannot load
     (truncated, corrupt) is deleted so that the next start exports it again, and the error is raised."""
     import onnxruntime as ort
 
-    chosen = providers()  # outside the try: a bad setting must not delete the model
+    chosen = providers(wanted)  # outside the try: a bad setting must not delete the model
     try:
         return ort.InferenceSession(path, session_options(threads), providers=chosen)
     except Exception:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise
-
-
-def want_int8() -> bool:
-    """DLP_OCR_INT8=0 turns int8 quantisation of the OCR models off."""
-    return os.environ.get("DLP_OCR_INT8", "1") != "0"
 
 
 def calibration_reader(inputs: list, name: str = "image"):
