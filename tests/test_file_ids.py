@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+
 import pytest
 
 from gateway.cache import ReportCache
@@ -78,6 +79,8 @@ def test_chatgpt_blob_put_is_linked_to_the_file_id_by_its_upload_url():
     assert not file_ids.wants_answer(put)  # the id is in the URL: the (empty) answer is not read
     assert file_ids.file_id(put, 201, "", None) == file_ids.FileId("chatgpt", answer["file_id"])
     assert file_ids.file_id(put, 403, "", None) is None
+    for other in ("/file-exempt", "/file-1", "/blob/file-7Hq2Rk9LmXv4Tz1Pb8Nc3D.png"):  # not an id of ChatGPT's
+        assert file_ids.file_id(HttpRequest("PUT", host, other, {}), 201, "", None) is None
     assert file_ids.file_id(HttpRequest("PUT", host, "/upload?name=file-7Hq2Rk9LmXv4", {}), 201, "", None) is None
     assert file_ids.file_id(HttpRequest("PUT", "files.example.com", "/" + path, {}), 201, "", None) is None
 

@@ -13,7 +13,8 @@ from gateway.models import HttpRequest
 FILES_HOSTS = ("chatgpt.com", "chat.openai.com")
 FILES_PATH = path(r"/backend-api/files")
 BLOB_SUFFIX = ".oaiusercontent.com"
-_BLOB_FILE_ID = re.compile(r"/(file[-_][A-Za-z0-9]{4,64})(?=[/?]|\Z)")
+# ChatGPT's ids: "file-" and 16+ base62 characters (22 in public captures), or "file_" and 32 hex digits.
+_BLOB_FILE_ID = re.compile(r"/(file-[A-Za-z0-9]{16,64}|file_[0-9a-f]{32})(?=[/?]|\Z)")
 
 
 def is_files_request(request: HttpRequest) -> bool:
