@@ -15,7 +15,9 @@ from mitmproxy import ctx, exceptions, http
 from gateway.audit import AuditLog
 from gateway.cache import ReportCache
 from gateway.clients import ClientAcl
+from gateway.extract.apps import file_ids
 from gateway.metrics import GatewayMetrics, start_http_server
+from gateway.models import Action
 from gateway.pipeline import (
     DropMessage,
     ForwardRebuilt,
@@ -24,6 +26,7 @@ from gateway.pipeline import (
     RequestHead,
     Respond,
     Result,
+    ServiceAnswer,
     UploadPipeline,
     UploadRequest,
 )
@@ -41,6 +44,9 @@ from gateway.warn import WarnOverrides
 from gateway.workers import InspectionPool
 
 log = logging.getLogger(__name__)
+
+FORWARDED_MARK = "dlp_forwarded"  # flow.metadata: an inspected upload that went upstream (allowed or redacted)
+FORWARDED_ACTIONS = (Action.ALLOW, Action.AUDIT, Action.REDACT)
 
 
 class DlpGateway:
@@ -291,14 +297,38 @@ class DlpGateway:
             replay.release()
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None or self.pipeline is None:
+            return
+        self._session_started(flow)
+        self._upload_completed(flow)
+
+    def _session_started(self, flow: http.HTTPFlow) -> None:
         piece = _piece(flow)
-        if piece is None or piece.kind is not PieceKind.START or flow.response is None or self.pipeline is None:
+        if piece is None or piece.kind is not PieceKind.START:
             return
         if flow.metadata.get("dlp_decision", {}).get("action") == "block" or "dlp_upload_id" not in flow.metadata:
             return
         headers = {k.lower(): v for k, v in flow.response.headers.items()}
         self.pipeline.session_started(request_head(flow), piece, flow.response.status_code, headers,
                                       flow.metadata["dlp_upload_id"], flow.metadata.get("dlp_destination"))
+
+    def _upload_completed(self, flow: http.HTTPFlow) -> None:
+        """A forwarded upload's answer: the file id the service gave it goes in an `upload_completed` audit line.
+
+        The answer is read, never changed, and only when the file id is in it: JSON up to MAX_ANSWER_BYTES that
+        mitmproxy already holds (a streamed answer has no content here and is left alone)."""
+        if not flow.metadata.get(FORWARDED_MARK):
+            return
+        head, answer = request_head(flow), flow.response
+        raw = answer.raw_content
+        wanted = raw is not None and len(raw) <= file_ids.MAX_ANSWER_BYTES and self.pipeline.wants_answer(head)
+        event = self.pipeline.upload_completed(
+            head, ServiceAnswer(answer.status_code, {k.lower(): v for k, v in answer.headers.items()},
+                                raw if wanted else None),
+            flow.metadata["dlp_incident"], flow.metadata.get("dlp_upload_id"), flow.metadata.get("dlp_destination"))
+        if event is not None:
+            flow.metadata["dlp_file_id"] = event.file_id
+            self.recorder.write_completed(event)
 
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
         """Client-to-server messages to in-scope hosts are judged like uploads (gateway.pipeline.handle_message)."""
@@ -340,6 +370,9 @@ class DlpGateway:
             if "transfer-encoding" not in flow.request.headers:
                 flow.request.headers["content-length"] = str(len(outcome.body))
         self._record(flow, result)
+        if (result.record is not None and not isinstance(outcome, Respond)
+                and result.record.decision.action in FORWARDED_ACTIONS):
+            flow.metadata[FORWARDED_MARK] = True
 
     def _record(self, flow: http.HTTPFlow, result: Result) -> None:
         if result.upload_id is not None:

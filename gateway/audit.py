@@ -1,4 +1,5 @@
-"""The JSON audit log: one event per decided upload, one JSON object per line.
+"""The JSON audit log: one event per decided upload, one JSON object per line (plus an `upload_completed` line
+when the service names the file it stored).
 
 An event says who sent how many images and documents where, what was decided and which entity *types* were found
 how often. It never contains detected text, image bytes, file or member names, or the request path.
@@ -46,6 +47,28 @@ class AuditEvent:
     upload_id: str | None = None
     upload_pieces: int = 0
     user_source: str | None = None  # "proxy_auth", "header" or "session_token" (the account signed in to the app)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+@dataclass
+class UploadCompletedEvent:
+    """A follow-up line to an upload's decision: the service accepted it and named the file `file_id`.
+
+    Written after the service's answer, so it joins the decision by `incident_id` (and `upload_id` for a session).
+    """
+
+    time: str
+    event: str  # always "upload_completed"; decision lines have no "event" key
+    incident_id: str
+    upload_id: str | None
+    file_id: str
+    app: str
+    destination_host: str
+    destination_group: str | None
+    client_ip: str
+    status: int  # the service's HTTP status
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -166,7 +189,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._closed = False
 
-    def write(self, event: AuditEvent) -> None:
+    def write(self, event: AuditEvent | UploadCompletedEvent) -> None:
         record = logging.makeLogRecord({"msg": event.to_json(), "levelno": logging.INFO, "levelname": "INFO"})
         with self._lock:
             if self._closed:

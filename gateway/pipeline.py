@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from gateway.accounts import account_from_request
-from gateway.audit import AuditLog, build_audit_event, new_incident_id
+from gateway.audit import AuditLog, UploadCompletedEvent, build_audit_event, new_incident_id, rfc3339_now
 from gateway.cache import ReportCache
 from gateway.content_coding import BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
 from gateway.cpus import available_cpus
 from gateway.enforce import block_response
 from gateway.extract import Extraction, extract
+from gateway.extract.apps import file_ids
 from gateway.metrics import GatewayMetrics
 from gateway.models import (
     Action,
@@ -87,6 +88,16 @@ class UploadRequest(RequestHead):
     """A whole request. `body` is as it came over the wire: still in its Content-Encoding."""
 
     body: bytes = b""
+
+
+@dataclass(frozen=True)
+class ServiceAnswer:
+    """The service's answer to a forwarded upload. `body` is as sent (still in its Content-Encoding), or None when it
+    was not read: not wanted (`UploadPipeline.wants_answer`), streamed, or over file_ids.MAX_ANSWER_BYTES."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes | None = None
 
 
 # --- what comes out -----------------------------------------------------------------------------------------------
@@ -460,6 +471,25 @@ class UploadPipeline:
             self.sessions.open(key, piece.protocol, upload_id, destination, piece.content_type, piece.total)
             self.metrics.set_sessions(self.sessions.count, self.sessions.memory_bytes, self.sessions.disk_bytes)
 
+    def wants_answer(self, head: RequestHead) -> bool:
+        """Whether the file id of this (forwarded) upload is in the service's answer body, so it is worth reading."""
+        return file_ids.wants_answer(_http_request(head))
+
+    def upload_completed(self, head: RequestHead, answer: ServiceAnswer, incident_id: str, upload_id: str | None,
+                         destination: str | None) -> UploadCompletedEvent | None:
+        """The follow-up audit event of a forwarded upload whose service named the stored file, else None."""
+        body = answer.body
+        if body is not None:
+            try:
+                body = decode_body(body, answer.headers.get("content-encoding"), file_ids.MAX_ANSWER_BYTES)
+            except (BodyTooLarge, UndecodableBody):
+                body = None
+        found = file_ids.file_id(_http_request(head), answer.status, answer.headers.get("content-type", ""), body)
+        if found is None:
+            return None
+        return UploadCompletedEvent(rfc3339_now(), "upload_completed", incident_id, upload_id, found.value, found.app,
+                                    head.host, destination, head.client_ip, answer.status)
+
     async def handle_piece(self, req: UploadRequest, piece: Piece, held: HeldRequest,
                            destination: str | None) -> Result:
         """One request of a chunked/resumable upload: forwarded (no file bytes), held and answered in the service's
@@ -685,6 +715,14 @@ class Recorder:
             self.audit.write(build_audit_event(record.context, record.decision, record.reports, record.incident_id,
                                                record.latency_seconds, record.policy_version, record.override,
                                                upload_id=record.upload_id, upload_pieces=record.pieces))
+
+    def write_completed(self, event: UploadCompletedEvent) -> None:
+        if self.audit is not None:
+            self.audit.write(event)
+
+
+def _http_request(head: RequestHead) -> HttpRequest:
+    return HttpRequest(head.method, head.host, head.path, head.headers)
 
 
 def _lower_thread_priority() -> None:

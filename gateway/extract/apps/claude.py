@@ -3,10 +3,17 @@ multipart; a document's text that rides inside the chat JSON is found by the gen
 
 from gateway.extract.apps.shape import AppShape, path
 
+
+def file_id(answer: object) -> str | None:
+    """upload-file answers {"success": true, "file_uuid": "…", "file_kind": "image", …}."""
+    return answer.get("file_uuid") if isinstance(answer, dict) else None
+
+
 APP = AppShape(
     name="claude",
     hosts=("claude.ai",),
     path=path(r"/api/organizations/[^/]+/conversations/[^/]+/wiggle/upload-file"),
     methods=frozenset({"POST"}),
     carrier="multipart",
+    file_id=file_id,
 )

@@ -9,6 +9,12 @@ into "content" in the same base64 flavour.
 from gateway.extract.apps.shape import AppShape, path
 from gateway.extract.json_walk import GENERIC_JSON
 
+
+def file_id(answer: object) -> str | None:
+    """upload-file answers {"fileMetadataId": "…", "fileMimeType", "fileName", "fileUri", …}."""
+    return answer.get("fileMetadataId") if isinstance(answer, dict) else None
+
+
 APP = AppShape(
     name="grok",
     hosts=("grok.com",),
@@ -16,4 +22,5 @@ APP = AppShape(
     methods=frozenset({"POST"}),
     carrier="json",
     json=GENERIC_JSON.extended(data_keys=("content",), mime_keys=("fileMimeType",)),
+    file_id=file_id,
 )

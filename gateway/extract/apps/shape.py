@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.extract.json_walk import GENERIC_JSON, JsonShape
@@ -23,13 +24,15 @@ class AppShape:
     methods: frozenset[str]
     carrier: str
     json: JsonShape = GENERIC_JSON  # the keys the JSON walker reads by name in this app's bodies
+    # Reads the file's id from the service's JSON answer to this request (gateway.extract.apps.file_ids), if known.
+    file_id: Callable[[object], str | None] | None = None
 
     def matches(self, request: HttpRequest) -> bool:
-        return (request.method.upper() in self.methods and _host(request.host) in self.hosts
+        return (request.method.upper() in self.methods and bare_host(request.host) in self.hosts
                 and self.path.match(request.path.split("?", 1)[0]) is not None)
 
 
-def _host(host: str) -> str:
+def bare_host(host: str) -> str:
     """Lower case, without a port or a trailing dot (IPv6 literals never name an app)."""
     host = host.strip().lower()
     if host.count(":") == 1:
