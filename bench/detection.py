@@ -399,11 +399,13 @@ def match_document(items: list[dict], findings: list[dict]) -> tuple[list[bool],
 
 def expected_document(policy, dest: Destination, entry: dict):
     """The policy's decision on the document's ground truth (as a document report of its type)."""
+    from gateway.documents import REDACTABLE_DOCUMENT_TYPES
     from gateway.models import DocumentFacts
 
     report = ground_truth_report(entry["items"])
     kind = DOCUMENT_TYPES.get(entry["kind"], "PDF")
-    report.format, report.document = kind, DocumentFacts(kind, pages=entry["pages"])
+    report.format = kind
+    report.document = DocumentFacts(kind, pages=entry["pages"], redactable=kind in REDACTABLE_DOCUMENT_TYPES)
     return decide(policy, dest, report)
 
 
@@ -471,7 +473,6 @@ def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limi
 
     manifest = json.loads((corpus / "manifest.json").read_text())
     policy = policy or load_default_policy()
-    probe = probe or LeakProbe()
     tools = {k: v for k, v in (("ours", inspector), ("presidio", baseline)) if v is not None}
     images = manifest["images"][:limit]
     split = split or manifest.get("split") or corpus.name
@@ -480,6 +481,7 @@ def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limi
         raise ValueError(f"{corpus}: a corpus holds images or documents, not both")
     if documents and "ours" not in tools:
         raise ValueError(f"{corpus}: documents are scored with our Inspector only (drop --no-ours)")
+    probe = probe or (None if documents else LeakProbe())  # documents get no leak check: no Tesseract needed
     results = []
     t_start = time.perf_counter()
     # Presidio's image redactor cannot read a document: its column says n/a

@@ -31,7 +31,7 @@ KINDS = ("pdf_scan", "pdf_text", "docx", "xlsx", "pptx", "zip")
 EXTENSIONS = {"pdf_scan": "pdf", "pdf_text": "pdf", "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "zip": "zip"}
 # Interleaved so that any prefix (--limit) holds every kind early.
 PLAN = ("pdf_scan", "pdf_text", "docx", "xlsx", "pptx", "zip", "pdf_scan", "pdf_text", "docx", "pdf_scan")
-CLEAN_EVERY = 5  # every fifth document is a clean look-alike
+CLEAN_EVERY = 3  # every third document of each kind is a clean look-alike
 # Scene templates that are paper (what gets scanned), per split.
 SCAN_CATEGORIES = {
     "dev": ("letter", "invoice", "hr_form", "passport", "id_card", "receipt", "residence_permit", "shipping_label"),
@@ -51,6 +51,7 @@ class Doc:
     items: list[dict] = field(default_factory=list)
     pages: int = 1
     scene: str | None = None
+    nth: int = 0  # how many documents of this kind came before it
 
     def value(self, entity: str, text: str, page: int | None = None, member: str | None = None) -> str:
         item = {"entity": entity, "box": None, "text": text, "source": "text", "page": page}
@@ -156,9 +157,10 @@ def _pdf_scan(doc: Doc, spec: corpus.Spec, seed: int) -> bytes:
 def _docx(doc: Doc, rng: random.Random, kit: corpus.Kit) -> bytes:
     from tests.support.documents import docx
 
-    paragraphs = _filler(rng, 3) + _lines(doc, rng, kit, None) + _filler(rng, 2)
+    contacts_only = doc.nth % CLEAN_EVERY == 1  # a contact list: what the default policy redacts
+    paragraphs = _filler(rng, 3) + ([] if contacts_only else _lines(doc, rng, kit, None)) + _filler(rng, 2)
     table = [["Name", "Email", "Phone"]]
-    for _ in range(rng.randint(1, 3) if not doc.clean else 0):
+    for _ in range(0 if doc.clean else rng.randint(2, 4) if contacts_only else rng.randint(1, 3)):
         first, last = kit.person(rng)
         table.append([doc.value("PERSON", f"{first} {last}"), doc.value("EMAIL_ADDRESS", kit.email(rng, first, last)),
                       doc.value("PHONE_NUMBER", kit.phone(rng))])
@@ -255,7 +257,8 @@ def render(index: int, split: str, seed: int) -> tuple[bytes, dict]:
     kind = PLAN[index % len(PLAN)]
     rng = random.Random(f"doc-{split}-{seed}-{index}")
     kit = corpus.DEV if split == "dev" else corpus.TEST
-    doc = Doc(kind, clean=index % CLEAN_EVERY == CLEAN_EVERY - 1)
+    nth = sum(PLAN[j % len(PLAN)] == kind for j in range(index))  # earlier documents of this kind
+    doc = Doc(kind, clean=nth % CLEAN_EVERY == CLEAN_EVERY - 1, nth=nth)
     if kind == "pdf_scan":
         data = _pdf_scan(doc, _scan_spec(split, seed, doc.clean, index), seed)
     elif kind == "pdf_text":
