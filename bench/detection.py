@@ -338,7 +338,7 @@ def finding_texts(data: bytes, findings: list, limits) -> list[list[str]]:
         for part in parts:
             if isinstance(part, TextRun):
                 runs.setdefault((part.member, part.page), []).append(part)
-    except Exception:  # noqa: BLE001 - what the Inspector could not read either: its findings keep no text
+    except Exception:  # noqa: BLE001, S110 - what the Inspector could not read either: its findings keep no text
         pass
     out = []
     for f in findings:
