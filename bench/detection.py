@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from bench import reading  # noqa: E402
+from bench.manifest import is_document  # noqa: E402
 from bench.leakage import (  # noqa: E402,F401 - LeakProbe, readable and normalize are this module's API too
     Forwarded,
     LeakProbe,
@@ -49,6 +50,7 @@ from bench.outcomes import (  # noqa: E402
     decide,
     error_report,
     expected,
+    ground_truth_report,
     outcome_summary,
 )
 from bench.tables import CLEAN_FP_TARGET, TARGETS  # noqa: E402,F401 - the targets live with the tables
@@ -315,6 +317,142 @@ def score_image(entry: dict, data: bytes, tools: dict, probe: LeakProbe, policy,
             "tools": {k: v.__dict__ for k, v in per_tool.items()}}
 
 
+# ------------------------------------------------------------------------------------------------ documents
+
+DOCUMENT_TYPES = {"pdf_text": "PDF", "pdf_scan": "PDF", "docx": "DOCX", "xlsx": "XLSX", "pptx": "PPTX",
+                  "zip": "ZIP"}
+
+
+def _squash(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def finding_texts(data: bytes, findings: list, limits) -> list[list[str]]:
+    """Per finding, the text its span covers in the document's text (read again with gateway.documents, outside
+    the timing); [] for a finding without a span (one read on an image or a rendered page)."""
+    from gateway.documents import TextRun, read_document
+
+    runs: dict[tuple, list] = {}
+    try:
+        _, parts = read_document(data, limits)
+        for part in parts:
+            if isinstance(part, TextRun):
+                runs.setdefault((part.member, part.page), []).append(part)
+    except Exception:  # noqa: BLE001, S110 - what the Inspector could not read either: its findings keep no text
+        pass
+    out = []
+    for f in findings:
+        if getattr(f, "span", None) is None:
+            out.append([])
+            continue
+        a, b = f.span
+        out.append([r.text[a - r.offset:b - r.offset] for r in runs.get((f.member, f.page), [])
+                    if r.offset <= a and b <= r.offset + len(r.text)])
+    return out
+
+
+def _same_place(item: dict, finding: dict) -> bool:
+    """The finding is where the item is: the same page and archive member, where both say."""
+    if item.get("page") is not None and finding.get("page") is not None and item["page"] != finding["page"]:
+        return False
+    member = item.get("member")
+    return member is None or (finding.get("member") or "").split("!/")[0] == member
+
+
+def _text_match(item: dict, texts: list[str]) -> bool:
+    """A finding's text is the item's value, or at least half of it (one word of a two-word name)."""
+    want = _squash(item.get("text") or "")
+    for text in texts:
+        got = _squash(text)
+        if got and want and (want in got or (got in want and 2 * len(got) >= len(want))):
+            return True
+    return False
+
+
+def match_document(items: list[dict], findings: list[dict]) -> tuple[list[bool], list[bool]]:
+    """Which items are found, and which findings are right, in one document (no boxes: by value and place).
+
+    A finding from the document's text (it has `texts`, the text its span covers) finds the synonym items in the
+    same place whose value it spells (or half of it). A finding read on an image (a scan, an embedded picture: no
+    span) finds one synonym item in the same place that nothing else found, one item per finding. A text finding
+    is right when it finds an item; an image finding when a synonym item is in its place.
+    """
+    found = [False] * len(items)
+    tp = [False] * len(findings)
+    image_findings = []
+    for j, f in enumerate(findings):
+        if f.get("texts"):
+            for i, it in enumerate(items):
+                if entity_matches(it["entity"], f["entity"]) and _same_place(it, f) and _text_match(it, f["texts"]):
+                    found[i] = tp[j] = True
+        else:
+            image_findings.append(j)
+    for j in image_findings:
+        f = findings[j]
+        places = [i for i, it in enumerate(items) if entity_matches(it["entity"], f["entity"]) and _same_place(it, f)]
+        tp[j] = bool(places)
+        free = [i for i in places if not found[i]]
+        if free:
+            found[free[0]] = True
+    return found, tp
+
+
+def expected_document(policy, dest: Destination, entry: dict):
+    """The policy's decision on the document's ground truth (as a document report of its type)."""
+    from gateway.documents import REDACTABLE_DOCUMENT_TYPES
+    from gateway.models import DocumentFacts
+
+    report = ground_truth_report(entry["items"])
+    kind = DOCUMENT_TYPES.get(entry["kind"], "PDF")
+    report.format = kind
+    report.document = DocumentFacts(kind, pages=entry["pages"], redactable=kind in REDACTABLE_DOCUMENT_TYPES)
+    return decide(policy, dest, report)
+
+
+def score_document(entry: dict, data: bytes, inspector, policy, dest: Destination,
+                   ocr_log: RecordingOcr | None = None) -> dict:
+    """Ours on one document (`Inspector.inspect_document`) and its record; Presidio's redactor reads no documents."""
+    if ocr_log is not None:
+        ocr_log.reads.clear()
+    t0 = time.perf_counter()
+    try:
+        report = inspector.inspect_document(data)
+    except Exception as err:  # a crash is a miss (and the policy's on_error), never the end of the benchmark
+        report = error_report(len(data), f"crash: {type(err).__name__}: {err}")
+    run = ToolRun(seconds=time.perf_counter() - t0, stage_seconds=dict(getattr(report, "stage_seconds", {}) or {}))
+    if ocr_log is not None:
+        ocr_log.reads.clear()
+    if getattr(report, "error", None) is not None:
+        run.error = f"{getattr(report.error, 'value', report.error)}: {getattr(report, 'error_detail', '')}"
+    texts = finding_texts(data, list(report.findings), inspector.options.limits)
+    run.findings = [{**f.to_json(), "texts": t} for f, t in zip(report.findings, texts)]
+    items = entry["items"]
+    run.found, run.tp = match_document(items, run.findings)
+    decision = decide(policy, dest, report)
+    run.action, run.rule = decision.action.value, decision.rule
+    want = expected_document(policy, dest, entry)
+    return {"file": entry["file"], "category": entry["category"], "clean": entry["clean"], "geometry": None,
+            "split": entry.get("split"), "kind": entry["kind"], "pages": entry["pages"],
+            "items": [{k: it.get(k) for k in ("entity", "text", "page", "member", "source")} for it in items],
+            "readable": {}, "expected": want.action.value, "expected_rule": want.rule,
+            "tools": {"ours": run.__dict__}}
+
+
+def document_summary(images: list[dict], results: list[dict]) -> dict:
+    """Recall per kind and seconds per page (ours), for a document corpus."""
+    def row(pairs: list[tuple[dict, dict]]) -> dict:
+        per_page = [r["tools"]["ours"]["seconds"] / max(1, e["pages"]) for e, r in pairs]
+        gt = sum(len(e["items"]) for e, _ in pairs)
+        found = sum(sum(r["tools"]["ours"]["found"]) for _, r in pairs)
+        return {"documents": len(pairs), "pages": sum(e["pages"] for e, _ in pairs), "gt": gt, "found": found,
+                "recall": found / gt if gt else None, "page_p50": percentile(per_page, 0.5),
+                "page_p95": percentile(per_page, 0.95)}
+
+    pairs = list(zip(images, results))
+    kinds = sorted({e["kind"] for e in images})
+    return {"all": row(pairs), "kinds": {k: row([(e, r) for e, r in pairs if e["kind"] == k]) for k in kinds}}
+
+
 def percentile(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -335,19 +473,35 @@ def benchmark(corpus: Path, inspector: InspectorLike | None, baseline=None, limi
 
     manifest = json.loads((corpus / "manifest.json").read_text())
     policy = policy or load_default_policy()
-    probe = probe or LeakProbe()
     tools = {k: v for k, v in (("ours", inspector), ("presidio", baseline)) if v is not None}
     images = manifest["images"][:limit]
     split = split or manifest.get("split") or corpus.name
+    documents = any(is_document(e) for e in images)
+    if documents and not all(is_document(e) for e in images):
+        raise ValueError(f"{corpus}: a corpus holds images or documents, not both")
+    if documents and "ours" not in tools:
+        raise ValueError(f"{corpus}: documents are scored with our Inspector only (drop --no-ours)")
+    probe = probe or (None if documents else LeakProbe())  # documents get no leak check: no Tesseract needed
     results = []
     t_start = time.perf_counter()
+    # Presidio's image redactor cannot read a document: its column says n/a
+    scored = ["ours"] if documents else list(tools)
+    na = [t for t in tools if t not in scored]
 
     def partial(n: int) -> dict:
+        summary = summarize(images[:n], results, scored, policy=policy, dest=dest)
+        if documents:
+            summary["documents"] = document_summary(images[:n], results)
+            summary["na_tools"] = na
         return {"corpus": str(corpus), "split": split, "partial": n < len(images), "images": results,
-                "summary": summarize(images[:n], results, list(tools), policy=policy, dest=dest)}
+                "summary": summary}
 
     for n, entry in enumerate(images):
-        results.append(score_image(entry, (corpus / entry["file"]).read_bytes(), tools, probe, policy, dest, ocr_log))
+        data = (corpus / entry["file"]).read_bytes()
+        if documents:
+            results.append(score_document(entry, data, tools["ours"], policy, dest, ocr_log))
+        else:
+            results.append(score_image(entry, data, tools, probe, policy, dest, ocr_log))
         if checkpoint is not None or progress is not None:
             part = partial(n + 1)
             if checkpoint is not None:

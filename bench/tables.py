@@ -46,7 +46,12 @@ def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def _columns(splits: Summaries) -> list[tuple[str, str]]:
-    return [(name, t) for name, s in splits.items() for t in s.get("tools", [])]
+    """(split, tool) per column: the tools run, then those that cannot read the split (a document set: Presidio)."""
+    return [(name, t) for name, s in splits.items() for t in s.get("tools", []) + s.get("na_tools", [])]
+
+
+def _na(splits: Summaries, split: str, tool: str) -> bool:
+    return tool in splits[split].get("na_tools", [])
 
 
 def _label(split: str, tool: str, names: dict[str, str] = TOOL_NAMES) -> str:
@@ -62,8 +67,8 @@ def recall_table(splits: Summaries) -> list[str]:
         cells: list[Any] = [ent, f"≥ {target:.2f}" if target else ""]
         for split, tool in cols:
             row = splits[split].get("entities", {}).get(ent)
-            if not row:
-                cells.append("")
+            if not row or _na(splits, split, tool):
+                cells.append("n/a" if row else "")
                 continue
             cell = ratio(row[tool]["found"], row["gt"])
             if target and tool == "ours":
@@ -82,6 +87,9 @@ def precision_table(splits: Summaries) -> list[str]:
         cells: list[Any] = [ent]
         for split, tool in cols:
             row = splits[split].get("entities", {}).get(ent)
+            if row and _na(splits, split, tool):
+                cells.append("n/a")
+                continue
             cells.append(ratio(row[tool]["tp"], row[tool]["tp"] + row[tool]["fp"]) if row else "")
         rows.append(cells)
     return ["**Precision per entity** (findings that are right)", ""] + \
@@ -94,6 +102,10 @@ def image_table(splits: Summaries) -> list[str]:
     def cell(split: str, tool: str, what: str) -> str:
         s = splits[split]
         t = s.get(tool, {})
+        if _na(splits, split, tool):
+            return "n/a"
+        if what == "page p50":
+            return fmt(s["documents"]["all"]["page_p50"]) if s.get("documents") and tool == "ours" else ""
         if what == "clean":
             return ratio(t.get("clean_flagged", 0), t.get("clean_images", 0), pct=True)
         if what in ("p50", "p95"):
@@ -106,8 +118,10 @@ def image_table(splits: Summaries) -> list[str]:
                 ("p50", "latency p50 (s/image)", ""), ("p95", "latency p95 (s/image)", ""),
                 ("ratio p50", "latency ratio ours/Presidio, p50", "≤ 1.0"),
                 ("ratio p95", "latency ratio ours/Presidio, p95", ""), ("errors", "errors", "0")]
+    if any(s.get("documents") for s in splits.values()):
+        measures.insert(3, ("page p50", "latency p50 (s/page, documents)", ""))
     rows = [[label, target] + [cell(s, t, what) for s, t in cols] for what, label, target in measures]
-    return ["**Images**", ""] + _table(["Measure", "target"] + [_label(s, t) for s, t in cols], rows)
+    return ["**Images** (a document set: per document)", ""] + _table(["Measure", "target"] + [_label(s, t) for s, t in cols], rows)
 
 
 def _cer_cell(t: dict | None) -> str:
@@ -162,9 +176,38 @@ def policy_table(splits: Summaries) -> list[str]:
     return out
 
 
+def documents_table(splits: Summaries) -> list[str]:
+    """Document sets: recall per kind and seconds per page (ours; Presidio's image redactor reads no documents)."""
+    names = [n for n, s in splits.items() if s.get("documents")]
+    if not names:
+        return []
+    kinds = sorted({k for n in names for k in splits[n]["documents"]["kinds"]}) + ["all"]
+    head = ["Kind"]
+    for n in names:
+        head += [f"{n} documents (pages)", f"{n} ours recall", f"{n} ours p50 s/page", f"{n} ours p95 s/page"]
+        head += [f"{n} {TOOL_NAMES.get(t, t)}" for t in splits[n].get("na_tools", [])]
+    rows = []
+    for kind in kinds:
+        cells: list[Any] = [kind]
+        for n in names:
+            d = splits[n]["documents"]
+            r = d["all"] if kind == "all" else d["kinds"].get(kind)
+            if r is None:
+                cells += [""] * (4 + len(splits[n].get("na_tools", [])))
+                continue
+            cells += [f"{r['documents']} ({r['pages']})", ratio(r["found"], r["gt"]), fmt(r["page_p50"]),
+                      fmt(r["page_p95"])] + ["n/a"] * len(splits[n].get("na_tools", []))
+        rows.append(cells)
+    return ["**Documents: recall per kind, seconds per page** (`Inspector.inspect_document` wall time / pages)", ""] + \
+        _table(head, rows)
+
+
 def leakage_table(splits: Summaries) -> list[str]:
     """Readable items still readable after the gateway, per entity: policy-forwarded, every finding redacted,
-    Presidio's redaction."""
+    Presidio's redaction. Document sets have no leak check (no independent reader for them): not shown."""
+    splits = {n: s for n, s in splits.items() if not s.get("documents")}
+    if not splits:
+        return []
     head, keys = ["Entity"], []
     for name, s in splits.items():
         head.append(f"{name} readable")
@@ -207,6 +250,7 @@ def leakage_table(splits: Summaries) -> list[str]:
 
 def markdown(result: dict) -> str:
     splits = summaries(result)
-    parts = [recall_table(splits), precision_table(splits), image_table(splits), cer_table(splits, "texts"),
+    parts = [recall_table(splits), precision_table(splits), image_table(splits), documents_table(splits),
+             cer_table(splits, "texts"),
              cer_table(splits, "items"), policy_table(splits), leakage_table(splits)]
     return "\n\n".join("\n".join(p) for p in parts if p)
