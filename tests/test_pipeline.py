@@ -81,7 +81,7 @@ def test_unknown_content_encoding_is_an_on_error_decision():
 def test_a_decompression_bomb_is_an_on_error_decision_decoded_off_the_event_loop(monkeypatch):
     import threading
 
-    import gateway.pipeline as pipeline_module
+    import gateway.pipeline.core as pipeline_module
     from tests.test_content_coding import bomb
 
     threads = []
