@@ -247,9 +247,8 @@ def _quantize(src: str, dst: str) -> None:
 
     with scratch_files(os.path.dirname(dst), ".craft-pre-", ".craft-int8-") as (pre, tmp):
         quant_pre_process(src, pre, skip_symbolic_shape=True)
-        # Every convolution is int8 (~2.5x faster than float). This is the model every detection benchmark run
-        # measured; keeping the decoder's last stage and the score head float was no faster (1.13 s either way on a
-        # 1024x768 canvas, 2 threads) and was never measured on the corpus.
+        # Every convolution is int8 (~2.5x faster than float): the model the detection benchmark measures. A float
+        # decoder tail and score head was no faster (bench/SPEED.md).
         quantize_static(pre, tmp, calibration_reader(inputs), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         _skip_unused_dequantising(tmp)

@@ -63,8 +63,7 @@ TILE_PX = 1024
 TILE_OVERLAP = 128
 # Photos and images with fewer than TEXT_GLYPHS_MIN text-line glyphs: a CRAFT pass on a COARSE_PIXELS canvas first
 # checks for any text (a 2000x1500 photo: ~0.5 s instead of ~6 s); canvases under COARSE_MIN_PIXELS go straight to
-# full detection. 400k (was 600k) still finds 14 px text on a sheet in a 2000x1500 photo (4 boxes at 600k, 2 at 400k,
-# 1 at 300k) and takes a third off text-free photos.
+# full detection. 400k is the smallest canvas that still finds 14 px text on a sheet in a 2000x1500 photo.
 # A rendered page (not a photo) keeps its glyphs at least COARSE_GLYPH_PX high on the coarse canvas: small print
 # shrunk further is invisible to CRAFT, and a sheet of it would be taken for a page without text.
 COARSE_GLYPH_PX = 6.0
