@@ -22,23 +22,20 @@ windows and the ratio loaded p95 / idle p95 (target <= 1.5), and the peak RSS of
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import random
-import signal
 import ssl
 import sys
 import tempfile
 import threading
 import time
-import zlib
 from pathlib import Path
 
-import brotli
 import httpx
-import zstandard
 
 from bench.inspection_speed import OUT, machine, pct
+from bench.runs import log, run_and_report
+from tests.support.bombs import bomb
 from tests.support.gateway_process import REPO, GatewayProcess
 from tests.support.procmem import PeakSampler, group_rss_bytes
 from tests.support.upstream import RecordingUpstream
@@ -48,24 +45,6 @@ HELM_LIMIT_MIB = 2560
 PROBE_INTERVAL = 0.2
 ROUND_PAUSE = 1.0  # seconds between rounds of four simultaneous bombs
 FILLERS = {"zeros": b"\0", "spaces": b" ", "A": b"A", "json": b'{"role":"user","content":"hi"},'}
-
-
-def bomb(coding: str, filler: bytes, size: int = GIB) -> bytes:
-    """`size` bytes of `filler` compressed with `coding`, produced 1 MiB at a time."""
-    block = (filler * ((1 << 20) // len(filler) + 1))[: 1 << 20]
-    blocks = size >> 20
-    if coding == "br":
-        c = brotli.Compressor(quality=5)
-        return b"".join(c.process(block) for _ in range(blocks)) + c.finish()
-    if coding == "zstd":
-        z = zstandard.ZstdCompressor(level=3).compressobj()
-        return b"".join(z.compress(block) for _ in range(blocks)) + z.flush()
-    d = zlib.compressobj(6, zlib.DEFLATED, 31 if coding == "gzip" else 15)
-    return b"".join(d.compress(block) for _ in range(blocks)) + d.flush()
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 class Prober:
@@ -171,8 +150,8 @@ def summary(raw: dict[str, tuple[list[str], list[float]]], bombs: dict[str, tupl
 def run(args: argparse.Namespace) -> dict:
     policy = Path(args.policy) if args.policy else REPO / "policies" / "default.yaml"
     log("compressing the bombs (1 GiB each) ...")
-    gzip_bombs = {f"gzip-{k}": ("gzip", bomb("gzip", v)) for k, v in FILLERS.items()}
-    coding_bombs = {f"{c}-zeros": (c, bomb(c, b"\0")) for c in ("gzip", "deflate", "br", "zstd")}
+    gzip_bombs = {f"gzip-{k}": ("gzip", bomb("gzip", GIB, v)) for k, v in FILLERS.items()}
+    coding_bombs = {f"{c}-zeros": (c, bomb(c, GIB)) for c in ("gzip", "deflate", "br", "zstd")}
     tmp = Path(tempfile.mkdtemp(prefix="bench-bombs-"))
     upstream = RecordingUpstream(tmp)
     gw = GatewayProcess(tmp / "gw", policy, upstream.port)
@@ -259,14 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
     ap.add_argument("--out", type=Path, default=OUT / "bombs.json")
     args = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up in `finally` on kill
-    t0 = time.perf_counter()
-    result = run(args)
-    result["bench_seconds"] = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(markdown(result))
-    log(f"total {result['bench_seconds']:.0f}s; wrote {args.out}")
+    run_and_report(args, run, markdown)
     return 0
 
 

@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import statistics
@@ -44,7 +43,13 @@ import psutil
 import yaml
 
 from bench.inspection_speed import OUT, email_document, machine, pct, screenshot
-from tests.support.gateway_process import REDIRECT_SCRIPT, REPO, GatewayProcess, free_port
+from bench.runs import log, run_and_report
+from tests.support.gateway_process import (
+    REDIRECT_SCRIPT,
+    REPO,
+    GatewayProcess,
+    free_port,
+)
 from tests.support.upstream import RecordingUpstream
 
 BOUNDARY = "benchBoundary7MA4YWxkTrZu0gW"
@@ -454,10 +459,6 @@ def _metric_lines(gw: GatewayProcess) -> list[str]:
                                                               "dlp_cache"))][:20]
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------------- report
 
 
@@ -518,14 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
     ap.add_argument("--out", type=Path, default=OUT / "proxy.json")
     args = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up in `finally` on kill/timeout
-    t0 = time.perf_counter()
-    result = run(args)
-    result["bench_seconds"] = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(markdown(result))
-    log(f"total {result['bench_seconds']:.0f}s; wrote {args.out}")
+    run_and_report(args, run, markdown)
     return 0
 
 

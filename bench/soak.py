@@ -29,7 +29,6 @@ import hashlib
 import json
 import random
 import re
-import signal
 import ssl
 import statistics
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 import httpx
 
 from bench.inspection_speed import OUT, machine, pct
+from bench.runs import run_and_report
 from tests.support.gateway_process import GatewayProcess
 from tests.support.images import photo_like, text_image
 from tests.support.procmem import group_pids, group_rss_bytes
@@ -341,14 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs, audit)")
     ap.add_argument("--out", type=Path, default=OUT / "soak.json")
     args = ap.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    t0 = time.perf_counter()
-    result = run(args)
-    result["bench_seconds"] = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(markdown(result))
-    print(f"total {result['bench_seconds']:.0f}s; wrote {args.out}", file=sys.stderr)
+    result = run_and_report(args, run, markdown)
     return 0 if not result["wrong_decisions"] and not result["errors"] else 1
 
 

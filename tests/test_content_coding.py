@@ -11,23 +11,18 @@ import brotli
 import pytest
 import zstandard
 
-from gateway.content_coding import KEEP_BYTES, BodyTooLarge, UndecodableBody, codings, decode_body, encode_body
+from gateway.content_coding import (
+    KEEP_BYTES,
+    BodyTooLarge,
+    UndecodableBody,
+    codings,
+    decode_body,
+    encode_body,
+)
+from tests.support.bombs import bomb
 
 BODY = os.urandom(200_000) + b"plain text " * 80_000  # incompressible and compressible parts: 1 MB
 CODINGS = ["gzip", "deflate", "br", "zstd"]
-
-
-def bomb(coding: str, size: int) -> bytes:
-    """`size` zero bytes compressed with `coding`, streamed (the zeros are never held at once)."""
-    block, blocks = bytes(1 << 20), size >> 20
-    if coding == "br":
-        c = brotli.Compressor(quality=5)
-        return b"".join(c.process(block) for _ in range(blocks)) + c.finish()
-    if coding == "zstd":
-        z = zstandard.ZstdCompressor(level=3).compressobj()
-        return b"".join(z.compress(block) for _ in range(blocks)) + z.flush()
-    d = zlib.compressobj(6, zlib.DEFLATED, 31 if coding == "gzip" else 15)
-    return b"".join(d.compress(block) for _ in range(blocks)) + d.flush()
 
 
 @pytest.mark.parametrize("coding", CODINGS + ["x-gzip", "identity", None])

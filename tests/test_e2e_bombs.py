@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from gateway.content_coding import encode_body
+from tests.support.bombs import bomb
 from tests.support.gateway_process import client
 from tests.support.images import photo_like
 from tests.support.procmem import PeakSampler, rss_bytes
-from tests.test_content_coding import bomb
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 POLICY = Path(__file__).parent / "policies" / "e2e.yaml"  # max_body_bytes: the default 100 MiB
