@@ -65,10 +65,11 @@ def filter_ner(results: list[RecognizerResult], text: str) -> list[RecognizerRes
             if r.entity_type in ("PERSON", "LOCATION", "NRP"):
                 # A name does not run across OCR lines: "Sven Jensen\nwhere" is a name and a word, and "Laura Larsen"
                 # stays a name when spaCy ran it into the street line below.
-                for part in _split_lines(r, text):
-                    part = None if overlaps_pattern(part) else _clean_name(part, text)
-                    if part is not None:
-                        kept.append(part)
+                for line_part in _split_lines(r, text):
+                    for part in _outside(line_part, patterns):
+                        part = _clean_name(part, text)
+                        if part is not None:
+                            kept.append(part)
                 continue
             if overlaps_pattern(r):
                 continue
@@ -76,6 +77,20 @@ def filter_ner(results: list[RecognizerResult], text: str) -> list[RecognizerRes
                 continue
         kept.append(r)
     return kept
+
+
+def _outside(r: RecognizerResult, patterns: list[RecognizerResult]) -> list[RecognizerResult]:
+    """The stretches of a name result that no pattern finding of another entity covers: in a table row spaCy runs
+    the name into the cell after it ("Chidi Eze 319-40-2281"), and the SSN's part is no name."""
+    cuts = sorted((max(r.start, p.start), min(r.end, p.end)) for p in patterns
+                  if p.entity_type != r.entity_type and p.start < r.end and r.start < p.end)
+    out, start = [], r.start
+    for a, b in cuts + [(r.end, r.end)]:
+        if a > start:
+            out.append(RecognizerResult(r.entity_type, start, a, r.score, r.analysis_explanation,
+                                        r.recognition_metadata))
+        start = max(start, b)
+    return out
 
 
 def _split_lines(r: RecognizerResult, text: str) -> list[RecognizerResult]:

@@ -15,6 +15,7 @@ from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
     DotlessEmailRecognizer,
+    EmailNameRecognizer,
     InternationalPhoneRecognizer,
     LinePhoneRecognizer,
     LostAtEmailRecognizer,
@@ -106,7 +107,7 @@ class TextAnalyzer:
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
                   CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer(),
-                  StreetAddressRecognizer()):
+                  EmailNameRecognizer(), StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))

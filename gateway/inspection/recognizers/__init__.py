@@ -20,7 +20,7 @@ from gateway.inspection.recognizers.mrz import (
     MrzRecognizer,
     mrz_check_digit,
 )
-from gateway.inspection.recognizers.person import NameCueRecognizer
+from gateway.inspection.recognizers.person import EmailNameRecognizer, NameCueRecognizer
 from gateway.inspection.recognizers.phone import (
     InternationalPhoneRecognizer,
     LinePhoneRecognizer,
@@ -32,7 +32,7 @@ from gateway.inspection.recognizers.secrets import (
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer",
-    "DotlessEmailRecognizer", "InternationalPhoneRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
+    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
     "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]
