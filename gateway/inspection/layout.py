@@ -79,6 +79,35 @@ def break_glued(text: str, char_x: tuple[float, ...], line: Box, word_boxes: lis
     return text
 
 
+def join_cells(text: str, char_x: tuple[float, ...], line: Box, cells: list[Box]) -> tuple[str, tuple[float, ...]]:
+    """`text` without the spaces the recogniser read between the characters of a comb field (one character per
+    box): a space stays only where the comb has a wider gap between two boxes than between the others of its row
+    ("123 45 6789"). `char_x` (x of each character in the line crop) follows; unchanged without positions."""
+    if not cells or len(char_x) != len(text) or " " not in text:
+        return text, char_x
+    mid = (line[1] + line[3]) / 2
+    row = sorted((c for c in cells if c[1] <= mid <= c[3] and c[0] < line[2] and c[2] > line[0]), key=lambda c: c[0])
+    if len(row) < 2:
+        return text, char_x
+    gaps = [b[0] - a[2] for a, b in zip(row, row[1:])]
+    usual = float(np.median(gaps))
+
+    def cell(i: int) -> int | None:
+        x = line[0] + char_x[i]
+        return next((k for k, c in enumerate(row) if c[0] - 2 <= x <= c[2] + 2), None)
+
+    keep = [True] * len(text)
+    for i, ch in enumerate(text):
+        if ch != " " or i == 0 or i == len(text) - 1 or not text[i - 1].isalnum() or not text[i + 1].isalnum():
+            continue
+        a, b = cell(i - 1), cell(i + 1)
+        if a is not None and b is not None and (b <= a + 1 and (b == a or gaps[a] <= max(1.4 * usual, usual + 3))):
+            keep[i] = False
+    if all(keep):
+        return text, char_x
+    return ("".join(c for c, k in zip(text, keep) if k), tuple(x for x, k in zip(char_x, keep) if k))
+
+
 def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list[OcrWord]:
     """Words of a recognised line, each boxed where it is on the page.
 

@@ -26,6 +26,7 @@ from gateway.inspection.layout import (
     box_intersection,
     break_glued,
     group_boxes,
+    join_cells,
     numbered,
     reading_order,
     split_line,
@@ -52,6 +53,7 @@ from gateway.inspection.pages import (
 )
 from gateway.inspection.ppocr import PpOcrRecognizer, line_batches, recog_width
 from gateway.inspection.regions import RegionSpec, busy_regions
+from gateway.inspection.rules import clear_rules
 from gateway.models import Box, EngineSettings
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,13 @@ class OcrEngine:
         # One full CRAFT pass whatever the orientation: CRAFT finds rotated words too (as tall or slanted boxes), so
         # a turned or tilted page only needs its boxes turned and the recogniser run on turned crops.
         components = glyph_components(grey)
+        heights = glyph_heights(components)
+        cells: list[Box] = []
+        if len(heights) >= 5:  # form boxes, combs and table borders off: CRAFT misses what sits inside them
+            cleared, cells = clear_rules(rgb, float(np.percentile(heights, 40)))  # boxes are taller than glyphs
+            if cleared is not rgb:  # the boxes were counted as glyphs: measure again
+                rgb, grey = cleared, cv2.cvtColor(cleared, cv2.COLOR_RGB2GRAY)
+                components = glyph_components(grey)
         scale = detection_scale(grey, components)
         h, w = grey.shape
         canvas = h * w * scale * scale
@@ -164,7 +173,8 @@ class OcrEngine:
                 again = self._detect(rgb, larger)
                 if len(again) > 1.5 * len(polys):
                     polys = again
-        if not polys:
+        cells = _inked(grey, cells)
+        if not polys and not cells:
             return []  # nothing to recognise
         if mostly_tall(polys):
             # Text rotated by 90/270: choose the turn on a sample of lines, then read everything that way.
@@ -176,7 +186,7 @@ class OcrEngine:
             if angle:  # the boxes look slanted; the page's rows of ink must say so too (boxes joining two lines don't)
                 tilt = projection_tilt(grey, angle)
                 angle = tilt if abs(tilt) >= SKEW_MIN_DEG and tilt * angle > 0 else 0.0
-            words = self._read_deskewed(grey, polys, angle) if angle else self._read_turned(grey, polys, 0)
+            words = self._read_deskewed(grey, polys, angle) if angle else self._read_turned(grey, polys, 0, cells=cells)
             if words and _mean_conf(words) < LOW_CONFIDENCE:  # upside down? same boxes, crops turned 180
                 flipped = self._read_turned(grey, polys, 2)
                 if _quality(flipped) > _quality(words):
@@ -187,7 +197,8 @@ class OcrEngine:
 
     # -- internals -----------------------------------------------------------------------------------------------
 
-    def _read_turned(self, grey: np.ndarray, polys: list[np.ndarray], k: int, max_lines: int | None = None) -> list[OcrWord]:
+    def _read_turned(self, grey: np.ndarray, polys: list[np.ndarray], k: int, max_lines: int | None = None,
+                     cells: list[Box] = ()) -> list[OcrWord]:
         """Recognise the image turned by np.rot90(.., k) using the CRAFT boxes (turned alike); words come back in
         `grey`'s coordinates."""
         if k:
@@ -195,12 +206,14 @@ class OcrEngine:
             polys = [rotate_points(p, k, grey.shape) for p in polys]
         else:
             turned = grey
+            if cells:  # a comb's characters, found or not by CRAFT (duplicates inside its boxes are dropped)
+                polys = _dedupe_polys(list(polys) + [_rect_poly(b) for b in cells])
         lines, word_boxes = group_boxes(polys, turned.shape)
         if max_lines is not None:
             # The start of the longest lines is enough to tell the orientation; whole lines cost seconds.
             lines = [(x0, y0, min(x1, x0 + SAMPLE_LINE_HEIGHTS * (y1 - y0)), y1)
                      for x0, y0, x1, y1 in sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]]
-        words = self._recognize_lines(turned, lines, word_boxes)
+        words = self._recognize_lines(turned, lines, word_boxes, list(cells) if not k else [])
         return [unrotate_word(w, k, grey.shape) for w in numbered(words)] if k else words
 
     def _read_deskewed(self, grey: np.ndarray, polys: list[np.ndarray], angle: float) -> list[OcrWord]:
@@ -228,7 +241,9 @@ class OcrEngine:
                 out.append(OcrWord(word.text, box, word.confidence, word.line))
         return out
 
-    def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box]) -> list[OcrWord]:
+    def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box],
+                         cells: list[Box] = ()) -> list[OcrWord]:
+        """Words of the lines; `cells` (comb-field boxes, page coordinates) join the characters read in them."""
         if not lines:
             return []
         grey = _normalize_polarity(grey, lines)
@@ -236,6 +251,7 @@ class OcrEngine:
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
         for line_box, text, conf, char_x in self._recognize(grey, lines):
+            text, char_x = join_cells(text, char_x, line_box, list(cells))
             words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
         return self._reread_near_misses(grey, words, word_boxes)
 
@@ -335,6 +351,21 @@ def text_regions(tile: np.ndarray) -> list[Box]:
     bubble and field borders) are not text and do not join regions. Over the benchmark corpus CRAFT then reads 29%
     fewer pixels than in each tile's ink extent (invoices and passports 55%); a photo's texture stays one region."""
     return busy_regions(tile, TEXT_REGIONS)
+
+
+def _rect_poly(b: Box) -> np.ndarray:
+    x0, y0, x1, y1 = b
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def _inked(grey: np.ndarray, cells: list[Box]) -> list[Box]:
+    """The cells that hold something (a blank form's empty boxes are not read)."""
+    out = []
+    for x0, y0, x1, y1 in cells:
+        part = grey[y0:y1, x0:x1]
+        if part.size and int(part.max()) - int(part.min()) >= REGION_CONTRAST * 3:
+            out.append((x0, y0, x1, y1))
+    return out
 
 
 def _level_box(p: np.ndarray, q: np.ndarray, angle: float) -> np.ndarray:
