@@ -320,3 +320,20 @@ def test_line_phone_recognizer_finds_what_presidios_finds(monkeypatch: pytest.Mo
     real = phonenumbers.PhoneNumberMatcher
     monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     assert spans(ours.analyze(PHONE_TEXT, ["PHONE_NUMBER"])) == want and calls == []
+
+
+@pytest.mark.parametrize("header_deg", [0, -3])
+def test_mrz_on_its_own_slant_is_read_along_it(ocr: OcrEngine, analyzer: TextAnalyzer, header_deg: int):
+    """A photographed card: its MRZ slants one way (perspective) while its header is level or slants the other
+    way, so no single turn of the page levels both. The zone is read along its own slant (its bounding rectangle
+    held parts of both lines: "WTKLC9K7PODON<<OLIVER")."""
+    header, _ = render(["IDENTITY CARD  BUNDESREPUBLIK", "Surname  HARTLEY", "Given names  JOANNA MAE",
+                        "Nationality  USA  Expiry 22 JUL 2031"], size=22, width=780)
+    zone, _ = render(VALID_MRZ, size=22, mono=True, width=780)
+    top = Image.fromarray(header).rotate(header_deg, resample=Image.BICUBIC, expand=True, fillcolor="white")
+    foot = Image.fromarray(zone).rotate(3.5, resample=Image.BICUBIC, expand=True, fillcolor="white")
+    card = Image.new("RGB", (max(top.width, foot.width) + 40, top.height + foot.height + 40), "white")
+    card.paste(top, (20, 10))
+    card.paste(foot, (20, 20 + top.height))
+    words = ocr.read(np.asarray(card))
+    assert "MRZ" in entities(analyzer.analyze_words(words)), [w.text for w in words]
