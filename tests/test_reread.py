@@ -43,3 +43,38 @@ def test_stretch_widens_only() -> None:
 def test_word_extent_grows_to_the_craft_boxes_it_covers_and_stays_inside() -> None:
     assert reread.word_extent((10, 10, 50, 22), [(8, 9, 52, 23), (200, 0, 260, 20)], 100, 30) == (5, 6, 55, 26)
     assert reread.word_extent((0, 0, 10, 8), [], 10, 8) == (0, 0, 10, 8)
+
+
+ZONE = ["IRCANSILVA<<LUKAS<<<<<<<<<<<<<<<<<<<", "ZZZ1NZ28K4CAN7010066F2907170<<<<<<<0"]
+
+
+def test_a_zone_line_that_stops_short_of_the_zone_is_read_again_over_its_span() -> None:
+    lines = [((112, 689, 1065, 746), ZONE[0]), ((525, 734, 1063, 798), "10066F2907170<<<<<<<0"),
+             ((100, 100, 300, 130), "IDENTITY CARD")]
+    assert reread.short_zone_lines(lines) == [(1, (112, 1065))]
+    assert reread.short_zone_lines(lines[:1] + lines[2:]) == []  # one zone line: nothing to measure it by
+    assert reread.more_zone("10066F2907170<<<<<<<0", ZONE[1])
+    assert not reread.more_zone(ZONE[1], "10066F2907170<<<<<<<0")
+    assert not reread.more_zone("10066F2907170<<<<<<<0", "Date of birth 06 OCT 1970 and more words")
+
+
+def test_the_engine_reads_the_whole_zone_line_when_its_box_started_late() -> None:
+    """CRAFT boxed only the end of the second line; the second reading over the first line's span reads all."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from gateway.inspection.ocr import OcrEngine
+
+    f = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 26)
+    img = Image.new("L", (700, 110), 255)
+    d = ImageDraw.Draw(img)
+    for k, line in enumerate(ZONE):
+        d.text((20, 10 + 46 * k), line, font=f, fill=0)
+    grey = np.asarray(img)
+    first = d.textbbox((20, 10), ZONE[0], font=f)
+    second = d.textbbox((20, 56), ZONE[1], font=f)
+    late = (second[0] + 250, second[1] - 4, second[2] + 4, second[3] + 4)  # the line's box starts 250 px late
+    engine = OcrEngine()
+    readings = engine._recognize(grey, [(first[0] - 4, first[1] - 4, first[2] + 4, first[3] + 4), late])
+    assert [r[1] for r in readings if r[0] == late] != [ZONE[1]]
+    fixed = [r[1].replace(" ", "") for r in engine._reread_short_zone_lines(grey, readings)]
+    assert sorted(fixed) == sorted(ZONE), fixed

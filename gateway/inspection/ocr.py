@@ -281,7 +281,7 @@ class OcrEngine:
         # Whole lines are recognised far better than single words (context, '.', '-' survive); the CRAFT word
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
-        for line_box, text, conf, char_x in self._recognize(grey, lines):
+        for line_box, text, conf, char_x in self._reread_short_zone_lines(grey, self._recognize(grey, lines)):
             text, char_x = join_cells(text, char_x, line_box, list(cells))
             words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
         return self._reread_near_misses(grey, words, word_boxes)
@@ -294,6 +294,23 @@ class OcrEngine:
 
     def _read_batches(self, crops: list[tuple[Box, np.ndarray]]) -> list[list[tuple]]:
         return self._lanes.map(self._read_group, line_batches(crops), cost=lambda g: len(g) * recog_width(g[-1][1]))
+
+    def _reread_short_zone_lines(self, grey: np.ndarray, readings: list[tuple]) -> list[tuple]:
+        """Lines of a machine-readable zone that stop short of the zone's widest line, read again over its span;
+        the new reading replaces the old when it holds more of a zone (reread.short_zone_lines)."""
+        short = reread.short_zone_lines([(r[0], r[1]) for r in readings])
+        if not short:
+            return readings
+        crops = []
+        for i, (x0, x1) in short:
+            _, y0, _, y1 = readings[i][0]
+            crops.append(((i, x0, y0, x1, y1), grey[y0:y1, x0:x1]))
+        out = list(readings)
+        for batch in self._read_batches(crops):
+            for (i, *box), text, conf, char_x in batch:
+                if reread.more_zone(readings[i][1], text):
+                    out[i] = (tuple(box), text, conf, char_x)
+        return out
 
     def _reread_near_misses(self, grey: np.ndarray, words: list[OcrWord], word_boxes: list[Box]) -> list[OcrWord]:
         """Words that look like PII but fail validation, read again alone, as they are and stretched (reread.py);

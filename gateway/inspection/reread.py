@@ -102,3 +102,33 @@ def stretched(crop: np.ndarray) -> np.ndarray:
 def better(first: str, second: str) -> bool:
     """The second reading wins when it validates more values than the first."""
     return validated(second) > validated(first)
+
+
+# -- machine-readable zones --------------------------------------------------------------------------------------
+
+_MRZ_CHARS = re.compile(r"[A-Z0-9<]")
+
+
+def mrz_like(text: str) -> bool:
+    """A line that reads like a line of an ICAO 9303 zone: 20 or more characters, nearly all of A-Z, 0-9 and '<',
+    with a '<<' among them."""
+    t = text.replace(" ", "")
+    return len(t) >= 20 and "<<" in t and len(_MRZ_CHARS.findall(t)) >= 0.9 * len(t)
+
+
+def short_zone_lines(lines: list[tuple[tuple[int, int, int, int], str]]) -> list[tuple[int, tuple[int, int]]]:
+    """(index, the zone's x span) of zone lines that stop short of the zone's widest line: CRAFT can miss the
+    start or the end of a line of OCR-B ("10066F2907170<<<<<<<0" of a 36-character line). All lines of a zone are
+    equally long and start at one margin, so the short line is read again over the widest line's span."""
+    zone = [(i, box) for i, (box, text) in enumerate(lines) if mrz_like(text)]
+    if len(zone) < 2:
+        return []
+    x0 = min(b[0] for _, b in zone)
+    x1 = max(b[2] for _, b in zone)
+    height = float(np.median([b[3] - b[1] for _, b in zone]))
+    return [(i, (x0, x1)) for i, b in zone if b[0] - x0 > height or x1 - b[2] > height]
+
+
+def more_zone(old: str, new: str) -> bool:
+    """The new reading of a zone line holds more of a zone than the old one (and is still a zone line)."""
+    return mrz_like(new) and len(_MRZ_CHARS.findall(new)) > len(_MRZ_CHARS.findall(old))
