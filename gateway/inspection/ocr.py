@@ -154,8 +154,9 @@ class OcrEngine:
         components = glyph_components(grey)
         heights = glyph_heights(components)
         cells: list[Box] = []
-        if len(heights) >= 5:  # form boxes, combs and table borders off: CRAFT misses what sits inside them
-            cleared, cells = clear_rules(rgb, float(np.percentile(heights, 40)))  # boxes are taller than glyphs
+        if len(heights) >= 5:  # form boxes and combs off: CRAFT misses what sits inside them
+            # boxes are taller than glyphs: the 40th percentile is a glyph's height
+            cleared, cells = clear_rules(rgb, float(np.percentile(heights, 40)))
             if cleared is not rgb:  # the boxes were counted as glyphs: measure again
                 rgb, grey = cleared, cv2.cvtColor(cleared, cv2.COLOR_RGB2GRAY)
                 components = glyph_components(grey)

@@ -1,11 +1,11 @@
-"""Thin straight rules taken off a page before it is read: table borders, underlines, the boxes of form fields and
-the comb of one-character-per-box fields (an SSN or IBAN written into boxes on a tax or bank form).
+"""Form boxes taken off a page before it is read: the boxes of form fields and the comb of one-character-per-box
+fields (an SSN or IBAN written into boxes on a tax or bank form).
 
 CRAFT does not see characters that sit inside drawn boxes (a comb of nine boxes holding an SSN: no word found at
 any size), and a line crop that holds a border reads it as `|`, `1` or `l`. Painting those strokes with the local
-background, the characters stand alone and are read. Only strokes that cannot be glyphs are touched: straight runs
-several character heights long and a few pixels thin, rectangles that enclose nothing of their own stroke, and
-the ticks of a comb (thin verticals from one rule down to the next).
+background, the characters stand alone and are read. Only strokes that cannot be glyphs are touched: rectangles that
+enclose nothing of their own stroke (or only walls from top to bottom: a row of boxes), and the ticks of a comb
+(thin verticals from one rule down to the next) with the rails they join.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 
 from gateway.models import Box
 
-RULE_CHARS = 3.0  # a straight run this many character heights long is a rule, not a stroke of a glyph
+RULE_CHARS = 3.0  # a comb's rail is at least this many character heights long (two or three boxes)
 RULE_MIN_PX = 20
-THICK_PX = 5  # rules are at most this thick; thicker straight runs are filled shapes (bars, buttons), kept
+THICK_PX = 5  # rules are at most this thick
 CELL_RATIO = 2.5  # a box or the space between two comb ticks this many times as wide as high holds one character
 INK_CONTRAST = 40  # a stroke pixel differs this much from the local background
 STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
@@ -26,7 +26,7 @@ STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
 def clear_rules(rgb: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
     """`rgb` with its rules painted in the local background colour (the same array when it has none), and the
     character cells of its comb and box fields: where a character of one can be, whether CRAFT sees it or not
-    (it misses a lone `0` between wide gaps)."""
+    (it misses a lone `0` between wide gaps). `char_h`: the typical glyph height."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (STROKE_PX, STROKE_PX))
     # Dark strokes on a light page (black-hat; the background closes over them), light ones on a dark page
@@ -50,8 +50,9 @@ def clear_rules(rgb: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
 
 
 def rule_mask(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
-    """1 on the rule pixels of a 0/1 stroke mask (enclosing boxes, long thin straight runs, comb ticks), and the
-    character cells those boxes and ticks make."""
+    """1 on the rule pixels of a 0/1 stroke mask (enclosing boxes, combs: their rails and ticks), and the character
+    cells those boxes and ticks make. Long rules on their own (table borders, underlines) stay: CRAFT reads beside
+    them, and on a blurred photo the tops of small print merge into runs just as long and thin."""
     side = max(4, int(0.8 * char_h))
     # Only straight strokes a character high or wide can be part of a rule: far fewer components than all the ink.
     straight = _opened(ink, (side, 1)) | _opened(ink, (1, side))
@@ -59,12 +60,25 @@ def rule_mask(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
         return straight, []
     boxes, rings = _boxes(straight, char_h)
     straight = cv2.subtract(straight, boxes)
-    length = max(RULE_MIN_PX, int(RULE_CHARS * char_h))
+    length = int(max(RULE_MIN_PX, RULE_CHARS * char_h))
     across = _thin_runs(straight, (length, 1), (1, THICK_PX + 1))
-    down = _thin_runs(straight, (1, length), (THICK_PX + 1, 1))
-    rules = boxes | across | down
-    ticks, teeth = _ticks(cv2.subtract(_opened(straight, (1, side)), rules), across, char_h)
-    return rules | ticks, _cells(rings, teeth)
+    ticks, teeth = _ticks(cv2.subtract(_opened(straight, (1, side)), across), across, char_h)
+    return boxes | ticks | _rails(across, ticks), _cells(rings, teeth)
+
+
+def _rails(across: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """The horizontal rules that at least two comb ticks reach: a comb's top and bottom."""
+    out = np.zeros_like(across)
+    if not ticks.any():
+        return out
+    touch = cv2.dilate(ticks, np.ones((5, 3), np.uint8))
+    labels, stats = _components(across)
+    for i, (x, y, w, h, _) in enumerate(stats, start=1):
+        part = labels[y : y + h, x : x + w] == i
+        reached = touch[max(0, y - 2) : y + h + 2, x : x + w].any(axis=0)
+        if np.count_nonzero(np.diff(reached.astype(np.int8)) == 1) + int(reached[0]) >= 2:
+            out[y : y + h, x : x + w][part] = 1
+    return out
 
 
 def _cells(rings: list[Box], teeth: list[Box]) -> list[Box]:
