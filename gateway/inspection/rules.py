@@ -18,7 +18,7 @@ from gateway.models import Box
 RULE_CHARS = 3.0  # a comb's rail is at least this many character heights long (two or three boxes)
 RULE_MIN_PX = 20
 THICK_PX = 5  # rules are at most this thick
-CELL_RATIO = 2.5  # a box or the space between two comb ticks this many times as wide as high holds one character
+CELL_RATIO = 1.5  # a box (or the space between two comb ticks) at most this many times as wide as high holds one character
 INK_CONTRAST = 40  # a stroke pixel differs this much from the local background
 STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
 
