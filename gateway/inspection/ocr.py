@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from gateway.cpus import available_cpus
+from gateway.inspection import reread
 from gateway.inspection.craft_onnx import (
     cached_detector,
     detect_boxes,
@@ -19,7 +20,6 @@ from gateway.inspection.craft_onnx import (
     preprocess,
     torch_craft,
 )
-from gateway.inspection import reread
 from gateway.inspection.lanes import Lanes
 from gateway.inspection.layout import (
     OcrWord,
@@ -30,12 +30,10 @@ from gateway.inspection.layout import (
     numbered,
     reading_order,
     split_line,
-    text_lines,
 )
 from gateway.inspection.model_files import ModelPreparation
 from gateway.inspection.onnx_cache import providers
 from gateway.inspection.orientation import (
-    SKEW_MAX_DEG,
     SKEW_MIN_DEG,
     mostly_tall,
     projection_tilt,
@@ -56,6 +54,17 @@ from gateway.inspection.pages import (
 from gateway.inspection.ppocr import PpOcrRecognizer, line_batches, recog_width
 from gateway.inspection.regions import RegionSpec, busy_regions
 from gateway.inspection.rules import clear_rules
+from gateway.inspection.slant import (
+    RESIDUAL_MIN_LENGTH,
+    RESIDUAL_SLANT_DEG,
+    bounding_box,
+    chain_slanted,
+    level_box,
+    numbered_with,
+    split_slanted,
+    upright_box,
+    warp_line,
+)
 from gateway.models import Box, EngineSettings
 
 log = logging.getLogger(__name__)
@@ -88,11 +97,6 @@ RULE_THICK = 7  # ... and under this thick (a 2 px line's edges are 4 px); thick
 MAX_REGIONS = 64  # per tile: past this, remaining parts are not split further (bounded CRAFT calls)
 TEXT_REGIONS = RegionSpec(REGION_CONTRAST, REGION_PAD, 32, MAX_REGIONS, RULE_PX, RULE_THICK)  # 32: CRAFT pads to it
 SAMPLE_LINE_HEIGHTS = 12  # orientation check: read at most this many line-heights of each sampled line
-# On a deskewed page, a long box still this slanted is a line of its own slant (perspective), read along it; CRAFT's
-# angles scatter by up to ~2 degrees around the page's on a plainly tilted one.
-RESIDUAL_SLANT_DEG = 3.0
-RESIDUAL_MIN_LENGTH = 8.0  # ... and this many heights long (an MRZ line is ~20): short ones are CRAFT's angle noise
-SLANTED_MIN_LENGTH = 8.0  # a slanted line, its pieces chained, is at least this many heights long (else: noise)
 LOW_CONFIDENCE = 0.45  # below this mean confidence, also try the image upside down
 # A CRAFT region with more of the pixels left runs alone on every core: two lanes would take as long as it takes on
 # one thread, every core does it 1.66x faster, and the rest then runs in the lanes (break-even 0.56).
@@ -218,8 +222,8 @@ class OcrEngine:
                 polys = _dedupe_polys(list(polys) + [_rect_poly(b) for b in cells])
         slanted: list[np.ndarray] = []
         if not k and max_lines is None:
-            polys, slanted = _split_slanted(polys)
-            polys, slanted = _chain_slanted(slanted, polys)
+            polys, slanted = split_slanted(polys)
+            polys, slanted = chain_slanted(slanted, polys)
         lines, word_boxes = group_boxes(polys, turned.shape) if polys else ([], [])
         if max_lines is not None:
             # The start of the longest lines is enough to tell the orientation; whole lines cost seconds.
@@ -227,7 +231,7 @@ class OcrEngine:
                      for x0, y0, x1, y1 in sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]]
         words = self._recognize_lines(turned, lines, word_boxes, list(cells) if not k else [])
         if slanted:
-            return _numbered_with(words, self._read_slanted(turned, slanted))
+            return numbered_with(words, self._read_slanted(turned, slanted))
         return [unrotate_word(w, k, grey.shape) for w in numbered(words)] if k else words
 
     def _read_slanted(self, grey: np.ndarray, quads: list[np.ndarray]) -> list[list[OcrWord]]:
@@ -235,9 +239,9 @@ class OcrEngine:
         MRZ at the foot of a card slants one way, the lines at its head the other): each is cut out along its
         own slant and read level; its words are boxed by position inside the line's bounding rectangle. One list
         of words per line."""
-        rects = [_bounding_box(q, grey.shape) for q in quads]
+        rects = [bounding_box(q, grey.shape) for q in quads]
         grey = _normalize_polarity(grey, rects)
-        crops = [(box, _warp_line(grey, q)) for box, q in zip(rects, quads)]
+        crops = [(box, warp_line(grey, q)) for box, q in zip(rects, quads)]
         return [split_line(text, box, float(conf), []) for batch in self._read_batches([c for c in crops if c[1].size])
                 for box, text, conf, _ in batch]
 
@@ -255,15 +259,15 @@ class OcrEngine:
         turned = [cv2.transform(p.reshape(1, 4, 2).astype(np.float32), m)[0] for p in polys]
         # A long box CRAFT drew on a slant of its own (perspective: not the page's) is still slanted once the page
         # is level: it is read along that slant, like on a level page.
-        slanted = _split_slanted([q for p, q in zip(polys, turned) if not _upright_box(p)],
+        slanted = split_slanted([q for p, q in zip(polys, turned) if not upright_box(p)],
                                  RESIDUAL_SLANT_DEG, RESIDUAL_MIN_LENGTH)[1]
-        level_polys = [_level_box(p, q, angle) for p, q in zip(polys, turned) if not any(q is t for t in slanted)]
-        level_polys, slanted = _chain_slanted(slanted, level_polys)
+        level_polys = [level_box(p, q, angle) for p, q in zip(polys, turned) if not any(q is t for t in slanted)]
+        level_polys, slanted = chain_slanted(slanted, level_polys)
         lines, word_boxes = group_boxes(level_polys, level.shape) if level_polys else ([], [])
         back = cv2.invertAffineTransform(m)
         out = []
         words = self._recognize_lines(level, lines, word_boxes)
-        for word in _numbered_with(words, self._read_slanted(level, slanted) if slanted else []):
+        for word in numbered_with(words, self._read_slanted(level, slanted) if slanted else []):
             x0, y0, x1, y1 = word.box
             corners = cv2.transform(np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32), back)[0]
             bx0, by0 = np.floor(corners.min(axis=0)).astype(int)
@@ -402,126 +406,6 @@ def text_regions(tile: np.ndarray) -> list[Box]:
     return busy_regions(tile, TEXT_REGIONS)
 
 
-def _upright_box(p: np.ndarray) -> bool:
-    """A CRAFT box with a level top edge (CRAFT draws short words upright whatever their slant)."""
-    q = p.reshape(4, 2).astype(np.float32)
-    dx, dy = q[1] - q[0]
-    return abs(math.degrees(math.atan2(dy, dx))) < 0.5
-
-
-def _numbered_with(words: list[OcrWord], slanted: list[list[OcrWord]]) -> list[OcrWord]:
-    """`words` numbered by text line (their boxes show the lines), with each slanted line a line of its own: the
-    bounding rectangles of slanted lines overlap their neighbours', so their boxes cannot tell the lines apart."""
-    if not any(slanted):
-        return numbered(words)
-    lines = text_lines(words) + [line for line in slanted if line]
-    lines.sort(key=lambda line: (min(w.box[1] + w.box[3] for w in line), min(w.box[0] for w in line)))
-    return [OcrWord(w.text, w.box, w.confidence, n) for n, line in enumerate(lines) for w in line]
-
-
-def _split_slanted(polys: list[np.ndarray], min_deg: float = SKEW_MIN_DEG,
-                   min_length: float = 2.5) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(level boxes, slanted line boxes): a box is a slanted line when it is long (min_length heights) and its top
-    edge climbs or falls min_deg..SKEW_MAX_DEG. Slanted boxes are never grouped into lines (their bounding
-    rectangle holds parts of the lines above and below): they are read one by one, cut along their slant."""
-    level, slanted = [], []
-    for p in polys:
-        q = p.reshape(4, 2).astype(np.float32)
-        dx, dy = q[1] - q[0]
-        length, height = math.hypot(dx, dy), math.hypot(*(q[3] - q[0]))
-        angle = abs(math.degrees(math.atan2(dy, dx)))
-        (slanted if length > min_length * height and min_deg <= angle <= SKEW_MAX_DEG else level).append(p)
-    return level, slanted
-
-
-def _chain_slanted(slanted: list[np.ndarray], level: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(level boxes left, slanted lines): CRAFT cuts a long slanted line at its gaps ("P<USAHARTL", "EY<<JOANNA",
-    "<<<<<<<<"); pieces that continue one another along one slant become one line, and short upright boxes on the
-    line's course (CRAFT boxes short words upright: the last digits of an MRZ line) join it."""
-    chains: list[list[np.ndarray]] = []
-    for q in sorted((p.reshape(4, 2).astype(np.float32) for p in slanted), key=lambda q: float(q[:, 0].min())):
-        for chain in chains:
-            if _on_course(chain[0], chain[-1], q):
-                chain.append(q)
-                break
-        else:
-            chains.append([q])
-    lines, rest = [], list(level)
-    for c in chains:
-        line = np.array([c[0][0], c[-1][1], c[-1][2], c[0][3]], np.float32)
-        _, _, _, h = _frame(line)
-        if np.linalg.norm(line[1] - line[0]) >= SLANTED_MIN_LENGTH * h:
-            lines.append(line)
-        else:  # a short slanted box on its own is CRAFT's angle noise on a level line
-            rest += c
-    level, rest = rest, []
-    for p in level:
-        q = p.reshape(4, 2).astype(np.float32)
-        for i, line in enumerate(lines):
-            if _on_course(line, line, q, upright=True):
-                lines[i] = _extended(line, q)
-                break
-        else:
-            rest.append(p)
-    return rest, lines
-
-
-def _frame(line: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(origin, unit direction along the line, unit normal, height) of a line quadrilateral."""
-    d = line[1] - line[0]
-    length = float(np.linalg.norm(d)) or 1.0
-    d = d / length
-    n = np.array([-d[1], d[0]], np.float32)
-    return line[0], d, n, float(abs(np.dot(line[3] - line[0], n))) or 1.0
-
-
-def _on_course(first: np.ndarray, last: np.ndarray, q: np.ndarray, upright: bool = False) -> bool:
-    """Whether box `q` continues the line running from `first` to `last`: its middle on the line's middle (within
-    0.4 heights), 0.4 to 1.6 times as high, starting between 2 heights before and 4 heights after the line's end
-    (an upright box: anywhere within 3 heights of either end) and, if slanted, at the same slant (3 degrees)."""
-    o, d, n, h = _frame(np.array([first[0], last[1], last[2], first[3]], np.float32))
-    centre = q.mean(axis=0) - o
-    if abs(float(np.dot(centre, n)) - h / 2) > 0.4 * h:
-        return False
-    qh = float(np.ptp(q[:, 1])) if upright else float(np.linalg.norm(q[3] - q[0]))
-    if not 0.4 * h <= qh <= 1.6 * h:  # a run of "<" is boxed lower than letters
-        return False
-    along = [float(np.dot(c - o, d)) for c in q]
-    end = float(np.dot(last[1] - o, d))
-    if upright:
-        return -3 * h <= min(along) and max(along) <= end + 3 * h
-    qd = q[1] - q[0]
-    same_slant = abs(math.degrees(math.atan2(qd[1], qd[0]) - math.atan2(d[1], d[0]))) <= 3.0
-    return same_slant and -2 * h <= min(along) - end <= 4 * h
-
-
-def _extended(line: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The line quadrilateral stretched along its course over box `q`."""
-    o, d, n, h = _frame(line)
-    along = [float(np.dot(c - o, d)) for c in q] + [0.0, float(np.dot(line[1] - o, d))]
-    t0, t1 = min(along), max(along)
-    return np.array([o + d * t0, o + d * t1, o + d * t1 + n * h, o + d * t0 + n * h], np.float32)
-
-
-def _bounding_box(q: np.ndarray, shape: tuple[int, ...]) -> Box:
-    h, w = shape[:2]
-    x0, y0 = np.floor(q.reshape(4, 2).min(axis=0)).astype(int)
-    x1, y1 = np.ceil(q.reshape(4, 2).max(axis=0)).astype(int)
-    return max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
-
-
-def _warp_line(grey: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The quadrilateral `q` (top-left first, clockwise) of `grey` cut out and made a level rectangle."""
-    q = q.reshape(4, 2).astype(np.float32)
-    width = int(round(max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))))
-    height = int(round(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))))
-    if width < 2 or height < 2:
-        return np.zeros((0, 0), np.uint8)
-    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
-    m = cv2.getPerspectiveTransform(q, dst)
-    return cv2.warpPerspective(grey, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 def _rect_poly(b: Box) -> np.ndarray:
     x0, y0, x1, y1 = b
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
@@ -535,28 +419,6 @@ def _inked(grey: np.ndarray, cells: list[Box]) -> list[Box]:
         if part.size and int(part.max()) - int(part.min()) >= REGION_CONTRAST * 3:
             out.append((x0, y0, x1, y1))
     return out
-
-
-def _level_box(p: np.ndarray, q: np.ndarray, angle: float) -> np.ndarray:
-    """A CRAFT box `p` of a page tilted by `angle` degrees, turned level (`q`), as an upright rectangle.
-
-    CRAFT boxes long words along their slant but short ones upright, around the tilted word; turned level, those
-    would slant the other way, and slanted boxes are never grouped into lines. Their bounding rectangle would be
-    too tall (a 300 px upright box of a 6-degree line: 33 px more), so they become the rectangle of the tilted word
-    that such an upright box holds, about their centre."""
-    dx, dy = q[1] - q[0]
-    if abs(math.degrees(math.atan2(dy, dx))) < 0.5:  # drawn along the slant: level now
-        x0, y0 = q.min(axis=0)
-        x1, y1 = q.max(axis=0)
-    else:
-        w, h = np.ptp(p[:, 0]), np.ptp(p[:, 1])
-        a = math.radians(abs(angle))
-        cos, sin, cos2 = math.cos(a), math.sin(a), math.cos(2 * a)
-        length = max((w * cos - h * sin) / cos2, 0.5 * w)
-        thick = max((h * cos - w * sin) / cos2, 0.5 * h)
-        cx, cy = q.mean(axis=0)
-        x0, x1, y0, y1 = cx - length / 2, cx + length / 2, cy - thick / 2, cy + thick / 2
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
 
 
 def _dedupe_polys(polys: list[np.ndarray], tiles: list[int] | None = None) -> list[np.ndarray]:

@@ -4,7 +4,13 @@ the page's own e-mail addresses."""
 from __future__ import annotations
 
 import regex as re
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 
 
 class NameCueRecognizer(PatternRecognizer):
