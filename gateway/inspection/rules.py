@@ -19,6 +19,7 @@ RULE_CHARS = 3.0  # a comb's rail is at least this many character heights long (
 RULE_MIN_PX = 20
 THICK_PX = 5  # rules are at most this thick
 CELL_RATIO = 1.5  # a box (or the space between two comb ticks) at most this many times as wide as high holds one character
+COMB_CELLS = 3
 INK_CONTRAST = 40  # a stroke pixel differs this much from the local background
 STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
 
@@ -82,15 +83,16 @@ def _rails(across: np.ndarray, ticks: np.ndarray) -> np.ndarray:
 
 
 def _cells(rings: list[Box], teeth: list[Box]) -> list[Box]:
-    """Character cells: the inside of boxes no wider than CELL_RATIO heights, and the space between neighbouring
-    ticks of one comb (same top and bottom within 3 px, CELL_RATIO heights apart at most)."""
-    out = [(x0 + 2, y0 + 2, x1 - 2, y1 - 2) for x0, y0, x1, y1 in rings if x1 - x0 <= CELL_RATIO * (y1 - y0)]
+    """Character cells of combs: the insides of boxes no wider than CELL_RATIO heights and the spaces between
+    neighbouring ticks of one comb (same top and bottom within 3 px, CELL_RATIO heights apart at most), where at
+    least COMB_CELLS of them stand in one row (a lone box is a checkbox or a frame, not a field of characters)."""
+    cells = [(x0 + 2, y0 + 2, x1 - 2, y1 - 2) for x0, y0, x1, y1 in rings if x1 - x0 <= CELL_RATIO * (y1 - y0)]
     teeth = sorted(teeth, key=lambda b: (round(b[1] / 4), b[0]))
     for a, b in zip(teeth, teeth[1:]):
         h = a[3] - a[1]
         if abs(a[1] - b[1]) <= 3 and abs(a[3] - b[3]) <= 3 and 0.3 * h <= b[0] - a[2] <= CELL_RATIO * h:
-            out.append((a[2] + 1, max(a[1], b[1]), b[0] - 1, min(a[3], b[3])))
-    return out
+            cells.append((a[2] + 1, max(a[1], b[1]), b[0] - 1, min(a[3], b[3])))
+    return [c for c in cells if sum(abs(o[1] - c[1]) <= 3 and abs(o[3] - c[3]) <= 3 for o in cells) >= COMB_CELLS]
 
 
 def _thin_runs(ink: np.ndarray, long: tuple[int, int], thick: tuple[int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ from gateway.models import Box
 RESIDUAL_SLANT_DEG = 3.0
 RESIDUAL_MIN_LENGTH = 8.0  # ... and this many heights long (an MRZ line is ~20): short ones are CRAFT's angle noise
 SLANTED_MIN_LENGTH = 8.0  # a slanted line, its pieces chained, is at least this many heights long (else: noise)
+MIN_DRIFT = 0.5  # ... and climbs or falls at least this many heights from end to end
 
 
 def upright_box(p: np.ndarray) -> bool:
@@ -67,10 +68,13 @@ def chain_slanted(slanted: list[np.ndarray], level: list[np.ndarray]) -> tuple[l
     lines, rest = [], list(level)
     for c in chains:
         line = np.array([c[0][0], c[-1][1], c[-1][2], c[0][3]], np.float32)
-        _, _, _, h = _frame(line)
-        if np.linalg.norm(line[1] - line[0]) >= SLANTED_MIN_LENGTH * h:
+        _, d, _, h = _frame(line)
+        length = float(np.linalg.norm(line[1] - line[0]))
+        # Short: CRAFT's angle noise on a level line. Drifting less than half a line height from end to end: its
+        # bounding rectangle holds no part of another line, and it is grouped and read as a level one.
+        if length >= SLANTED_MIN_LENGTH * h and length * abs(float(d[1])) >= MIN_DRIFT * h:
             lines.append(line)
-        else:  # a short slanted box on its own is CRAFT's angle noise on a level line
+        else:
             rest += c
     level, rest = rest, []
     for p in level:
