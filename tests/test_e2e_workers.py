@@ -104,3 +104,56 @@ def test_a_worker_out_of_memory_fails_that_upload_closed_and_is_replaced(gateway
     assert "ran out of memory; restarting it" in gateway.log()
     assert_decided_correctly_afterwards(gateway, upstream, "oom")
     assert worker_pid(gateway) != victim
+
+
+def _memory_cgroup(limit: int) -> Path | None:
+    """A fresh memory cgroup capped at `limit` bytes (v1 or v2), or None where this machine lets us make none."""
+    for root, cap_file in ((Path("/sys/fs/cgroup/memory"), "memory.limit_in_bytes"),
+                           (Path("/sys/fs/cgroup"), "memory.max")):
+        if not (root / cap_file).exists() and not (root / "cgroup.controllers").exists():
+            continue
+        group = root / f"dlp-oom-test-{os.getpid()}"
+        try:
+            group.mkdir()
+            (group / cap_file).write_text(str(limit))
+            swap = group / ("memory.memsw.limit_in_bytes" if cap_file == "memory.limit_in_bytes" else "memory.swap.max")
+            if swap.exists():
+                swap.write_text(str(limit) if cap_file == "memory.limit_in_bytes" else "0")
+            return group
+        except OSError:
+            if group.exists():
+                group.rmdir()
+    return None
+
+
+def test_the_kernel_oom_killer_under_a_container_limit_is_a_decision_too(gateway, upstream):
+    """The real thing a container limit does: the worker, moved into a memory cgroup with 200 MiB left for new
+    pages, decodes a 36 Mpx image and the kernel's OOM killer kills it. The upload is blocked, the worker
+    replaced, later uploads decided correctly."""
+    assert_decided_correctly_afterwards(gateway, upstream, "warm-up-cgroup")
+    victim = worker_pid(gateway)
+    group = _memory_cgroup(200 << 20)  # pages the worker already holds stay charged where they were
+    if group is None:
+        pytest.skip("no writable memory cgroup on this machine (needs root and cgroup v1 memory or v2)")
+    try:
+        (group / "cgroup.procs").write_text(str(victim))
+        image = Image.new("RGB", (6000, 6000), "white")
+        ImageDraw.Draw(image).rectangle((100, 100, 900, 400), fill=(30, 90, 200))
+        buf = io.BytesIO()
+        image.save(buf, "PNG")
+        del image
+        with client(gateway) as c:
+            r = c.put("https://files.oaiusercontent.com/cgroup-oom", content=buf.getvalue())
+        assert r.status_code == 403 and r.headers["x-dlp-rule"] == "on_error", r.text
+        assert upstream.last_for("/cgroup-oom") is None
+        assert not Path(f"/proc/{victim}").exists() or b"zombie" in Path(f"/proc/{victim}/status").read_bytes()
+        assert "inspection worker died; restarting it" in gateway.log()
+        assert_decided_correctly_afterwards(gateway, upstream, "cgroup-oom")
+        assert worker_pid(gateway) != victim
+    finally:
+        for _ in range(50):  # the killed worker leaves the group as the kernel reaps it
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
