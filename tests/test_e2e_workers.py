@@ -47,6 +47,15 @@ def vm_data(pid: int) -> int:
     raise AssertionError("no VmData")
 
 
+def memory_hungry_png() -> bytes:
+    """A small PNG of 36 Mpx (under max_pixels): ~250 MiB of pixels to decode."""
+    image = Image.new("RGB", (6000, 6000), "white")
+    ImageDraw.Draw(image).rectangle((100, 100, 900, 400), fill=(30, 90, 200))
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def assert_decided_correctly_afterwards(gateway: GatewayProcess, upstream: RecordingUpstream, tag: str) -> None:
     pii = text_image([f"Ticket {tag}", "Reply to jane.doe@corpmail.com"])
     clean = photo_like(size=(320, 200), fmt="PNG")
@@ -92,13 +101,8 @@ def test_a_worker_out_of_memory_fails_that_upload_closed_and_is_replaced(gateway
     # A memory cap like a container's, just above what the worker uses now: 200 MiB for the next image.
     cap = vm_data(victim) + (200 << 20)
     resource.prlimit(victim, resource.RLIMIT_DATA, (cap, cap))
-    image = Image.new("RGB", (6000, 6000), "white")  # 36 Mpx (under max_pixels): ~250 MiB of pixels to decode
-    ImageDraw.Draw(image).rectangle((100, 100, 900, 400), fill=(30, 90, 200))
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    del image
     with client(gateway) as c:
-        r = c.put("https://files.oaiusercontent.com/out-of-memory", content=buf.getvalue())
+        r = c.put("https://files.oaiusercontent.com/out-of-memory", content=memory_hungry_png())
     assert r.status_code == 403 and r.headers["x-dlp-rule"] == "on_error", r.text
     assert upstream.last_for("/out-of-memory") is None
     assert "ran out of memory; restarting it" in gateway.log()
@@ -137,13 +141,8 @@ def test_the_kernel_oom_killer_under_a_container_limit_is_a_decision_too(gateway
         pytest.skip("no writable memory cgroup on this machine (needs root and cgroup v1 memory or v2)")
     try:
         (group / "cgroup.procs").write_text(str(victim))
-        image = Image.new("RGB", (6000, 6000), "white")
-        ImageDraw.Draw(image).rectangle((100, 100, 900, 400), fill=(30, 90, 200))
-        buf = io.BytesIO()
-        image.save(buf, "PNG")
-        del image
         with client(gateway) as c:
-            r = c.put("https://files.oaiusercontent.com/cgroup-oom", content=buf.getvalue())
+            r = c.put("https://files.oaiusercontent.com/cgroup-oom", content=memory_hungry_png())
         assert r.status_code == 403 and r.headers["x-dlp-rule"] == "on_error", r.text
         assert upstream.last_for("/cgroup-oom") is None
         assert not Path(f"/proc/{victim}").exists() or b"zombie" in Path(f"/proc/{victim}/status").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,7 @@ def break_glued(text: str, char_x: tuple[float, ...], line: Box, word_boxes: lis
     return text
 
 
-def join_cells(text: str, char_x: tuple[float, ...], line: Box, cells: list[Box]) -> tuple[str, tuple[float, ...]]:
+def join_cells(text: str, char_x: tuple[float, ...], line: Box, cells: Sequence[Box]) -> tuple[str, tuple[float, ...]]:
     """`text` without the spaces the recogniser read between the characters of a comb field (one character per
     box): a space stays only where the comb has a wider gap between two boxes than between the others of its row
     ("123 45 6789"). `char_x` (x of each character in the line crop) follows; unchanged without positions."""

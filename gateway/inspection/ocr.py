@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ from gateway.inspection.slant import (
     chain_slanted,
     level_box,
     numbered_with,
+    rect_poly,
     split_slanted,
     upright_box,
     warp_line,
@@ -185,7 +187,6 @@ class OcrEngine:
                 again = self._detect(rgb, larger)
                 if len(again) > 1.5 * len(polys):
                     polys = again
-        cells = _inked(grey, cells)
         if not polys and not cells:
             return []  # nothing to recognise
         if mostly_tall(polys):
@@ -210,7 +211,7 @@ class OcrEngine:
     # -- internals -----------------------------------------------------------------------------------------------
 
     def _read_turned(self, grey: np.ndarray, polys: list[np.ndarray], k: int, max_lines: int | None = None,
-                     cells: list[Box] = ()) -> list[OcrWord]:
+                     cells: Sequence[Box] = ()) -> list[OcrWord]:
         """Recognise the image turned by np.rot90(.., k) using the CRAFT boxes (turned alike); words come back in
         `grey`'s coordinates."""
         if k:
@@ -219,7 +220,7 @@ class OcrEngine:
         else:
             turned = grey
             if cells:  # a comb's characters, found or not by CRAFT (duplicates inside its boxes are dropped)
-                polys = _dedupe_polys(list(polys) + [_rect_poly(b) for b in cells])
+                polys = _dedupe_polys([*polys, *(rect_poly(b) for b in cells)])
         slanted: list[np.ndarray] = []
         if not k and max_lines is None:
             polys, slanted = split_slanted(polys)
@@ -229,7 +230,7 @@ class OcrEngine:
             # The start of the longest lines is enough to tell the orientation; whole lines cost seconds.
             lines = [(x0, y0, min(x1, x0 + SAMPLE_LINE_HEIGHTS * (y1 - y0)), y1)
                      for x0, y0, x1, y1 in sorted(lines, key=lambda b: -(b[2] - b[0]))[:max_lines]]
-        words = self._recognize_lines(turned, lines, word_boxes, list(cells) if not k else [])
+        words = self._recognize_lines(turned, lines, word_boxes, cells if not k else ())
         if slanted:
             return numbered_with(words, self._read_slanted(turned, slanted))
         return [unrotate_word(w, k, grey.shape) for w in numbered(words)] if k else words
@@ -261,7 +262,8 @@ class OcrEngine:
         # is level: it is read along that slant, like on a level page.
         slanted = split_slanted([q for p, q in zip(polys, turned) if not upright_box(p)],
                                  RESIDUAL_SLANT_DEG, RESIDUAL_MIN_LENGTH)[1]
-        level_polys = [level_box(p, q, angle) for p, q in zip(polys, turned) if not any(q is t for t in slanted)]
+        own = {id(q) for q in slanted}
+        level_polys = [level_box(p, q, angle) for p, q in zip(polys, turned) if id(q) not in own]
         level_polys, slanted = chain_slanted(slanted, level_polys)
         lines, word_boxes = group_boxes(level_polys, level.shape) if level_polys else ([], [])
         back = cv2.invertAffineTransform(m)
@@ -278,7 +280,7 @@ class OcrEngine:
         return out
 
     def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box],
-                         cells: list[Box] = ()) -> list[OcrWord]:
+                         cells: Sequence[Box] = ()) -> list[OcrWord]:
         """Words of the lines; `cells` (comb-field boxes, page coordinates) join the characters read in them."""
         if not lines:
             return []
@@ -287,7 +289,7 @@ class OcrEngine:
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
         for line_box, text, conf, char_x in self._reread_short_zone_lines(grey, self._recognize(grey, lines)):
-            text, char_x = join_cells(text, char_x, line_box, list(cells))
+            text, char_x = join_cells(text, char_x, line_box, cells)
             words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
         return self._reread_near_misses(grey, words, word_boxes)
 
@@ -406,21 +408,6 @@ def text_regions(tile: np.ndarray) -> list[Box]:
     return busy_regions(tile, TEXT_REGIONS)
 
 
-def _rect_poly(b: Box) -> np.ndarray:
-    x0, y0, x1, y1 = b
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
-
-
-def _inked(grey: np.ndarray, cells: list[Box]) -> list[Box]:
-    """The cells that hold something (a blank form's empty boxes are not read)."""
-    out = []
-    for x0, y0, x1, y1 in cells:
-        part = grey[y0:y1, x0:x1]
-        if part.size and int(part.max()) - int(part.min()) >= REGION_CONTRAST * 3:
-            out.append((x0, y0, x1, y1))
-    return out
-
-
 def _dedupe_polys(polys: list[np.ndarray], tiles: list[int] | None = None) -> list[np.ndarray]:
     """Drop boxes mostly inside a bigger one (words seen twice in tile overlaps) and join the two halves of a word
     cut by a tile edge (boxes of different tiles on one row that overlap) into one box."""
@@ -440,7 +427,7 @@ def _dedupe_polys(polys: list[np.ndarray], tiles: list[int] | None = None) -> li
                 u = (min(b[0], k[0]), min(b[1], k[1]), max(b[2], k[2]), max(b[3], k[3]))
                 if u != k:
                     kept_rects[j] = u
-                    kept[j] = np.array([[u[0], u[1]], [u[2], u[1]], [u[2], u[3]], [u[0], u[3]]], np.float32)
+                    kept[j] = rect_poly(u)
                 kept_tiles[j].add(tiles[i])
                 break
             if box_intersection(b, k) > 0.7 * area:

@@ -20,6 +20,7 @@ RULE_MIN_PX = 20
 THICK_PX = 5  # rules are at most this thick
 CELL_RATIO = 1.5  # a box (or the space between two comb ticks) at most this many times as wide as high holds one character
 COMB_CELLS = 3
+CELL_INK = 48  # a cell whose pixels span less contrast than this is empty
 INK_CONTRAST = 40  # a stroke pixel differs this much from the local background
 STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
 
@@ -47,7 +48,13 @@ def clear_rules(rgb: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
     fill = cv2.morphologyEx(roi, cover, kernel)
     on = mask[y0:y1, x0:x1] > 0
     roi[on] = fill[on]
-    return out, cells
+    return out, _inked(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cells)
+
+
+def _inked(grey: np.ndarray, cells: list[Box]) -> list[Box]:
+    """The cells that hold something (a blank form's empty boxes are not read)."""
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in cells
+            if grey[y0:y1, x0:x1].size and int(np.ptp(grey[y0:y1, x0:x1])) >= CELL_INK]
 
 
 def rule_mask(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:

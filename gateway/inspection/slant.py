@@ -163,4 +163,10 @@ def level_box(p: np.ndarray, q: np.ndarray, angle: float) -> np.ndarray:
         thick = max((h * cos - w * sin) / cos2, 0.5 * h)
         cx, cy = q.mean(axis=0)
         x0, x1, y0, y1 = cx - length / 2, cx + length / 2, cy - thick / 2, cy + thick / 2
+    return rect_poly((x0, y0, x1, y1))
+
+
+def rect_poly(b: tuple[float, float, float, float]) -> np.ndarray:
+    """The rectangle (x0, y0, x1, y1) as four corners, top-left first, clockwise (CRAFT's order)."""
+    x0, y0, x1, y1 = b
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
