@@ -1,6 +1,7 @@
 """Decompression bombs under load: 4 concurrent 1 GiB bombs while small requests flow, through a real gateway.
 
-    python -m bench.bombs [--windows 6] [--window-seconds 5] [--policy FILE] [--keep]
+    python -m bench.bombs [--windows 6] [--window-seconds 5] [--modes rounds,flood] [--client-nice N]
+                          [--policy FILE] [--keep]
 
 One `dlp-gateway run` (1 worker) in front of a local recording HTTPS upstream (tests/support). A prober sends a
 small in-scope GET (https://api.openai.com/v1/models, intercepted and seen by the addon) every 0.2 s on a
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import ssl
 import sys
@@ -91,9 +93,10 @@ def latency(values: list[float]) -> dict:
 
 
 def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: bytes, deadline: float, out,
-                rounds) -> None:
+                rounds, nice: int) -> None:
     """One client process: this bomb until `deadline` (time.monotonic), back to back (flood), or in rounds that
     leave together with the other clients' bombs, ROUND_PAUSE apart (`rounds`: a shared barrier and flag)."""
+    os.nice(nice)
     verify = ssl.create_default_context(cafile=ca_cert)
     answers, durations = [], []
     with httpx.Client(proxy=proxy_url, verify=verify, timeout=300) as c:
@@ -122,14 +125,15 @@ def _send_bombs(proxy_url: str, ca_cert: str, name: str, coding: str, body: byte
     out.put((name, answers, durations))
 
 
-def bomb_phase(gw: GatewayProcess, bombs: dict[str, tuple[str, bytes]], seconds: float, rounds: bool) -> dict:
+def bomb_phase(gw: GatewayProcess, bombs: dict[str, tuple[str, bytes]], seconds: float, rounds: bool,
+               nice: int) -> dict:
     """Each bomb from its own client process (so the prober's process only probes), for `seconds`."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     shared = (ctx.Barrier(len(bombs)), ctx.Value("b", True)) if rounds else None
     deadline = time.monotonic() + seconds
     procs = [ctx.Process(target=_send_bombs,
-                         args=(gw.proxy_url, str(gw.ca_cert), name, coding, body, deadline, out, shared))
+                         args=(gw.proxy_url, str(gw.ca_cert), name, coding, body, deadline, out, shared, nice))
              for name, (coding, body) in bombs.items()]
     for p in procs:
         p.start()
@@ -157,7 +161,7 @@ def run(args: argparse.Namespace) -> dict:
     gw = GatewayProcess(tmp / "gw", policy, upstream.port)
     result: dict = {"machine": machine(), "policy": str(policy.relative_to(REPO) if policy.is_relative_to(REPO)
                                                          else policy),
-                    "windows": args.windows, "window_seconds": args.window_seconds}
+                    "windows": args.windows, "window_seconds": args.window_seconds, "client_nice": args.client_nice}
     try:
         gw.wait_ready()
         verify = ssl.create_default_context(cafile=str(gw.ca_cert))
@@ -169,7 +173,7 @@ def run(args: argparse.Namespace) -> dict:
             time.sleep(2)  # warm-up: TLS to the upstream, first flows
             reference = {f"plain-{i}": ("", random.Random(i).randbytes(len(gzip_bombs["gzip-zeros"][1])))
                          for i in range(4)}
-            for mode in ("rounds", "flood"):
+            for mode in args.modes.split(","):
                 for kind, bombs in (("reference, 4 plain uploads as big as a gzip bomb", reference),
                                     ("gzip-x4", gzip_bombs), ("4-codings", coding_bombs)):
                     name = f"{mode}: {kind}"
@@ -180,7 +184,8 @@ def run(args: argparse.Namespace) -> dict:
                         prober.phase = f"{name} | idle"
                         time.sleep(args.window_seconds)
                         prober.phase = f"{name} | load"
-                        for n, (a, d) in bomb_phase(gw, bombs, args.window_seconds, mode == "rounds").items():
+                        for n, (a, d) in bomb_phase(gw, bombs, args.window_seconds, mode == "rounds",
+                                                    args.client_nice).items():
                             raw[n][0].extend(a)
                             raw[n][1].extend(d)
                     prober.phase = "between"
@@ -195,7 +200,7 @@ def run(args: argparse.Namespace) -> dict:
         result["phases"] = phases
         result["upstream_saw_a_bomb"] = any("bomb=" in r.path and "plain-" not in r.path for r in upstream.received)
         result["gateway_alive"] = gw.proc.poll() is None
-        result["loadavg_end"] = list(__import__("os").getloadavg())
+        result["loadavg_end"] = list(os.getloadavg())
     finally:
         gw.stop()
         upstream.close()
@@ -210,7 +215,7 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines = [f"Machine: {m['nproc']} cores, {m['cpu']}; load avg {m['loadavg_start'][0]:.2f} at start, "
              f"{r['loadavg_end'][0]:.2f} at end; policy {r['policy']}; {r['windows']} idle and {r['windows']} loaded "
-             f"windows of {r['window_seconds']:g} s per row, alternating; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
+             f"windows of {r['window_seconds']:g} s per row, alternating; sending clients at nice {r.get('client_nice', 0)}; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
              f"when ready, {r['rss_mib_after']:.0f} MiB at the end", "",
              "| load | small GET, idle windows p50 / p95 (ms) | loaded windows p50 / p95 / max (ms) | p95 loaded / idle "
              "| requests sent: answers | peak group RSS | target |", "|---|---|---|---|---|---|---|"]
@@ -235,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=6, help="idle + loaded window pairs per row (default 6)")
     ap.add_argument("--window-seconds", type=float, default=5.0, help="length of each window (default 5)")
     ap.add_argument("--policy", help="policy file (default: policies/default.yaml; its max_body_bytes is the cap)")
+    ap.add_argument("--modes", default="rounds,flood", help="rounds, flood or both (default rounds,flood)")
+    ap.add_argument("--client-nice", type=int, default=0,
+                    help="niceness of the four sending clients (default 0); on a machine the gateway shares with its "
+                         "load, 19 keeps their TLS encryption from taking the gateway's cores (clients are elsewhere "
+                         "in a deployment)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
     ap.add_argument("--out", type=Path, default=OUT / "bombs.json")
     args = ap.parse_args(argv)
