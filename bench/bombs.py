@@ -1,7 +1,7 @@
 """Decompression bombs under load: 4 concurrent 1 GiB bombs while small requests flow, through a real gateway.
 
     python -m bench.bombs [--windows 6] [--window-seconds 5] [--modes rounds,flood] [--client-nice N]
-                          [--policy FILE] [--keep]
+                          [--bomb-cooldown S] [--policy FILE] [--keep]
 
 One `dlp-gateway run` (1 worker) in front of a local recording HTTPS upstream (tests/support). A prober sends a
 small in-scope GET (https://api.openai.com/v1/models, intercepted and seen by the addon) every 0.2 s on a
@@ -158,10 +158,12 @@ def run(args: argparse.Namespace) -> dict:
     coding_bombs = {f"{c}-zeros": (c, bomb(c, GIB)) for c in ("gzip", "deflate", "br", "zstd")}
     tmp = Path(tempfile.mkdtemp(prefix="bench-bombs-"))
     upstream = RecordingUpstream(tmp)
-    gw = GatewayProcess(tmp / "gw", policy, upstream.port)
+    extra = [] if args.bomb_cooldown is None else ["--set", f"dlp_bomb_cooldown={args.bomb_cooldown}"]
+    gw = GatewayProcess(tmp / "gw", policy, upstream.port, extra=extra)
     result: dict = {"machine": machine(), "policy": str(policy.relative_to(REPO) if policy.is_relative_to(REPO)
                                                          else policy),
-                    "windows": args.windows, "window_seconds": args.window_seconds, "client_nice": args.client_nice}
+                    "windows": args.windows, "window_seconds": args.window_seconds, "client_nice": args.client_nice,
+                    "bomb_cooldown": args.bomb_cooldown}
     try:
         gw.wait_ready()
         verify = ssl.create_default_context(cafile=str(gw.ca_cert))
@@ -215,7 +217,8 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines = [f"Machine: {m['nproc']} cores, {m['cpu']}; load avg {m['loadavg_start'][0]:.2f} at start, "
              f"{r['loadavg_end'][0]:.2f} at end; policy {r['policy']}; {r['windows']} idle and {r['windows']} loaded "
-             f"windows of {r['window_seconds']:g} s per row, alternating; sending clients at nice {r.get('client_nice', 0)}; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
+             f"windows of {r['window_seconds']:g} s per row, alternating; sending clients at nice {r.get('client_nice', 0)}; dlp_bomb_cooldown "
+             f"{r.get('bomb_cooldown') if r.get('bomb_cooldown') is not None else 'default'}; gateway group RSS {r['rss_mib_ready']:.0f} MiB "
              f"when ready, {r['rss_mib_after']:.0f} MiB at the end", "",
              "| load | small GET, idle windows p50 / p95 (ms) | loaded windows p50 / p95 / max (ms) | p95 loaded / idle "
              "| requests sent: answers | peak group RSS | target |", "|---|---|---|---|---|---|---|"]
@@ -245,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="niceness of the four sending clients (default 0); on a machine the gateway shares with its "
                          "load, 19 keeps their TLS encryption from taking the gateway's cores (clients are elsewhere "
                          "in a deployment)")
+    ap.add_argument("--bomb-cooldown", type=int, default=None,
+                    help="the gateway's dlp_bomb_cooldown (default: its own, 30 s: after its first bomb a client's "
+                         "encoded bodies are refused undecoded); 0 decodes every bomb, as bombs from many senders")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs)")
     ap.add_argument("--out", type=Path, default=OUT / "bombs.json")
     args = ap.parse_args(argv)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -89,21 +90,66 @@ def assign_words(boxes: Sequence[Box], words: Sequence[Word]) -> list[str]:
 
 @dataclass(frozen=True)
 class RunRead:
-    """One ground-truth run and what the engine read there."""
+    """One ground-truth run and what the engine read there. A run scored with the one before it (one OCR word
+    covers both) is `joined`: its text, read and distance are counted in that first run's."""
 
     hyp: str
     distance: int
     length: int
+    joined: bool = False
 
     def to_json(self) -> dict:
-        return {"hyp": self.hyp, "distance": self.distance, "length": self.length}
+        out = {"hyp": self.hyp, "distance": self.distance, "length": self.length}
+        if self.joined:
+            out["joined"] = True
+        return out
+
+
+def run_groups(boxes: Sequence[Box], words: Sequence[Word]) -> list[list[int]]:
+    """Runs that one OCR word covers (its box holds their centres) form a group, in run order; others stand alone.
+
+    A drawing tool draws `KEY`, `=` and `value` (or syntax-coloured tokens) as runs of their own; a reader that
+    reads `KEY=value` as one word is right, and scoring it against the nearest run alone would count the other
+    runs as unread and the word as mostly wrong."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i] = parent[parent[i]]
+        return i
+
+    for _, wbox in words:
+        covered = [i for i, b in enumerate(boxes) if _inside(_centre(b), wbox)]
+        for i in covered[1:]:
+            parent[root(i)] = root(covered[0])
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values())
+
+
+def _joined_text(texts: Sequence[dict], group: Sequence[int]) -> str:
+    """The group's runs as one text: no space where one run ends within a fifth of a line height of the next."""
+    out = normalize(texts[group[0]]["text"])
+    for a, b in pairwise(group):
+        ba, bb = texts[a]["box"], texts[b]["box"]
+        tight = abs(bb[0] - ba[2]) <= 0.2 * (ba[3] - ba[1]) and abs(bb[1] - ba[1]) <= 0.5 * (ba[3] - ba[1])
+        out += ("" if tight else " ") + normalize(texts[b]["text"])
+    return out
 
 
 def read_runs(texts: Sequence[dict], words: Sequence[Word]) -> list[RunRead]:
-    """Score every ground-truth text run ({"text", "box"}) of one image."""
-    refs = [normalize(t["text"]) for t in texts]
-    hyps = assign_words([t["box"] for t in texts], words)
-    return [RunRead(h, edit_distance(r, h), len(r)) for r, h in zip(refs, hyps)]
+    """Score every ground-truth text run ({"text", "box"}) of one image; runs one word covers are scored together."""
+    boxes = [t["box"] for t in texts]
+    hyps = assign_words(boxes, words)
+    reads: list[RunRead | None] = [None] * len(texts)
+    for group in run_groups(boxes, words):
+        ref = _joined_text(texts, group) if len(group) > 1 else normalize(texts[group[0]]["text"])
+        hyp = normalize(" ".join(hyps[i] for i in group))
+        reads[group[0]] = RunRead(hyp, edit_distance(ref, hyp), len(ref))
+        for i in group[1:]:
+            reads[i] = RunRead("", 0, 0, joined=True)
+    return [r for r in reads if r is not None]
 
 
 def read_items(items: Sequence[dict], words: Sequence[Word]) -> dict[int, RunRead]:
@@ -127,6 +173,8 @@ class CerTally:
     exact: int = 0
 
     def add(self, read: dict) -> None:
+        if read.get("joined"):
+            return  # scored in its group's first run
         self.distance += read["distance"]
         self.length += read["length"]
         self.runs += 1

@@ -30,6 +30,7 @@ from gateway.pipeline import (
     UploadPipeline,
     UploadRequest,
 )
+from gateway.pipeline.cooldown import COOLDOWN_SECONDS, BombCooldown
 from gateway.policy import DEFAULT_POLICY_PATH, Policy, PolicyError, PolicyStore
 from gateway.proxy_actions import (
     CLOSE_TRIGGER_MARK,
@@ -62,6 +63,7 @@ class DlpGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._managed_allow_hosts = False
         self.overrides = WarnOverrides()
+        self.bomb_cooldown = BombCooldown()
         self.recorder = Recorder(self.metrics)
         self.pipeline: UploadPipeline | None = None  # exists once a policy is loaded
         self.sessions = SessionStore()
@@ -111,6 +113,11 @@ class DlpGateway:
             "system temporary directory, $TMPDIR).",
         )
         loader.add_option(
+            "dlp_bomb_cooldown", int, int(COOLDOWN_SECONDS),
+            "Seconds a client that sent a decompression bomb has its Content-Encoded uploads refused without "
+            "decoding (on_error block policies only; 0: off).",
+        )
+        loader.add_option(
             "dlp_intercept_only_destinations",
             bool,
             True,
@@ -126,6 +133,10 @@ class DlpGateway:
                                                       or 256 <= ctx.options.dlp_worker_memory_mb <= 1 << 20):
             raise exceptions.OptionsError(
                 f"dlp_worker_memory_mb must be 0 (no cap) or 256..1048576, not {ctx.options.dlp_worker_memory_mb}")
+        if "dlp_bomb_cooldown" in updated:
+            if ctx.options.dlp_bomb_cooldown < 0:
+                raise exceptions.OptionsError("dlp_bomb_cooldown must be >= 0")
+            self.bomb_cooldown.seconds = float(ctx.options.dlp_bomb_cooldown)
         if "dlp_cache_entries" in updated:
             if ctx.options.dlp_cache_entries < 0:
                 raise exceptions.OptionsError("dlp_cache_entries must be >= 0")
@@ -148,7 +159,7 @@ class DlpGateway:
             store.on_reload.append(self._policy_reloaded)
             if self.pipeline is None:
                 self.pipeline = UploadPipeline(store, self.pool, self.metrics, self.cache, self.overrides,
-                                               ctx.options.dlp_proceed_host, self.sessions)
+                                               ctx.options.dlp_proceed_host, self.sessions, self.bomb_cooldown)
             self.pipeline.policies = store
             self.cache.clear()
             self.metrics.observe_policy_reload(True, store.current.version_id)

@@ -453,3 +453,20 @@ def test_presidio_baseline_keeps_the_words_tesseract_read():
     assert not res.error and res.words
     run = reading.read_runs([{"text": "Invoice for Maria Lopez", "box": [30, 30, 430, 62]}], res.words)[0]
     assert run.distance / run.length <= 0.1, run
+
+
+def test_runs_one_word_covers_are_scored_as_one():
+    # an editor draws KEY, = and the value as three runs; the reader reads one word KEY=value
+    texts = [{"text": "AWS_KEY", "box": [10, 10, 80, 30]}, {"text": "=", "box": [80, 10, 90, 30]},
+             {"text": "abc123", "box": [90, 10, 150, 30]}, {"text": "next", "box": [200, 10, 240, 30]},
+             {"text": "line two", "box": [10, 60, 90, 80]}]
+    words = [("AWS_KEY=abc128", (10, 11, 150, 29)), ("next", (200, 11, 240, 29)), ("line", (10, 61, 45, 79))]
+    reads = reading.read_runs(texts, words)
+    assert [(r.hyp, r.distance, r.length, r.joined) for r in reads] == [
+        ("AWS_KEY=abc128", 1, 14, False), ("", 0, 0, True), ("", 0, 0, True), ("next", 0, 4, False),
+        ("line", 4, 8, False)]
+    t = reading.tally([("code", r.to_json()) for r in reads])["all"]
+    assert (t["distance"], t["length"], t["runs"], t["exact"]) == (5, 26, 3, 1)  # joined runs count in their group
+    # apart by more than a fifth of the line height: joined with a space, which the reader must also read
+    apart = [{"text": "commit", "box": [10, 10, 70, 30]}, {"text": "8711c06", "box": [80, 10, 150, 30]}]
+    assert reading.read_runs(apart, [("commit8711c06", (10, 11, 150, 29))])[0].distance == 1

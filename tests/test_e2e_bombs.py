@@ -19,11 +19,13 @@ POLICY = Path(__file__).parent / "policies" / "e2e.yaml"  # max_body_bytes: the 
 GIB = 1 << 30
 
 
-@pytest.mark.parametrize("coding", ["gzip", "br"])
-def test_a_1_gib_bomb_is_blocked_and_the_proxy_memory_stays_bounded(gateway, upstream, coding):
+# Each test sends its bombs from its own loopback address: a bomb sender's next encoded bodies are refused without
+# decoding for a while (dlp_bomb_cooldown), and these tests measure the decoding.
+@pytest.mark.parametrize("coding,source", [("gzip", "127.0.0.2"), ("br", "127.0.0.3")])
+def test_a_1_gib_bomb_is_blocked_and_the_proxy_memory_stays_bounded(gateway, upstream, coding, source):
     body = bomb(coding, GIB)  # a JSON-looking body of zeros: 1 GiB once decoded
     path = f"/v1/chat/completions?bomb={coding}"
-    with client(gateway) as c:
+    with client(gateway, local_address=source) as c:
         c.put("https://files.oaiusercontent.com/warm-up", content=photo_like(size=(32, 24), fmt="PNG"))
         time.sleep(0.5)
         before = rss_bytes(gateway.proc.pid)
@@ -49,8 +51,26 @@ def test_a_1_gib_bomb_is_blocked_and_the_proxy_memory_stays_bounded(gateway, ups
 
 def test_a_bomb_inside_a_stacked_coding_is_blocked_too(gateway, upstream):
     body = encode_body(bomb("zstd", GIB), "gzip")  # Content-Encoding: zstd, gzip
-    with client(gateway) as c:
+    with client(gateway, local_address="127.0.0.4") as c:
         r = c.put("https://files.oaiusercontent.com/stacked-bomb", content=body,
                   headers={"content-encoding": "zstd, gzip"})
     assert r.status_code == 403 and r.json()["error"]["rule"] == "on_error"
     assert upstream.last_for("/stacked-bomb") is None
+
+
+def test_a_bomb_sender_has_its_encoded_uploads_refused_for_a_while_and_no_one_else(gateway, upstream):
+    clean = photo_like(size=(64, 48), fmt="PNG")
+    clean_gz = encode_body(clean, "gzip")
+    headers = {"content-type": "image/png", "content-encoding": "gzip"}
+    with client(gateway, local_address="127.0.0.5") as sender, client(gateway, local_address="127.0.0.6") as other:
+        first = sender.put("https://files.oaiusercontent.com/cooldown-bomb", content=bomb("gzip", GIB),
+                           headers={"content-encoding": "gzip"})
+        refused = sender.put("https://files.oaiusercontent.com/cooldown-next", content=clean_gz, headers=headers)
+        plain = sender.put("https://files.oaiusercontent.com/cooldown-plain", content=clean)
+        passed = other.put("https://files.oaiusercontent.com/cooldown-other", content=clean_gz, headers=headers)
+    assert first.status_code == 403 and "over the limit" in first.json()["error"]["message"]
+    assert refused.status_code == 403 and refused.json()["error"]["rule"] == "on_error"
+    assert "decompression bomb" in refused.json()["error"]["message"]
+    assert upstream.last_for("/cooldown-next") is None
+    assert plain.status_code == 200 and upstream.last_for("/cooldown-plain").body == clean
+    assert passed.status_code == 200 and upstream.last_for("/cooldown-other").body == clean_gz  # byte-identical

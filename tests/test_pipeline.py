@@ -101,6 +101,47 @@ def test_a_decompression_bomb_is_an_on_error_decision_decoded_off_the_event_loop
     assert p.inspection.inspected == []
 
 
+def test_a_bomb_sender_has_its_next_encoded_bodies_refused_without_decoding(monkeypatch):
+    import gateway.pipeline.core as pipeline_module
+    from gateway.content_coding import encode_body
+    from gateway.pipeline.cooldown import BombCooldown
+    from tests.test_content_coding import bomb
+
+    now = [1000.0]
+    p = pipeline()
+    p.bomb_cooldown = BombCooldown(30, clock=lambda: now[0])
+    assert decide(p, put(bomb("gzip", 256 << 20), **{"content-encoding": "gzip"})).record.decision.rule == "on_error"
+    decoded = []
+    real = pipeline_module.decode_body
+    monkeypatch.setattr(pipeline_module, "decode_body", lambda *a: decoded.append(a) or real(*a))
+    clean_gz = put(encode_body(CLEAN, "gzip"), **{"content-encoding": "gzip"})
+    screened = p.screen(clean_gz)  # refused at the headers: the body is never decoded
+    assert screened.early is not None and screened.early.record.decision.rule == "on_error"
+    assert "decompression bomb" in screened.early.record.decision.reason and decoded == []
+    assert decide(p, put(CLEAN)).outcome == FORWARD  # its plain uploads are inspected as ever
+    other = UploadRequest("PUT", "files.oaiusercontent.com", "/file", clean_gz.headers, "10.9.9.9",
+                          body_size=len(clean_gz.body), body=clean_gz.body)
+    assert decide(p, other).outcome == FORWARD  # another client is not affected
+    now[0] += 31
+    assert decide(p, clean_gz).outcome == FORWARD  # the cooldown is over
+    assert [a[1] for a in decoded] == [None, "gzip", "gzip"]  # the plain, the other client's and this last one
+
+
+def test_no_bomb_cooldown_where_on_error_allows(tmp_path):
+    from gateway.content_coding import encode_body
+    from tests.test_content_coding import bomb
+
+    lax = tmp_path / "lax.yaml"
+    lax.write_text(POLICY.read_text().replace("on_error: block", "on_error: allow"))
+    assert "on_error: allow" in lax.read_text()
+    p = UploadPipeline(PolicyStore(lax), ScriptedInspection({PII: [EMAIL_FINDING]}, redacted=CLEAN), GatewayMetrics(),
+                       ReportCache(), WarnOverrides())
+    decide(p, put(bomb("gzip", 256 << 20), **{"content-encoding": "gzip"}))
+    pii_gz = put(encode_body(PII, "gzip"), **{"content-encoding": "gzip"})
+    assert p.screen(pii_gz).early is None  # a refusal here would forward it uninspected
+    assert decide(p, pii_gz).record.decision.rule == "block-pii"
+
+
 def test_truncated_stream_is_on_error_and_stacked_codings_are_rebuilt_the_same_way():
     from gateway.content_coding import decode_body, encode_body
 

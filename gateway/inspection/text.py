@@ -14,6 +14,7 @@ from gateway.inspection.names import filter_ner, from_ner
 from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
+    DocumentNumberRecognizer,
     DotlessEmailRecognizer,
     EmailNameRecognizer,
     InternationalPhoneRecognizer,
@@ -106,8 +107,8 @@ class TextAnalyzer:
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), NameCueRecognizer(),
-                  EmailNameRecognizer(), StreetAddressRecognizer()):
+                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
+                  NameCueRecognizer(), EmailNameRecognizer(), StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))

@@ -41,6 +41,7 @@ from gateway.models import (
     InspectionErrorKind,
     RequestContext,
 )
+from gateway.pipeline.cooldown import BombCooldown
 from gateway.pipeline.messages import MessageSteps
 from gateway.pipeline.sessions import SessionSteps
 from gateway.pipeline.values import (
@@ -82,8 +83,9 @@ class UploadPipeline(SessionSteps, MessageSteps):
 
     def __init__(self, policies: PolicySource, inspection: Inspection | None, metrics: GatewayMetrics,
                  cache: ReportCache, overrides: WarnOverrides, proceed_host: str = "dlp-gateway.internal",
-                 sessions: SessionStore | None = None) -> None:
+                 sessions: SessionStore | None = None, bomb_cooldown: BombCooldown | None = None) -> None:
         self.policies = policies
+        self.bomb_cooldown = bomb_cooldown if bomb_cooldown is not None else BombCooldown()
         self.sessions = sessions if sessions is not None else SessionStore()
         self.inspection = inspection
         self.metrics = metrics
@@ -114,6 +116,11 @@ class UploadPipeline(SessionSteps, MessageSteps):
         if head.body_size is not None and head.body_size > policy.limits.max_body_bytes:
             early = self._on_error(head, policy, dest, InspectionErrorKind.TOO_LARGE, "request body over the size limit")
             return Screened(dest, early)
+        left = self.bomb_cooldown.remaining(head.client_ip) if codings(head.headers.get("content-encoding")) else 0
+        if left and policy.on_error is Action.BLOCK:
+            detail = (f"this client sent a decompression bomb: its encoded bodies are refused without decoding for "
+                      f"{left:.0f} s more")
+            return Screened(dest, self._on_error(head, policy, dest, InspectionErrorKind.TOO_LARGE, detail))
         return Screened(dest)
 
     def is_proceed(self, head: RequestHead) -> bool:
@@ -148,6 +155,8 @@ class UploadPipeline(SessionSteps, MessageSteps):
         except UndecodableBody as err:
             return self._on_error(req, policy, dest, InspectionErrorKind.CORRUPT, f"undecodable Content-Encoding: {err}")
         except BodyTooLarge as err:
+            if codings(coding):
+                self.bomb_cooldown.mark(req.client_ip)
             return self._on_error(req, policy, dest, InspectionErrorKind.TOO_LARGE, f"{err} (max_body_bytes)")
         return await self._judge(req, policy, dest, started, body, req.headers.get("content-type"), coding, redactable)
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpcore
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,7 +136,25 @@ class GatewayProcess:
         self._log.close()
 
 
-def client(gateway: GatewayProcess, http2: bool = False, timeout: float = 300.0) -> httpx.Client:
-    """An HTTPS client that goes through the gateway and trusts its CA (real OCR runs behind it: be patient)."""
-    return httpx.Client(proxy=gateway.proxy_url, verify=ssl.create_default_context(cafile=str(gateway.ca_cert)),
-                        http2=http2, timeout=timeout)
+def client(gateway: GatewayProcess, http2: bool = False, timeout: float = 300.0,
+           local_address: str | None = None) -> httpx.Client:
+    """An HTTPS client that goes through the gateway and trusts its CA (real OCR runs behind it: be patient).
+    `local_address`: the client's source address (another loopback address is another client to the gateway)."""
+    verify = ssl.create_default_context(cafile=str(gateway.ca_cert))
+    if local_address is None:
+        return httpx.Client(proxy=gateway.proxy_url, verify=verify, http2=http2, timeout=timeout)
+    # httpx's proxy pool drops local_address (httpcore's too, for the connection to the proxy): bind in the backend
+    transport = httpx.HTTPTransport(verify=verify, http2=http2)
+    transport._pool = httpcore.HTTPProxy(gateway.proxy_url, ssl_context=verify, http2=http2,
+                                         network_backend=_BoundBackend(local_address))
+    return httpx.Client(transport=transport, timeout=timeout)
+
+
+class _BoundBackend(httpcore.SyncBackend):
+    """Every TCP connection from this source address."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return super().connect_tcp(host, port, timeout, self.source, socket_options)

@@ -1,5 +1,5 @@
 """Presidio recognizers the defaults lack, one family per module (the Presidio way): secrets, e-mail, phone,
-names, dates of birth, ICAO 9303 MRZ, street addresses, and the policy's own (custom)."""
+names, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
 
 from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.common import is_placeholder, looks_random
@@ -9,6 +9,7 @@ from gateway.inspection.recognizers.dates import (
     DateOfBirthRecognizer,
     find_dates,
 )
+from gateway.inspection.recognizers.documents import DocumentNumberRecognizer
 from gateway.inspection.recognizers.email import (
     DotlessEmailRecognizer,
     LostAtEmailRecognizer,
@@ -31,7 +32,7 @@ from gateway.inspection.recognizers.secrets import (
 )
 
 __all__ = [
-    "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer",
+    "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer",
     "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
     "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
