@@ -455,3 +455,24 @@ def test_email_whose_at_was_read_as_a_letter(analyzer: TextAnalyzer, tokens: lis
 ])
 def test_no_lost_at_email_in_ordinary_text(analyzer: TextAnalyzer, text: str):
     assert not [f for f in analyzer.analyze_text(text, "ocr") if f.entity == "EMAIL_ADDRESS"], text
+
+
+def test_a_phone_number_in_a_table_row_is_not_run_into_the_next_cell(analyzer: TextAnalyzer):
+    # cells two line heights apart: one text line, but not one phrase ("(604) 266-2608 595-49-4887" is no number)
+    h, words, x = 20, [], 20
+    for cell in (["Jonas", "Garcia"], ["(604)", "266-2608"], ["595-49-4887"]):
+        for t in cell:
+            words.append(OcrWord(t, (x, 100, x + 10 * len(t), 100 + h), 0.9))
+            x += 10 * len(t) + 8
+        x += 2 * h
+    assert covering(analyzer.analyze_words(words), "PHONE_NUMBER", box_of(words, "(604)", "266-2608"))
+
+
+def test_unevenly_spaced_iban_groups_stay_one_value(analyzer: TextAnalyzer):
+    # OCR's boxes of digit groups are tight: the spaces between them look wide and uneven
+    words, x = [], 20
+    for t, gap in (("DE20", 8), ("1127", 8), ("9502", 26), ("5604", 8), ("0701", 26), ("63", 0)):
+        words.append(OcrWord(t, (x, 100, x + 30 if len(t) == 4 else x + 15, 112), 0.9))
+        x = words[-1].box[2] + gap
+    ibans = [f for f in analyzer.analyze_words(words) if f.entity == "IBAN_CODE"]
+    assert ibans and ibans[0].box[0] <= 20 and ibans[0].box[2] >= words[-1].box[2] - 2

@@ -71,6 +71,11 @@ DEFAULT_SCORE_THRESHOLD = 0.35
 # A date or time on its own ("Lunch at 12:30", an invoice date) is no PII: it stays reported for redaction, below
 # the level a default policy acts on. Dates next to a birth-date label are DATE_OF_BIRTH at full score.
 GENERIC_DATE_SCORE = 0.4
+# Words of a line apart by a column gap (_column_gaps) are joined by a tab, not a space: cells of a table row. A
+# phone number with the next cell's digits after a space is one long candidate to phonenumbers' matcher, no number.
+COLUMN_GAP_HEIGHTS = 1.0
+COLUMN_GAP_RATIO = 2.5
+_GROUP = re.compile(r"[A-Z0-9]{1,4}")
 
 @dataclass
 class _Placed:
@@ -262,6 +267,21 @@ def _pieces(words: list[OcrWord]) -> list[list[OcrWord]]:
     return text_lines(words)
 
 
+def _column_gaps(piece: list[OcrWord]) -> list[bool]:
+    """Per gap between two words of a line: is it a column gap (table cells, not words of a phrase)? Wider than
+    COLUMN_GAP_HEIGHTS of the line's tallest word and COLUMN_GAP_RATIO times its narrowest gap: evenly spaced
+    groups are one value however wide their spacing, and so are two short groups of letters and digits (an IBAN's,
+    a card number's, which OCR spaces unevenly)."""
+    gaps = [b.box[0] - a.box[2] for a, b in zip(piece, piece[1:])]
+    if len(gaps) < 2:
+        return [False] * len(gaps)
+    height = max(w.box[3] - w.box[1] for w in piece)
+    narrow = max(1, min(gaps))
+    return [g > COLUMN_GAP_HEIGHTS * height and g > COLUMN_GAP_RATIO * narrow
+            and not (_GROUP.fullmatch(a.text.strip()) and _GROUP.fullmatch(b.text.strip()))
+            for g, a, b in zip(gaps, piece, piece[1:])]
+
+
 def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
     """The text of the pieces, one per line. With `repair`, tokens OCR split inside an email, IP or key are
     glued back and misread separators fixed (see glue and repair_line)."""
@@ -272,10 +292,12 @@ def _compose(pieces: list[list[OcrWord]], *, repair: bool = False) -> _Layout:
     for piece in pieces:
         placed = []
         line = ""
+        columns = _column_gaps(piece)
         for i, w in enumerate(piece):
             t = w.text.strip()
             if i:
-                line += glue(line.rsplit(" ", 1)[-1], t) if repair else " "
+                sep = glue(line.rsplit(" ", 1)[-1].rsplit("\t", 1)[-1], t) if repair else " "
+                line += "\t" if sep == " " and columns[i - 1] else sep
             placed.append(_Placed(pos + len(line), pos + len(line) + len(t), w.box))
             line += t
         if repair:
