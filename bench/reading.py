@@ -142,14 +142,11 @@ def read_runs(texts: Sequence[dict], words: Sequence[Word]) -> list[RunRead]:
     """Score every ground-truth text run ({"text", "box"}) of one image; runs one word covers are scored together."""
     boxes = [t["box"] for t in texts]
     hyps = assign_words(boxes, words)
-    reads: list[RunRead | None] = [None] * len(texts)
+    reads = [RunRead("", 0, 0, joined=True)] * len(texts)  # every group's first run is scored below
     for group in run_groups(boxes, words):
-        ref = _joined_text(texts, group) if len(group) > 1 else normalize(texts[group[0]]["text"])
-        hyp = normalize(" ".join(hyps[i] for i in group))
+        ref, hyp = _joined_text(texts, group), normalize(" ".join(hyps[i] for i in group))
         reads[group[0]] = RunRead(hyp, edit_distance(ref, hyp), len(ref))
-        for i in group[1:]:
-            reads[i] = RunRead("", 0, 0, joined=True)
-    return [r for r in reads if r is not None]
+    return reads
 
 
 def read_items(items: Sequence[dict], words: Sequence[Word]) -> dict[int, RunRead]:

@@ -77,6 +77,7 @@ COLUMN_GAP_HEIGHTS = 1.0
 COLUMN_GAP_RATIO = 2.5
 _GROUP = re.compile(r"[A-Z0-9]{1,4}")
 
+
 @dataclass
 class _Placed:
     """A word in the analysed text: its character span and pixel box."""

@@ -14,11 +14,11 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from gateway.inspection.recognizers.common import is_placeholder
 from gateway.inspection.recognizers.dates import find_dates
 
-_NO = r"(?:no|n[o°º]\.?|nr|num(?:ber)?|#)"
+_NO = r"(?:n[o°º]\.?|nr|num(?:ber)?|#)"
 _DOC_LABEL = re.compile(
     r"(?<![\w])(?:"
     rf"(?:passport|document|identity\s+card|id\s+card|identity|id|card\s+id|licen[cs]e|lic|permit|dl)\.?\s*{_NO}"
-    r"|dln|driver'?s?\s+licen[cs]e(?:\s+number)?|document\s+number"
+    r"|dln|driver'?s?\s+licen[cs]e(?:\s+number)?"
     # French, German, Dutch, Spanish, Italian, Portuguese, Polish
     r"|n[°º]\s*(?:du\s+|de\s+la\s+)?(?:document|passeport|carte|titre|permis)|num[ée]ro\s+(?:du\s+|de\s+)?(?:document|passeport|carte|permis)"
     r"|(?:ausweis|reisepass|pass|dokumenten|dokument|f[üu]hrerschein)[-\s]?(?:nummer|nr)\.?"
