@@ -54,3 +54,26 @@ def test_address_span_covers_the_whole_line(analyzer: TextAnalyzer) -> None:
     spans = [f for f in analyzer._analyze(text) if f.entity_type == "LOCATION" and f.score >= ACTING]
     assert any(text[r.start:r.end] == "5475 Pine Court, Boulder, CO 80371" for r in spans), \
         [text[r.start:r.end] for r in spans]
+
+
+def location_texts(analyzer: TextAnalyzer, text: str) -> list[str]:
+    return [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "text") if f.entity == "LOCATION"
+            and f.score >= ACTING]
+
+
+@pytest.mark.parametrize("text, street", [
+    ('    "street": "Kulas Light",', "Kulas Light"),  # JSON of a user record: no number, no street type
+    ('  "suite": "Apt. 556",', "Apt. 556"),
+    ("Address: 4 Elm Row", "4 Elm Row"),
+    ("Address line 1: 221B Baker Street", "221B Baker Street"),
+])
+def test_value_of_a_street_label_is_a_location(analyzer: TextAnalyzer, text: str, street: str) -> None:
+    assert street in location_texts(analyzer, text)
+
+
+@pytest.mark.parametrize("text", [
+    "IP address: 10.0.0.1", "MAC address: AA:BB:CC:DD:EE:FF", "Email address: Jo Smith",
+    "Address: Enter your address", "Return address: Main Office", "Wallet address: Bc1qxy2kgdygjrsqtzq",
+])
+def test_qualified_addresses_are_no_streets(analyzer: TextAnalyzer, text: str) -> None:
+    assert location_texts(analyzer, text) == []

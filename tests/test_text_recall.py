@@ -476,3 +476,17 @@ def test_unevenly_spaced_iban_groups_stay_one_value(analyzer: TextAnalyzer):
         x = words[-1].box[2] + gap
     ibans = [f for f in analyzer.analyze_words(words) if f.entity == "IBAN_CODE"]
     assert ibans and ibans[0].box[0] <= 20 and ibans[0].box[2] >= words[-1].box[2] - 2
+
+
+@pytest.mark.parametrize("text", ["f-spot version 0.5.0.3", "Firmware v 2.1.0.4", "ver. 1.2.3.4", "Release: 4.19.0.21"])
+def test_version_numbers_are_no_ip_addresses(analyzer: TextAnalyzer, text: str):
+    assert [f.entity for f in analyzer.analyze_text(text, "metadata")] == []
+
+
+def test_ip_after_other_words_still_found(analyzer: TextAnalyzer):
+    assert [f.entity for f in analyzer.analyze_text("server 10.0.0.12 up, IP: 192.168.1.20", "ocr")].count("IP_ADDRESS") == 2
+
+
+def test_ip_glued_to_the_next_word(analyzer: TextAnalyzer):
+    text = "conn from 10.4.0.130port=443 closed"
+    assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IP_ADDRESS"] == ["10.4.0.130"]

@@ -13,7 +13,7 @@ _CODE_TOKEN = re.compile(
     r"[_=/\\@#$%^&*{}\[\]<>|~`()+\d]|^[a-z]+[A-Z]|[a-z][A-Z].*[a-z][A-Z]|[a-z]\.[a-z]|^[A-Z]{2,}[a-z]"
 )
 # Words spaCy's small model tags as names on screenshots: UI labels, code and shell words, letter phrases, lorem.
-_NOT_NAME_WORDS = frozenset("""
+NOT_NAME_WORDS = frozenset("""
     dear hi hello hey thanks thank regards sincerely yours best cheers ok okay yes no sure please btw lgtm
     reporter contact author assignee owner status priority asset subject from to cc bcc date time name full
     email mail phone mobile tel fax address home work office department team employee manager
@@ -27,7 +27,7 @@ _NOT_NAME_WORDS = frozenset("""
     magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip
 """.split())
 # Last words of company names spaCy's small model tags as people ("Globex Analytics", "Tailspin Toys").
-_ORG_SUFFIXES = frozenset("""
+ORG_SUFFIXES = frozenset("""
     inc ltd llc llp plc gmbh ag sa sarl bv nv corp corporation company co group holdings labs lab analytics
     systems solutions technologies technology tech software services consulting partners bank insurance airlines
     toys traders trading health healthcare industries enterprises media foods pharma pharmaceuticals logistics
@@ -106,9 +106,9 @@ def _split_lines(r: RecognizerResult, text: str) -> list[RecognizerResult]:
 def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
     """The name result trimmed of UI/code words at its ends, or None when it does not look like a name."""
     tokens = [(m.start() + r.start, m.end() + r.start, m.group()) for m in re.finditer(r"\S+", text[r.start : r.end])]
-    while tokens and tokens[0][2].strip(".,:;!?'\"").lower() in _NOT_NAME_WORDS:
+    while tokens and tokens[0][2].strip(".,:;!?'\"").lower() in NOT_NAME_WORDS:
         tokens.pop(0)
-    while tokens and tokens[-1][2].strip(".,:;!?'\"").lower() in _NOT_NAME_WORDS:
+    while tokens and tokens[-1][2].strip(".,:;!?'\"").lower() in NOT_NAME_WORDS:
         tokens.pop()
     if not tokens:
         return None
@@ -119,7 +119,7 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
         return None  # all-caps names on ID documents come from the MRZ cross-check
     if r.entity_type == "LOCATION" and len(words) == 1 and words[0].isupper() and len(words[0]) <= 3:
         return None  # SSN, API, PDF: acronyms, not places
-    if r.entity_type == "PERSON" and words[-1].lower() in _ORG_SUFFIXES:
+    if r.entity_type == "PERSON" and words[-1].lower() in ORG_SUFFIXES:
         return None  # a company, not a person
     start, end = tokens[0][0], tokens[-1][1]
     if _URL_BEFORE.search(text[max(0, start - 12) : start]):

@@ -9,6 +9,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
+from gateway.inspection.fields import names_under_labels
 from gateway.inspection.layout import OcrWord, text_lines
 from gateway.inspection.names import filter_ner, from_ner
 from gateway.inspection.recognizers import (
@@ -18,6 +19,7 @@ from gateway.inspection.recognizers import (
     DotlessEmailRecognizer,
     EmailNameRecognizer,
     InternationalPhoneRecognizer,
+    LabelledNameRecognizer,
     LinePhoneRecognizer,
     LostAtEmailRecognizer,
     MrzRecognizer,
@@ -25,6 +27,7 @@ from gateway.inspection.recognizers import (
     OfflineEmailRecognizer,
     SecretRecognizer,
     StreetAddressRecognizer,
+    VersionAwareIpRecognizer,
     build_custom,
 )
 from gateway.inspection.repair import glue, normalize_digits, repair_line
@@ -111,10 +114,12 @@ class TextAnalyzer:
         registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
         registry.remove_recognizer("EmailRecognizer")
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
+        registry.remove_recognizer("IpRecognizer")  # VersionAwareIpRecognizer
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
                   CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
-                  NameCueRecognizer(), EmailNameRecognizer(), StreetAddressRecognizer()):
+                  VersionAwareIpRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
+                  StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))
@@ -129,6 +134,7 @@ class TextAnalyzer:
         # Allow-list entries match whole findings, case-insensitively and whatever spacing OCR produced.
         alts = [re.escape(a.strip()).replace(r"\ ", r"\s*") for a in allow_list if a.strip()]
         self._allow = ["^(?:" + "|".join(alts) + ")$"] if alts else None
+        self._allowed = re.compile(self._allow[0], re.IGNORECASE) if alts else None
         self._pad = pad
 
     # -- plain text ------------------------------------------------------------------------------------------------
@@ -177,14 +183,17 @@ class TextAnalyzer:
         return found
 
     def _findings(self, layout: _Layout, *, ner: bool) -> list[Finding]:
-        out: list[Finding] = []
-        seen: set[tuple[str, Box]] = set()
-        for r in self._analyze(layout.text, ner=ner):
+        results = self._analyze(layout.text, ner=ner)
+        if ner:  # names under their labels: layout, beside spaCy's names
+            results += [r for r in names_under_labels(layout.text, layout.lines)
+                        if not (self._allowed and self._allowed.fullmatch(layout.text[r.start : r.end]))]
+        best: dict[tuple[str, Box], Finding] = {}  # one finding per entity and box, at its highest score
+        for r in results:
             for box in self._boxes(r.start, r.end, layout.lines):
-                if (r.entity_type, box) not in seen:
-                    seen.add((r.entity_type, box))
-                    out.append(Finding(entity=r.entity_type, source=Source.OCR.value, score=float(r.score), box=box))
-        return out
+                key = (r.entity_type, box)
+                if key not in best or best[key].score < r.score:
+                    best[key] = Finding(entity=r.entity_type, source=Source.OCR.value, score=float(r.score), box=box)
+        return list(best.values())
 
     def _boxes(self, start: int, end: int, lines: list[list[_Placed]]) -> list[Box]:
         boxes = []

@@ -1,5 +1,5 @@
 """Presidio recognizers the defaults lack, one family per module (the Presidio way): secrets, e-mail, phone,
-names, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
+names, IP addresses, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
 
 from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.common import is_placeholder, looks_random
@@ -21,7 +21,12 @@ from gateway.inspection.recognizers.mrz import (
     MrzRecognizer,
     mrz_check_digit,
 )
-from gateway.inspection.recognizers.person import EmailNameRecognizer, NameCueRecognizer
+from gateway.inspection.recognizers.network import VersionAwareIpRecognizer
+from gateway.inspection.recognizers.person import (
+    EmailNameRecognizer,
+    LabelledNameRecognizer,
+    NameCueRecognizer,
+)
 from gateway.inspection.recognizers.phone import (
     InternationalPhoneRecognizer,
     LinePhoneRecognizer,
@@ -33,7 +38,7 @@ from gateway.inspection.recognizers.secrets import (
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer",
-    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
-    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "build_custom",
+    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
+    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]

@@ -3,7 +3,8 @@
 spaCy's small model tags a city now and then but never "5475 Pine Court". An address is found by its shape: a
 house number next to capitalised name words and a street type, then optionally a city with a US state and ZIP, a
 UK postcode, or a five-digit postcode and city. A street line alone scores under the acting level unless a context
-word ("address", "ship to", ...) or a city line confirms it: "3 Google Drive files" must not act.
+word ("address", "ship to", ...) or a city line confirms it: "3 Google Drive files" must not act. After a street field's label (`Address:`,
+`"street":`) the value is a street without a house number or street type too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ DE_STREET = (r"\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜ][a-zäöüß]*(?
 FR_STREET = (r"(?<![\w.,-])\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
              r"impasse|quai|cours|route)[ \t]+(?:(?:de|du|des|la|le|l'|d')[ \t]*){0,2}[A-ZÉ][\w'-]+(?:[ \t]+[A-ZÉ][\w'-]+){0,3}")
 _SEP = r",?[ \t]+"
+# A street's field label (forms, JSON, CRM exports) and what it holds: "street": "Kulas Light", Address: 4 Elm Row.
+# Qualified addresses are not streets: IP, MAC, e-mail, web, memory, wallet addresses.
+_STREET_LABEL = (r"(?i:(?<![\w-])(?<!(?:ip|mac|e-?mail|web|url|server|memory|wallet|bitcoin|btc|eth|contract|"
+                 r"hardware|network|return|base|physical|virtual|link|host)[ _-]?)(?:street(?:[ _-]?address)?|"
+                 r"address(?:[ _-]?line)?(?:[ _-]?[12])?|addr(?:ess)?[12]?|adresse|anschrift|stra(?:ss|ß)e|direcci[oó]n|"
+                 r"indirizzo|morada|adres))")
+_LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
+_VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"
+LABELLED_STREET = (rf"(?<={_STREET_LABEL}{_LABEL_SEP})(?:\d{{1,5}}[A-Za-z]?[ \t]+)?{_DIRECTION}{_NAME}"
+                   rf"(?:[ \t]+(?:{_NAME}|\d{{1,5}}[a-z]?)){{0,4}}(?i:{_UNIT}){_VALUE_END}")
+LABELLED_UNIT = (rf"(?<=(?i:(?<![\w-])(?:suite|apt|apartment|unit|flat))\b{_LABEL_SEP})"
+                 rf"(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ \t]*#?\d{{1,5}}[A-Za-z]?{_VALUE_END}")
 
 
 class StreetAddressRecognizer(PatternRecognizer):
@@ -49,6 +62,8 @@ class StreetAddressRecognizer(PatternRecognizer):
         Pattern("de street", DE_STREET, 0.6),
         Pattern("fr street", FR_STREET, 0.6),
         Pattern("street", STREET, 0.45),
+        Pattern("labelled street", LABELLED_STREET, 0.7),
+        Pattern("labelled unit", LABELLED_UNIT, 0.6),
     ]
     CONTEXT = ["address", "addr", "street", "ship", "shipping", "billing", "mailing", "home", "residence", "lives",
                "located", "deliver", "delivery", "anschrift", "adresse", "strasse", "wohnort"]

@@ -1,5 +1,5 @@
-"""Names where the page says they are names: after a salutation, before an address in angle brackets, spelled by
-the page's own e-mail addresses."""
+"""Names where the page says they are names: after a salutation, before an address in angle brackets, after a name
+field's label, spelled by the page's own e-mail addresses."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from presidio_analyzer import (
     PatternRecognizer,
     RecognizerResult,
 )
+
+from gateway.inspection.names import NOT_NAME_WORDS, ORG_SUFFIXES
 
 
 class NameCueRecognizer(PatternRecognizer):
@@ -41,6 +43,70 @@ _NOT_NAMES = frozenset("""
     member members client clients partner partners applicant candidate support admin hiring manager recipient
     valued guest guests sales billing
 """.split())
+
+
+# Labels of fields whose value is a person's name (forms, ID cards in several languages, table headers, JSON keys).
+# A strong label names a person whatever the value looks like ("Surname: PETROVA", "First name | Adrian"); a bare
+# "Name" also heads file, product and project names, so its value must be two or three capitalised words.
+STRONG_NAME_LABEL = (
+    r"(?:(?:first|last|given|family|middle|maiden|full|legal|birth|christian|contact|customer|client|patient|employee|"
+    r"account[ ]?holder|card[ ]?holder|holder|passenger|applicant|student|member|beneficiary|payee|spouse|"
+    r"father|mother|guardian|parent|emergency[ ]contact)(?:'?s)?[ _-]?names?|firstname|lastname|surnames?|forenames?|"
+    r"pr[ée]noms?|nom[ ]de[ ]famille|nachname|vornamen?|familienname|geburtsname|apellidos?|cognome|"
+    r"achternaam|voorna(?:a)?m(?:en)?|nazwisko|imi[ęe]|imiona|efternamn|f[öo]rnamn|etternavn|fornavn|sukunimi|"
+    r"etunimet|patient)"
+)
+# What a bare "Name" names when a word before it says so: a file, a host, a product.
+_NOT_PERSON_NAME = (
+    r"file|host|product|project|company|business|brand|item|app|application|service|device|domain|server|network|"
+    r"user|team|group|org|organi[sz]ation|street|city|country|package|module|class|function|method|variable|key|"
+    r"bucket|database|db|table|column|field|branch|repo|repository|model|trade|event|course|store|shop|site|job|"
+    r"task|queue|topic|image|container|pod|cluster|node|role|plan|bank|ship|vessel|hotel|venue|school|university|"
+    r"department|folder|document|sheet|tab|font|theme|layer|profile|network|wifi|printer|scanner|display"
+)
+BARE_NAME_LABEL = rf"(?:(?<!(?:{_NOT_PERSON_NAME})[ _-]?)(?:names?|nom|nome|nombre|naam))"
+_WORD_STRONG = r"[A-Z\xC0-\xDE][A-Za-z\xC0-\xFF'’-]{1,24}"
+_WORD_TITLE = r"[A-Z\xC0-\xDE][a-z\xDF-\xFF'’]{1,20}(?:-[A-Z\xC0-\xDE][a-z\xDF-\xFF]{1,20})?"
+# A name value: strong, one to four words (upper or title case, "DOE, JANE" and DICOM's "DOE^JANE" too); bare, two
+# or three title-case words.
+STRONG_NAME_VALUE = rf"{_WORD_STRONG}(?:(?:[ ]|,[ ]?|\^){_WORD_STRONG}){{0,3}}"
+BARE_NAME_VALUE = rf"{_WORD_TITLE}(?:[ ]{_WORD_TITLE}){{1,2}}"
+# Where the value ends: the end of its line or cell, a quote, a comma, a bracket.
+_VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"
+_LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
+_ANY_LABEL = rf"(?:{STRONG_NAME_LABEL}|{BARE_NAME_LABEL})"
+# Labels in two languages ("Surname / Nom"): strong when one of them is.
+_STRONG_LABELS = rf"(?:{_ANY_LABEL}[ ]?[/|][ ]?)*{STRONG_NAME_LABEL}(?:[ ]?[/|][ ]?{_ANY_LABEL})*"
+
+
+class LabelledNameRecognizer(PatternRecognizer):
+    """The value after a name field's label on its line: `Name: Leanne Graham`, `"name": "Leanne Graham"`,
+    `Surname<tab>PETROVA`, `PATIENT: DOE^JANE`. Values under their label are layout's (gateway.inspection.fields)."""
+
+    SCORE = 0.85
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            name="LabelledNameRecognizer",
+            patterns=[
+                Pattern("strong_label", rf"(?<=(?i:\b{_STRONG_LABELS}){_LABEL_SEP}){STRONG_NAME_VALUE}{_VALUE_END}",
+                        self.SCORE),
+                Pattern("bare_label", rf"(?<=(?i:(?<![\w-]){BARE_NAME_LABEL}){_LABEL_SEP}){BARE_NAME_VALUE}{_VALUE_END}",
+                        self.SCORE),
+            ],
+            global_regex_flags=re.MULTILINE,  # case-sensitive values: names are capitalised
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return not is_name_value(pattern_text)
+
+
+def is_name_value(value: str) -> bool:
+    """False when a word of `value` is a UI, code or letter word, a company suffix or a role: `Name: Build Status`,
+    `First name<tab>Last name`, `Customer: Globex Corp`."""
+    words = [w.lower().strip("'’-") for w in re.split(r"[ ,^]+", value) if w]
+    return bool(words) and not any(w in NOT_NAME_WORDS or w in ORG_SUFFIXES or w in _NOT_NAMES for w in words)
 
 
 class EmailNameRecognizer(EntityRecognizer):
