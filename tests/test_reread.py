@@ -58,6 +58,16 @@ def test_a_zone_line_that_stops_short_of_the_zone_is_read_again_over_its_span() 
     assert not reread.more_zone("10066F2907170<<<<<<<0", "Date of birth 06 OCT 1970 and more words")
 
 
+def test_a_zone_line_read_in_pieces_is_read_again_over_the_zone() -> None:
+    """A line read as two pieces ("...<<<<<" and a "K" for the rest of its filler) is too short to look like a zone
+    line; a piece of zone characters beside the zone is one all the same, and a label above the zone is not."""
+    lines = [((112, 620, 600, 676), ZONE[0][:18]), ((640, 620, 700, 676), "K"),
+             ((112, 689, 1065, 746), ZONE[0]), ((112, 760, 1065, 816), ZONE[1]),
+             ((112, 540, 560, 590), "DOCUMENT<NO<1234"),  # far above: another part of the card
+             ((100, 100, 300, 130), "IDENTITY CARD")]
+    assert reread.short_zone_lines(lines) == [(0, (112, 1065))]
+
+
 def test_the_engine_reads_the_whole_zone_line_when_its_box_started_late() -> None:
     """CRAFT boxed only the end of the second line; the second reading over the first line's span reads all."""
     from PIL import Image, ImageDraw, ImageFont

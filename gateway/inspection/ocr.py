@@ -199,7 +199,7 @@ class OcrEngine:
             if angle:  # the boxes look slanted; the page's rows of ink must say so too (boxes joining two lines don't)
                 tilt = projection_tilt(grey, angle)
                 angle = tilt if abs(tilt) >= SKEW_MIN_DEG and tilt * angle > 0 else 0.0
-            words = self._read_deskewed(grey, polys, angle) if angle else self._read_turned(grey, polys, 0, cells=cells)
+            words = self._read_deskewed(rgb, grey, polys, angle, scale) if angle else self._read_turned(grey, polys, 0, cells=cells)
             if words and _mean_conf(words) < LOW_CONFIDENCE:  # upside down? same boxes, crops turned 180
                 flipped = self._read_turned(grey, polys, 2)
                 if _quality(flipped) > _quality(words):
@@ -246,10 +246,15 @@ class OcrEngine:
         return [split_line(text, box, float(conf), []) for batch in self._read_batches([c for c in crops if c[1].size])
                 for box, text, conf, _ in batch]
 
-    def _read_deskewed(self, grey: np.ndarray, polys: list[np.ndarray], angle: float) -> list[OcrWord]:
-        """Recognise a page turned by a few degrees (a photo of a screen, a crooked scan): the image and its CRAFT
-        boxes are rotated level, so that lines group and crop cleanly; word boxes come back as the bounding
-        rectangles of the words in `grey`'s coordinates."""
+    def _read_deskewed(self, rgb: np.ndarray, grey: np.ndarray, polys: list[np.ndarray], angle: float,
+                       scale: float) -> list[OcrWord]:
+        """Recognise a page turned by a few degrees (a photo of a screen, a crooked scan), read level; word boxes
+        come back as the bounding rectangles of the words in `grey`'s coordinates.
+
+        The image is rotated level. Its CRAFT boxes turned level join close lines and cut glyphs off (an MRZ's
+        first line read "I<FRAYG45535<<<" and run into the second), so the level page is detected again; except
+        where a long line lies on a slant of its own (a photo's perspective: still slanted on the level page, and
+        slanted further): the first detection held that line whole, and its boxes are turned instead."""
         h, w = grey.shape
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         cos, sin = abs(m[0, 0]), abs(m[0, 1])
@@ -258,18 +263,17 @@ class OcrEngine:
         m[1, 2] += nh / 2 - h / 2
         level = cv2.warpAffine(grey, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         turned = [cv2.transform(p.reshape(1, 4, 2).astype(np.float32), m)[0] for p in polys]
-        # A long box CRAFT drew on a slant of its own (perspective: not the page's) is still slanted once the page
-        # is level: it is read along that slant, like on a level page.
         slanted = split_slanted([q for p, q in zip(polys, turned) if not upright_box(p)],
                                  RESIDUAL_SLANT_DEG, RESIDUAL_MIN_LENGTH)[1]
-        own = {id(q) for q in slanted}
-        level_polys = [level_box(p, q, angle) for p, q in zip(polys, turned) if id(q) not in own]
-        level_polys, slanted = chain_slanted(slanted, level_polys)
-        lines, word_boxes = group_boxes(level_polys, level.shape) if level_polys else ([], [])
+        if slanted:
+            words = self._read_turned_boxes(level, polys, turned, slanted, angle)
+        else:
+            level_rgb = cv2.warpAffine(rgb, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            words = self._read_turned(level, self._detect(level_rgb, scale), 0)
+            words = words if words and words[0].line >= 0 else numbered(words)
         back = cv2.invertAffineTransform(m)
         out = []
-        words = self._recognize_lines(level, lines, word_boxes)
-        for word in numbered_with(words, self._read_slanted(level, slanted) if slanted else []):
+        for word in words:
             x0, y0, x1, y1 = word.box
             corners = cv2.transform(np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32), back)[0]
             bx0, by0 = np.floor(corners.min(axis=0)).astype(int)
@@ -278,6 +282,17 @@ class OcrEngine:
             if box[2] > box[0] and box[3] > box[1]:
                 out.append(OcrWord(word.text, box, word.confidence, word.line))
         return out
+
+    def _read_turned_boxes(self, level: np.ndarray, polys: list[np.ndarray], turned: list[np.ndarray],
+                           slanted: list[np.ndarray], angle: float) -> list[OcrWord]:
+        """The level page read with the first detection's boxes turned level; `slanted` (turned boxes still on a
+        slant) read along their slant."""
+        own = {id(q) for q in slanted}
+        level_polys = [level_box(p, q, angle) for p, q in zip(polys, turned) if id(q) not in own]
+        level_polys, slanted = chain_slanted(slanted, level_polys)
+        lines, word_boxes = group_boxes(level_polys, level.shape) if level_polys else ([], [])
+        words = self._recognize_lines(level, lines, word_boxes)
+        return numbered_with(words, self._read_slanted(level, slanted) if slanted else [])
 
     def _recognize_lines(self, grey: np.ndarray, lines: list[Box], word_boxes: list[Box],
                          cells: Sequence[Box] = ()) -> list[OcrWord]:
@@ -312,12 +327,15 @@ class OcrEngine:
         for i, (x0, x1) in short:
             _, y0, _, y1 = readings[i][0]
             crops.append(((i, x0, y0, x1, y1), grey[y0:y1, x0:x1]))
-        out = list(readings)
+        out: list[tuple | None] = list(readings)
         for batch in self._read_batches(crops):
             for (i, *box), text, conf, char_x in batch:
                 if reread.more_zone(readings[i][1], text):
                     out[i] = (tuple(box), text, conf, char_x)
-        return out
+                    # the other pieces of the line ("06" after its filler) are in the new reading
+                    for j in reread.pieces_inside(tuple(box), [(r[0], r[1]) for r in readings], exclude=i):
+                        out[j] = None
+        return [r for r in out if r is not None]
 
     def _reread_near_misses(self, grey: np.ndarray, words: list[OcrWord], word_boxes: list[Box]) -> list[OcrWord]:
         """Words that look like PII but fail validation, read again alone, as they are and stretched (reread.py);
@@ -488,6 +506,7 @@ def _normalize_polarity(grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
         if med < float(crop.mean()) and med < 140 or med < 90:
             out[y0:y1, x0:x1] = 255 - crop
     return out
+
 
 
 def _mean_conf(words: list[OcrWord]) -> float:

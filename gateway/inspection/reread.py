@@ -121,12 +121,41 @@ def short_zone_lines(lines: list[tuple[tuple[int, int, int, int], str]]) -> list
     start or the end of a line of OCR-B ("10066F2907170<<<<<<<0" of a 36-character line). All lines of a zone are
     equally long and start at one margin, so the short line is read again over the widest line's span."""
     zone = [(i, box) for i, (box, text) in enumerate(lines) if mrz_like(text)]
-    if len(zone) < 2:
+    if not zone:
         return []
     x0 = min(b[0] for _, b in zone)
     x1 = max(b[2] for _, b in zone)
     height = float(np.median([b[3] - b[1] for _, b in zone]))
+    # A zone line read in pieces ("I<FRAYGW4Z55355<<<" and a "K" for the rest of its filler; the digits of a
+    # second line without its filler) does not look like one: a piece of zone characters within a line's height
+    # of the zone belongs to it.
+    top, bottom = min(b[1] for _, b in zone) - 1.6 * height, max(b[3] for _, b in zone) + 1.6 * height
+    zone += [(i, box) for i, (box, text) in enumerate(lines) if not mrz_like(text) and _zone_piece(text)
+             and box[1] >= top and box[3] <= bottom and box[0] < x1 and box[2] > x0]
+    if len(zone) < 2:
+        return []  # one zone line: nothing to measure it by
     return [(i, (x0, x1)) for i, b in zone if b[0] - x0 > height or x1 - b[2] > height]
+
+
+def _zone_piece(text: str) -> bool:
+    t = text.replace(" ", "")
+    return (len(t) >= 8 and ("<" in t or len(t) >= 16) and len(_MRZ_CHARS.findall(t)) >= 0.9 * len(t))
+
+
+def pieces_inside(span: tuple[int, int, int, int], lines: list[tuple[tuple[int, int, int, int], str]],
+                  exclude: int) -> list[int]:
+    """Indexes of the short lines of zone characters that a zone line read again over `span` holds: on its row
+    (most of their height inside it) and inside its x span, give or take a line's height."""
+    x0, y0, x1, y1 = span
+    out = []
+    for j, (b, text) in enumerate(lines):
+        t = text.replace(" ", "")
+        if j == exclude or not t or len(_MRZ_CHARS.findall(t)) < 0.9 * len(t) or mrz_like(text):
+            continue
+        slack = y1 - y0  # a line's height: CRAFT's box of the last glyphs can reach past the zone's widest line
+        if b[0] >= x0 - slack and b[2] <= x1 + slack and min(b[3], y1) - max(b[1], y0) > 0.5 * (b[3] - b[1]):
+            out.append(j)
+    return out
 
 
 def more_zone(old: str, new: str) -> bool:
