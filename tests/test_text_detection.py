@@ -357,11 +357,12 @@ def test_mrz_of_a_tilted_page_is_read_whole(ocr: OcrEngine, analyzer: TextAnalyz
 OCRB = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"  # fonts-ocr-b (scripts/install-system-deps.sh)
 
 
-@pytest.mark.parametrize("deg, spacing", [(-9, 1.25), (-7, 1.25), (-7, 1.4), (7, 1.25), (12, 1.25), (12, 1.4)])
+@pytest.mark.parametrize("deg, spacing", [(-9, 1.25), (-7, 1.25), (-7, 1.4), (7, 1.25), (12, 1.25), (12, 1.4),
+                                          (90, 1.1), (90, 1.2)])
 def test_tight_ocrb_zone_of_a_tilted_passport_is_read(ocr: OcrEngine, analyzer: TextAnalyzer, deg: int,
                                                       spacing: float):
-    """A passport page photographed crooked, its zone in OCR-B at the usual tight line pitch. Each of these
-    failed when the first detection's boxes were turned level: they joined the zone's lines."""
+    """A passport page photographed crooked or sideways, its zone in OCR-B at a tight line pitch. Each of these
+    failed when the first detection's boxes were turned level (or upright): they joined the zone's lines."""
     zone_font, sans = font(OCRB, 24), font(SANS, 18)
     img = Image.new("RGB", (820, 260), "white")
     d = ImageDraw.Draw(img)

@@ -193,7 +193,7 @@ class OcrEngine:
             # Text rotated by 90/270: choose the turn on a sample of lines, then read everything that way.
             sample = {k: self._read_turned(grey, polys, k, max_lines=8) for k in (1, 3)}
             k = max(sample, key=lambda k: _quality(sample[k]))
-            words = self._read_turned(grey, polys, k)
+            words = self._read_rotated(rgb, grey, k, scale)
         else:
             angle = skew_angle(polys)
             if angle:  # the boxes look slanted; the page's rows of ink must say so too (boxes joining two lines don't)
@@ -234,6 +234,14 @@ class OcrEngine:
         if slanted:
             return numbered_with(words, self._read_slanted(turned, slanted))
         return [unrotate_word(w, k, grey.shape) for w in numbered(words)] if k else words
+
+    def _read_rotated(self, rgb: np.ndarray, grey: np.ndarray, k: int, scale: float) -> list[OcrWord]:
+        """Recognise the image turned by np.rot90(.., k), detected again turned: CRAFT's boxes of the sideways
+        page, turned, join close lines (a TD2 zone's two lines read as one); words come back in `grey`'s
+        coordinates."""
+        turned = np.ascontiguousarray(np.rot90(grey, k))
+        words = self._read_turned(turned, self._detect(np.ascontiguousarray(np.rot90(rgb, k)), scale), 0)
+        return [unrotate_word(w, k, grey.shape) for w in (words if words and words[0].line >= 0 else numbered(words))]
 
     def _read_slanted(self, grey: np.ndarray, quads: list[np.ndarray]) -> list[list[OcrWord]]:
         """Lines that CRAFT boxed on a slant where the page as a whole is not tilted (a photo's perspective: the
