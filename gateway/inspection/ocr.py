@@ -199,7 +199,10 @@ class OcrEngine:
             if angle:  # the boxes look slanted; the page's rows of ink must say so too (boxes joining two lines don't)
                 tilt = projection_tilt(grey, angle)
                 angle = tilt if abs(tilt) >= SKEW_MIN_DEG and tilt * angle > 0 else 0.0
-            words = self._read_deskewed(rgb, grey, polys, angle, scale) if angle else self._read_turned(grey, polys, 0, cells=cells)
+            if angle:
+                words = self._read_deskewed(rgb, grey, polys, angle, scale)
+            else:
+                words = self._read_turned(grey, polys, 0, cells=cells)
             if words and _mean_conf(words) < LOW_CONFIDENCE:  # upside down? same boxes, crops turned 180
                 flipped = self._read_turned(grey, polys, 2)
                 if _quality(flipped) > _quality(words):
@@ -514,7 +517,6 @@ def _normalize_polarity(grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
         if med < float(crop.mean()) and med < 140 or med < 90:
             out[y0:y1, x0:x1] = 255 - crop
     return out
-
 
 
 def _mean_conf(words: list[OcrWord]) -> float:
