@@ -99,7 +99,8 @@ def _cells(text: str, line: Sequence[Placed]) -> list[_Cell]:
     cells: list[list[Placed]] = []
     h = max((w.box[3] - w.box[1] for w in line), default=0)
     for w in line:
-        if not cells or "\t" in text[cells[-1][-1].end : w.start] or w.box[0] - cells[-1][-1].box[2] > CELL_GAP_HEIGHTS * h:
+        prev = cells[-1][-1] if cells else None
+        if prev is None or "\t" in text[prev.end : w.start] or w.box[0] - prev.box[2] > CELL_GAP_HEIGHTS * h:
             cells.append([w])
         else:
             cells[-1].append(w)

@@ -3,8 +3,8 @@
 spaCy's small model tags a city now and then but never "5475 Pine Court". An address is found by its shape: a
 house number next to capitalised name words and a street type, then optionally a city with a US state and ZIP, a
 UK postcode, or a five-digit postcode and city. A street line alone scores under the acting level unless a context
-word ("address", "ship to", ...) or a city line confirms it: "3 Google Drive files" must not act. After a street field's label (`Address:`,
-`"street":`) the value is a street without a house number or street type too.
+word ("address", "ship to", ...) or a city line confirms it: "3 Google Drive files" must not act. After a street field's label
+(`Address:`, `"street":`) the value is a street without a house number or street type too.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ _SEP = r",?[ \t]+"
 # Qualified addresses are not streets: IP, MAC, e-mail, web, memory, wallet addresses.
 _STREET_LABEL = (r"(?i:(?<![\w-])(?<!(?:ip|mac|e-?mail|web|url|server|memory|wallet|bitcoin|btc|eth|contract|"
                  r"hardware|network|return|base|physical|virtual|link|host)[ _-]?)(?:street(?:[ _-]?address)?|"
-                 r"address(?:[ _-]?line)?(?:[ _-]?[12])?|addr(?:ess)?[12]?|adresse|anschrift|stra(?:ss|ß)e|direcci[oó]n|"
+                 r"address(?:[ _-]?line)?(?:[ _-]?[12])?|addr(?:ess)?[12]?|adresse|anschrift|stra(?:ss|ß)e|"
+                 r"direcci[oó]n|"
                  r"indirizzo|morada|adres))")
 _LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
 _VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"

@@ -26,4 +26,8 @@ class VersionAwareIpRecognizer(IpRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24) : r.start].rsplit("\n", 1)[-1])]
+        return [r for r in results if not _after_version_word(text, r.start)]
+
+
+def _after_version_word(text: str, start: int) -> bool:
+    return bool(_VERSION_BEFORE.search(text[max(0, start - 24) : start].rsplit("\n", 1)[-1]))
