@@ -20,6 +20,7 @@ RULE_MIN_PX = 20
 THICK_PX = 5  # rules are at most this thick
 CELL_RATIO = 1.5  # a box (or the space between two comb ticks) at most this many times as wide as high holds one character
 COMB_CELLS = 3
+GLYPH_BOX_CHARS = 2.0  # a ring narrower than this many character heights may be a letter's outline
 CELL_INK = 48  # a cell whose pixels span less contrast than this is empty
 INK_CONTRAST = 40  # a stroke pixel differs this much from the local background
 STROKE_PX = 9  # strokes thinner than this are seen (black-hat / top-hat window)
@@ -66,7 +67,7 @@ def rule_mask(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
     straight = _opened(ink, (side, 1)) | _opened(ink, (1, side))
     if not straight.any():
         return straight, []
-    boxes, rings = _boxes(straight, char_h)
+    boxes, rings = _boxes(straight, char_h, ink)
     straight = cv2.subtract(straight, boxes)
     length = int(max(RULE_MIN_PX, RULE_CHARS * char_h))
     across = _thin_runs(straight, (length, 1), (1, THICK_PX + 1))
@@ -117,10 +118,12 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, stats[1:]
 
 
-def _boxes(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
+def _boxes(ink: np.ndarray, char_h: float, all_ink: np.ndarray) -> tuple[np.ndarray, list[Box]]:
     """Rectangles drawn around a field or a character: a ring of stroke along the component's bounding box on all
     four sides, nothing of it inside but walls from top to bottom (glyphs are never that), at least a character
-    high; and the x spans of each box between those walls."""
+    high; and the x spans of each box between those walls. A glyph-sized ring with no ink at all between its walls
+    is a letter's outline in a boxy face at small size (a serif `D`: its stem a wall), not a box; an empty box holds
+    nothing to read, so it is left alone."""
     out = np.zeros_like(ink)
     rings: list[Box] = []
     labels, stats = _components(ink)
@@ -136,7 +139,9 @@ def _boxes(ink: np.ndarray, char_h: float) -> tuple[np.ndarray, list[Box]]:
         if columns.any() and not (inner[:, columns].mean(axis=0) >= 0.9).all():
             continue
         sides = (m[:t].any(0).mean(), m[bh - t :].any(0).mean(), m[:, :t].any(1).mean(), m[:, bw - t :].any(1).mean())
-        if min(sides) > 0.9:
+        between = all_ink[by + t : by + bh - t, bx + t : bx + bw - t][:, ~columns]
+        hollow = bw < GLYPH_BOX_CHARS * char_h and not between.any()
+        if min(sides) > 0.9 and not hollow:
             out[by : by + bh, bx : bx + bw][m] = 1
             rings += [(bx + a, by, bx + b, by + bh) for a, b in _between_walls(columns, t, bw)]
     return out, rings
