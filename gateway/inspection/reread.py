@@ -113,7 +113,7 @@ def mrz_like(text: str) -> bool:
     """A line that reads like a line of an ICAO 9303 zone: 20 or more characters, nearly all of A-Z, 0-9 and '<',
     with a '<<' among them."""
     t = text.replace(" ", "")
-    return len(t) >= 20 and "<<" in t and len(_MRZ_CHARS.findall(t)) >= 0.9 * len(t)
+    return len(t) >= 20 and "<<" in t and _zone_chars(t)
 
 
 def short_zone_lines(lines: list[tuple[tuple[int, int, int, int], str]]) -> list[tuple[int, tuple[int, int]]]:
@@ -139,7 +139,12 @@ def short_zone_lines(lines: list[tuple[tuple[int, int, int, int], str]]) -> list
 
 def _zone_piece(text: str) -> bool:
     t = text.replace(" ", "")
-    return (len(t) >= 8 and ("<" in t or len(t) >= 16) and len(_MRZ_CHARS.findall(t)) >= 0.9 * len(t))
+    return len(t) >= 8 and ("<" in t or len(t) >= 16) and _zone_chars(t)
+
+
+def _zone_chars(t: str) -> bool:
+    """Nearly all of `t` (spaces removed) is A-Z, 0-9 and '<'."""
+    return len(_MRZ_CHARS.findall(t)) >= 0.9 * len(t)
 
 
 def pieces_inside(span: tuple[int, int, int, int], lines: list[tuple[tuple[int, int, int, int], str]],
@@ -150,7 +155,7 @@ def pieces_inside(span: tuple[int, int, int, int], lines: list[tuple[tuple[int, 
     out = []
     for j, (b, text) in enumerate(lines):
         t = text.replace(" ", "")
-        if j == exclude or not t or len(_MRZ_CHARS.findall(t)) < 0.9 * len(t) or mrz_like(text):
+        if j == exclude or not t or not _zone_chars(t) or mrz_like(text):
             continue
         slack = y1 - y0  # a line's height: CRAFT's box of the last glyphs can reach past the zone's widest line
         if b[0] >= x0 - slack and b[2] <= x1 + slack and min(b[3], y1) - max(b[1], y0) > 0.5 * (b[3] - b[1]):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from gateway.inspection.recognizers.common import LABEL_SEP, VALUE_END
+
 _US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
               "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI").split()
 _STREET_TYPES = ("Street|St|Avenue|Ave|Av|Road|Rd|Drive|Dr|Lane|Ln|Court|Ct|Boulevard|Blvd|Way|Place|Pl|Terrace|Ter|"
@@ -42,12 +44,10 @@ _STREET_LABEL = (r"(?i:(?<![\w-])(?<!(?:ip|mac|e-?mail|web|url|server|memory|wal
                  r"address(?:[ _-]?line)?(?:[ _-]?[12])?|addr(?:ess)?[12]?|adresse|anschrift|stra(?:ss|ß)e|"
                  r"direcci[oó]n|"
                  r"indirizzo|morada|adres))")
-_LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
-_VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"
-LABELLED_STREET = (rf"(?<={_STREET_LABEL}{_LABEL_SEP})(?:\d{{1,5}}[A-Za-z]?[ \t]+)?{_DIRECTION}{_NAME}"
-                   rf"(?:[ \t]+(?:{_NAME}|\d{{1,5}}[a-z]?)){{0,4}}(?i:{_UNIT}){_VALUE_END}")
-LABELLED_UNIT = (rf"(?<=(?i:(?<![\w-])(?:suite|apt|apartment|unit|flat))\b{_LABEL_SEP})"
-                 rf"(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ \t]*#?\d{{1,5}}[A-Za-z]?{_VALUE_END}")
+LABELLED_STREET = (rf"(?<={_STREET_LABEL}{LABEL_SEP})(?:\d{{1,5}}[A-Za-z]?[ \t]+)?{_DIRECTION}{_NAME}"
+                   rf"(?:[ \t]+(?:{_NAME}|\d{{1,5}}[a-z]?)){{0,4}}(?i:{_UNIT}){VALUE_END}")
+LABELLED_UNIT = (rf"(?<=(?i:(?<![\w-])(?:suite|apt|apartment|unit|flat))\b{LABEL_SEP})"
+                 rf"(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ \t]*#?\d{{1,5}}[A-Za-z]?{VALUE_END}")
 
 
 class StreetAddressRecognizer(PatternRecognizer):

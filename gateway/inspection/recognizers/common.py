@@ -20,6 +20,12 @@ DOC_DOMAINS = ("example.com", "example.org", "example.net")
 DOC_TLDS = ("example", "test", "invalid", "localhost")
 
 
+# A field's label and its value on one line: what parts them (`Name: `, `"name": "`, a tab between two cells) and
+# where the value ends (its line's or cell's end, a quote, a comma, a bracket).
+LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
+VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"
+
+
 def is_placeholder(value: str) -> bool:
     """True for documentation placeholders: AKIAIOSFODNN7EXAMPLE, 'xxxx', masked '****', long runs, 1234567890."""
     return bool(_PLACEHOLDER_WORDS.search(value) or _SAME_CHAR_RUN.search(value))

@@ -13,6 +13,7 @@ from presidio_analyzer import (
 )
 
 from gateway.inspection.names import NOT_NAME_WORDS, ORG_SUFFIXES
+from gateway.inspection.recognizers.common import LABEL_SEP, VALUE_END
 
 
 class NameCueRecognizer(PatternRecognizer):
@@ -71,9 +72,6 @@ _WORD_TITLE = r"[A-Z\xC0-\xDE][a-z\xDF-\xFF'’]{1,20}(?:-[A-Z\xC0-\xDE][a-z\xDF
 # or three title-case words.
 STRONG_NAME_VALUE = rf"{_WORD_STRONG}(?:(?:[ ]|,[ ]?|\^){_WORD_STRONG}){{0,3}}"
 BARE_NAME_VALUE = rf"{_WORD_TITLE}(?:[ ]{_WORD_TITLE}){{1,2}}"
-# Where the value ends: the end of its line or cell, a quote, a comma, a bracket.
-_VALUE_END = r"(?=[ ]?(?:$|[\t\"'’,;<(\[{]|[ ]{2}))"
-_LABEL_SEP = r"[\"'’]?[ ]*(?:[:=][ \t]*|\t[ \t]*)[\"'’]?"
 _ANY_LABEL = rf"(?:{STRONG_NAME_LABEL}|{BARE_NAME_LABEL})"
 # Labels in two languages ("Surname / Nom"): strong when one of them is.
 _STRONG_LABELS = rf"(?:{_ANY_LABEL}[ ]?[/|][ ]?)*{STRONG_NAME_LABEL}(?:[ ]?[/|][ ]?{_ANY_LABEL})*"
@@ -90,9 +88,9 @@ class LabelledNameRecognizer(PatternRecognizer):
             supported_entity="PERSON",
             name="LabelledNameRecognizer",
             patterns=[
-                Pattern("strong_label", rf"(?<=(?i:\b{_STRONG_LABELS}){_LABEL_SEP}){STRONG_NAME_VALUE}{_VALUE_END}",
+                Pattern("strong_label", rf"(?<=(?i:\b{_STRONG_LABELS}){LABEL_SEP}){STRONG_NAME_VALUE}{VALUE_END}",
                         self.SCORE),
-                Pattern("bare_label", rf"(?<=(?i:(?<![\w-]){BARE_NAME_LABEL}){_LABEL_SEP}){BARE_NAME_VALUE}{_VALUE_END}",
+                Pattern("bare_label", rf"(?<=(?i:(?<![\w-]){BARE_NAME_LABEL}){LABEL_SEP}){BARE_NAME_VALUE}{VALUE_END}",
                         self.SCORE),
             ],
             global_regex_flags=re.MULTILINE,  # case-sensitive values: names are capitalised
