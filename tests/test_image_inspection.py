@@ -249,6 +249,25 @@ def test_png_text_chunks_and_xmp_are_returned() -> None:
     assert {f.entity for f in findings} >= {"EXIF_GPS", "DEVICE_SERIAL"}
 
 
+def test_xmp_document_and_instance_ids_are_no_text() -> None:
+    """GIMP and Photoshop stamp every file with UUIDs (a clean screenshot was flagged for them); other values in the
+    same fields, and identifiers that are not UUID-shaped, still go to the analyzer."""
+    xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description ' \
+          'xmpMM:DocumentID="gimp:docid:gimp:00e1fde6-3e60-4e26-b8cb-3a67b61e33ba" ' \
+          'xmpMM:InstanceID="xmp.iid:c1cddcfb-c4e6-4ac8-9d6d-c19821859d94" xmpMM:OriginalDocumentID="card 4111 1111 ' \
+          '1111 1111"><xmpMM:DerivedFrom>xmp.did:F77F1174072068118083E2A2B7C1F1E4</xmpMM:DerivedFrom>' \
+          '<xmpMM:History><rdf:Seq><rdf:li stEvt:instanceID="uuid:1b9472a4-5550-473b-a6ff-e55900889092" ' \
+          'stEvt:softwareAgent="Gimp 2.10"/></rdf:Seq></xmpMM:History><dc:title>ticket 1b9472a4</dc:title>' \
+          "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp)
+    _, texts = metadata_findings(decode(encode(pattern(), "PNG", pnginfo=info)))
+    joined = "\n".join(texts)
+    assert "4111 1111 1111 1111" in joined and "Gimp 2.10" in joined and "ticket 1b9472a4" in joined
+    for minted in ("00e1fde6", "c1cddcfb", "F77F1174", "1b9472a4-5550"):
+        assert minted not in joined
+
+
 def test_jpeg_comment_and_exif_texts_are_returned() -> None:
     exif = _exif_with(description="passport X12345678")
     data = encode(pattern(), "JPEG", exif=exif, comment=b"card 4111 1111 1111 1111")

@@ -38,6 +38,11 @@ _TEXT_TAGS = {
 _XMP_SERIAL = re.compile(r"(?:Body|Lens|Camera)?SerialNumber", re.I)
 _XMP_GPS = re.compile(r"GPS(?:Latitude|Longitude)\b", re.I)
 _XMP_OWNER = re.compile(r"^(?:dc:creator|dc:rights|photoshop:Author|aux:OwnerName|exifEX:CameraOwnerName)$", re.I)
+# What editing software mints for every file it saves (xmpMM:DocumentID / InstanceID, stEvt:instanceID ...): a
+# UUID or 32 hex digits behind scheme words (`xmp.iid:`, `gimp:docid:gimp:`, `adobe:docid:photoshop:`, `uuid:`).
+# Not the user's data, and no analyzer text: a UUID recogniser flagged every GIMP export. Any other value stays.
+_XMP_ID_VALUE = re.compile(r"(?:[A-Za-z][\w.]*:)*(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                           r"[0-9a-fA-F]{12}|[0-9a-fA-F]{32})")
 # Boilerplate that is not a person: "(c) 2024 All rights reserved" and friends.
 _NOT_A_NAME = re.compile(r"\(c\)|©|copyright|all rights reserved|unknown|none|n/a|\d+|[^\w\s]", re.I)
 
@@ -109,7 +114,7 @@ def _xmp(xmp: bytes, found, texts: list[str]) -> None:
     parts: list[str] = []
     # XMP keeps values both as attributes (exif:GPSLatitude="...") and as element text (<rdf:li>...</rdf:li>).
     for name, value in re.findall(r'([\w.-]+:[\w.-]+)\s*=\s*"([^"]*)"', text):
-        if name.startswith(("xmlns:", "rdf:", "x:", "xml:")) or not value.strip():
+        if name.startswith(("xmlns:", "rdf:", "x:", "xml:")) or not value.strip() or _XMP_ID_VALUE.fullmatch(value):
             continue
         _xmp_field(name, value, found)
         parts.append(f"{name.split(':', 1)[1]}: {value}")
@@ -117,7 +122,7 @@ def _xmp(xmp: bytes, found, texts: list[str]) -> None:
         if value.strip():
             _xmp_field(name, value, found)
     for value in re.findall(r">([^<>]+)<", text):
-        if value.strip():
+        if value.strip() and not _XMP_ID_VALUE.fullmatch(value.strip()):
             parts.append(value.strip())
     if parts:
         texts.append("XMP: " + "\n".join(parts))
