@@ -240,6 +240,7 @@ CODE_SCREEN = [
     ["Lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit"],
     ["Priority:", "P2", "Status:", "open", "Asset:", "LT-4029"], ["Deploy", "of", "v2.4.1", "finished,", "all", "green"],
     ["Build", "4411", "passed", "on", "main"], ["lgtm,", "merging"], ["Lunch", "at", "12:30?"],
+    ["Balanced"], ["Night", "Light"], ["Dark", "Mode"], ["Airplane", "Mode"],  # a desktop's quick settings
 ]
 
 

@@ -23,6 +23,9 @@ NOT_NAME_WORDS = frozenset("""
     settings config build deploy release bot docker kubectl npm pip python bash zsh sudo cat grep echo curl
     psql postgres redis http https api json yaml token key secret password login logout sign signup
     new open closed save cancel edit delete share send reply forward search filter menu home back next
+    mode dark night theme view window display desktop screenshot toolbar sidebar dashboard overview preferences
+    options tools help about profile account notifications privacy airplane bluetooth wifi battery volume
+    brightness scan scanner feeder flatbed
     lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore
     magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip
 """.split())
