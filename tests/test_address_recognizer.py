@@ -1,4 +1,4 @@
-"""Street addresses are found by their shape (number, name words, street type; city lines) in four countries'
+"""Street addresses are found by their shape (number, name words, street type; city lines) in nine countries'
 formats; a street-shaped phrase alone stays under the acting level."""
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def locations(analyzer: TextAnalyzer, text: str) -> list[float]:
     "Boulder, CO 80371",
     "TUCSON, AZ 85775",
     "Leeds LS10 7QA",
+    "Kerkstraat 89",  # Dutch, Nordic, Italian, Spanish, Portuguese: the street's type is part of or before its name
+    "Keizersgracht 71, 10115 Amsterdam",
+    "Storgatan 5",
+    "Via Garibaldi 12, 20121 Milano",
+    "Calle de Alcala 45",
+    "Rua Augusta 100",
 ])
 def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) -> None:
     found = locations(analyzer, text)
@@ -44,6 +50,8 @@ def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) 
     "Total 12 EUR, order 50667 shipped",
     "Build 4711 Green Run passed",
     "BUILD 12 GREEN RUN OK",
+    "Boarding at Gate 12",
+    "Plaza 5 dinner",
 ])
 def test_street_shaped_phrases_alone_do_not_act(analyzer: TextAnalyzer, text: str) -> None:
     assert all(score < ACTING for score in locations(analyzer, text)), (text, locations(analyzer, text))

@@ -491,3 +491,50 @@ def test_ip_after_other_words_still_found(analyzer: TextAnalyzer):
 def test_ip_glued_to_the_next_word(analyzer: TextAnalyzer):
     text = "conn from 10.4.0.130port=443 closed"
     assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IP_ADDRESS"] == ["10.4.0.130"]
+
+
+@pytest.mark.parametrize("text, ip", [
+    ("Source84.205.217.72", "84.205.217.72"),  # a table cell run into its label
+    ("IP:2c0f:bc00:53a0:886c:f2ef:36f3:9f6f:218a", "2c0f:bc00:53a0:886c:f2ef:36f3:9f6f:218a"),  # the space lost
+    ("Host:2604:ecf5:50de:d35:2cdc::", "2604:ecf5:50de:d35:2cdc::"),
+])
+def test_ip_glued_to_the_label_before_it(analyzer: TextAnalyzer, text: str, ip: str):
+    assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IP_ADDRESS"] == [ip]
+
+
+@pytest.mark.parametrize("text", ["std::vector<int> v; // at Time:12:30:45", "beef:cafe is no address", "Class::dead"])
+def test_colon_words_are_no_ipv6(analyzer: TextAnalyzer, text: str):
+    assert "IP_ADDRESS" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+
+
+@pytest.mark.parametrize("text, iban", [
+    # Presidio's pattern (case-insensitive here) takes "befo" as a sixth group, and none of its three fallback
+    # ends is the IBAN's own: lost mid-sentence
+    ("Please transfer the deposit to CZ52 5001 3518 2278 4310 6300 before Friday.", "CZ52 5001 3518 2278 4310 6300"),
+    ("to AT871088320251383280 before Friday.", "AT871088320251383280"),
+    ("IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX", "DE89 3704 0044 0532 0130 00"),
+    ("Konto: LU28 0019 4006 4475 0000 bitte", "LU28 0019 4006 4475 0000"),
+    ("AT611904300234573201before", "AT611904300234573201"),  # OCR lost the space after it
+])
+def test_iban_inside_a_sentence_or_row(analyzer: TextAnalyzer, text: str, iban: str):
+    assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IBAN_CODE"] == [iban]
+
+
+@pytest.mark.parametrize("text", ["DE89 3704 0044 0532 0130 01", "ref GB00 WEST 1234 5698 7654 32 ok"])
+def test_iban_with_a_wrong_checksum_is_none(analyzer: TextAnalyzer, text: str):
+    assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+
+
+@pytest.mark.parametrize("token", [
+    "npm_xZoHtz5qlN2cNkHcg0UnWQyqop3msFnojEi7",
+    "hf_QmZtRwXvBnKpLsDfGhJkYuIoPaSdFgHjKlZx",
+    "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",
+    "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",
+])
+def test_vendor_tokens_alone_are_secrets(analyzer: TextAnalyzer, token: str):
+    assert "SECRET" in [f.entity for f in analyzer.analyze_text(f"{token}", "ocr")]
+
+
+@pytest.mark.parametrize("label", ["DOB", "D.O.B.", "DO8", "D0B"])  # OCR reads the B of a small label as 8
+def test_birth_date_after_its_label_as_ocr_reads_it(analyzer: TextAnalyzer, label: str):
+    assert "DATE_OF_BIRTH" in [f.entity for f in analyzer.analyze_text(f"{label} 1982.01.16", "ocr")]

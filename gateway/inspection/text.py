@@ -26,6 +26,7 @@ from gateway.inspection.recognizers import (
     NameCueRecognizer,
     OfflineEmailRecognizer,
     SecretRecognizer,
+    SentenceIbanRecognizer,
     StreetAddressRecognizer,
     VersionAwareIpRecognizer,
     build_custom,
@@ -115,10 +116,11 @@ class TextAnalyzer:
         registry.remove_recognizer("EmailRecognizer")
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
         registry.remove_recognizer("IpRecognizer")  # VersionAwareIpRecognizer
+        registry.remove_recognizer("IbanRecognizer")  # SentenceIbanRecognizer
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
                   CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
-                  VersionAwareIpRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
+                  VersionAwareIpRecognizer(), SentenceIbanRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
                   StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:

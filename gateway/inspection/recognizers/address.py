@@ -1,4 +1,5 @@
-"""Street addresses (LOCATION): a street line and the city line after it, in US, UK, German and French formats.
+"""Street addresses (LOCATION): a street line and the city line after it, in US, UK, German, Dutch, Nordic, French,
+Italian, Spanish and Portuguese formats.
 
 spaCy's small model tags a city now and then but never "5475 Pine Court". An address is found by its shape: a
 house number next to capitalised name words and a street type, then optionally a city with a US state and ZIP, a
@@ -30,9 +31,15 @@ US_CITY = rf"{_CITY},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?
 UK_POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b"
 _EU_CITY = r"[A-ZÄÖÜÉ][a-zäöüßéèêàç]+(?:[ \t-][A-ZÄÖÜÉa-z][a-zäöüßéèêàç]+){0,2}"
 EU_CITY = rf"\b\d{{5}}[ \t]+{_EU_CITY}"
-# "Hauptstrasse 12a", "Am Lindenweg 4"
-DE_STREET = (r"\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜ][a-zäöüß]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|"
-             r"ufer|chaussee|steig|pfad)[ \t]+\d{1,4}[a-z]?\b")
+# The street name first, then the number, its type a suffix: German "Hauptstrasse 12a", "Am Lindenweg 4"; Dutch
+# "Kerkstraat 89", "Keizersgracht 71"; Nordic "Storgatan 5", "Nørrebrogade 12"; or its type a word before the name:
+# Italian, Spanish, Portuguese "Via Garibaldi 12", "Calle Mayor 5", "Rua Augusta 100".
+DE_STREET = (r"\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜÆØÅ][a-zäöüßæøå]*(?:straße|strasse|str\.|weg|allee|platz|gasse|"
+             r"ring|damm|ufer|chaussee|steig|pfad|straat|gracht|laan|plein|kade|dijk|singel|steeg|gatan|gata|"
+             r"vägen|vagen|veien|gade|vej|stræde|torget|torv)[ \t]+\d{1,4}[a-z]?\b")
+SOUTH_STREET = (r"\b(?:Via|Viale|Piazza|Corso|Vicolo|Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Rua|Travessa|Largo)"
+                r"[ \t]+(?:(?:de|del|della|di|da|do|dos|la|las|los)[ \t]+){0,2}[A-ZÁÉÍÓÚ][\w'-]+"
+                r"(?:[ \t]+(?:(?:de|del|di|da)[ \t]+)?[A-ZÁÉÍÓÚ][\w'-]+){0,2},?[ \t]+\d{1,4}[A-Za-z]?\b")
 # "87 boulevard Victor Hugo", "12 bis, rue de la Paix"
 FR_STREET = (r"(?<![\w.,-])\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
              r"impasse|quai|cours|route)[ \t]+(?:(?:de|du|des|la|le|l'|d')[ \t]*){0,2}[A-ZÉ][\w'-]+(?:[ \t]+[A-ZÉ][\w'-]+){0,3}")
@@ -61,6 +68,8 @@ class StreetAddressRecognizer(PatternRecognizer):
         Pattern("us city line", US_CITY, 0.6),
         Pattern("uk city + postcode", rf"\b{_CITY}{_SEP}{UK_POSTCODE}", 0.55),
         Pattern("de street", DE_STREET, 0.6),
+        Pattern("south-european street + city", rf"{SOUTH_STREET}{_SEP}{EU_CITY}", 0.85),
+        Pattern("south-european street", SOUTH_STREET, 0.6),
         Pattern("fr street", FR_STREET, 0.6),
         Pattern("street", STREET, 0.45),
         Pattern("labelled street", LABELLED_STREET, 0.7),

@@ -25,7 +25,7 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _DOB_CONTEXT = re.compile(
-    r"\b(?:d\.?\s?o\.?\s?b|date\s+of\s+birth|birth\s?date|birthday|born|geburtsdatum|geb\.|"
+    r"\b(?:d\.?\s?[o0]\.?\s?[b8]|date\s+of\s+birth|birth\s?date|birthday|born|geburtsdatum|geb\.|"
     r"date\s+de\s+naiss(?:ance|\.)|n[ée]e?\s+le|fecha\s+de\s+nac(?:imiento|\.)|data\s+di\s+nascita|"
     r"data\s+de\s+nascimento|geboortedatum|f[öo]delsedatum|f[øo]dselsdato|syntym[äa]aika|data\s+urodzenia|"
     r"datum\s+narozen[ií]|do[ğg]um\s+tarihi)(?!\w)",

@@ -1,5 +1,6 @@
 """IP addresses as OCR reads them, without version numbers: `f-spot version 0.5.0.3` is a dotted quad, not an
-address; `10.4.0.130port=443` (the space before the next word lost) is one."""
+address; `10.4.0.130port=443` and `Source84.205.217.72` (the space next to a word lost) are, and so is
+`IP:2c0f:bc00::218a` (the space after a label's colon lost)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ _VERSION_BEFORE = re.compile(
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)"
 # A dotted quad run into the next word: its last octet ends where three or more letters begin.
 _GLUED_IPV4 = Pattern("IPv4_glued", rf"\b{_OCTET}(?:\.{_OCTET}){{3}}(?=[A-Za-z]{{3,}})", 0.6)
+# ... or run into the word before it (a label: "Source", "Host"); digits or a dot before it would make it longer.
+_LABEL_GLUED_IPV4 = Pattern("IPv4_after_word", rf"(?<=[A-Za-z]{{3}}){_OCTET}(?:\.{_OCTET}){{3}}\b(?!\.\d)", 0.6)
+# Presidio's IPv6 pattern refuses a ':' before the address; a label's colon may be right there ("IP:2c0f:...").
+_IPV6 = next(p.regex for p in IpRecognizer.PATTERNS if p.name == "IPv6")
+_LABEL_GLUED_IPV6 = Pattern("IPv6_after_label", "(?<=\\b[A-Za-z]{2,12}:)" + _IPV6.removeprefix("(?<![\\w:])"), 0.6)
 
 
 class VersionAwareIpRecognizer(IpRecognizer):
@@ -22,7 +28,7 @@ class VersionAwareIpRecognizer(IpRecognizer):
     version, not an address."""
 
     def __init__(self) -> None:
-        super().__init__(patterns=[*IpRecognizer.PATTERNS, _GLUED_IPV4], name="IpRecognizer")
+        super().__init__(patterns=[*IpRecognizer.PATTERNS, _GLUED_IPV4, _LABEL_GLUED_IPV4, _LABEL_GLUED_IPV6], name="IpRecognizer")
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)

@@ -36,6 +36,13 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{4,40}(?:[ \t][A-Za-z0-9]{4,40})?\b" + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
     ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
+    # Registry and SaaS tokens of a fixed shape (prefix, then a fixed count of token characters)
+    ("npm_token", r"\bnpm[_ ]" + _SP + r"[A-Za-z0-9]{36}\b", 0.9),
+    ("huggingface_token", r"\bhf[_ ]" + _SP + r"[A-Za-z0-9]{34,40}\b", 0.85),
+    ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0.9),
+    ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", 0.9),
+    ("digitalocean_token", r"\bdo[opr][_ ]v1[_ ][a-f0-9]{64}\b", 0.9),
+    ("shopify_token", r"\bshp(?:at|ss|ca|pa)[_ ][a-fA-F0-9]{32}\b", 0.9),
     # xoxb-<team>-<bot>-<secret>: OCR turns some dashes into spaces; chunks with a digit or 10+ chars continue it.
     (
         "slack_token",

@@ -1,0 +1,278 @@
+"""Reading probe: labelled values in fonts, sizes, themes, layouts and degradations that neither corpus split draws,
+and which of those factors lose them.
+
+    python -m bench.probe [--images 240] [--seed 11] [--entities IBAN_CODE,EMAIL_ADDRESS,...] [--out F]
+
+Each probe image is a small page of four lines, every line one labelled value (an IBAN of one of 15 countries, a
+card, an e-mail, a key, ...), drawn in one face (third faces: families neither split draws, light, condensed and
+italic cuts of dev families), at one x-height (5-30 px), one theme and one layout (`Label: value`, the value in a
+sentence, a ruled table row, the value alone), then maybe degraded. The Inspector reads it; an item counts as found
+as in bench.detection (IoU or coverage). The report is the found rate per level of every factor, so a factor that
+loses values shows as a low row; and the character error rate of the values as read. Values come from bench.corpus's
+generators with the probe's own seed; nothing here is drawn from the test split's templates or faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import string
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from bench import corpus as C
+from bench.detection import match_image
+from bench.reading import edit_distance, normalize, words_in
+
+_T, _O = "/usr/share/fonts/truetype/", "/usr/share/fonts/opentype/"
+FACES = {  # name: path; none of them is a face of either split (bench.corpus FONT_ROLES)
+    "Biolinum": _O + "linux-libertine/LinBiolinum_R.otf", "Biolinum-Italic": _O + "linux-libertine/LinBiolinum_RI.otf",
+    "LibertineMono": _O + "linux-libertine/LinLibertine_M.otf",
+    "NotoSansDisplay": _T + "noto/NotoSansDisplay-Regular.ttf", "NotoMono": _T + "noto/NotoMono-Regular.ttf",
+    "DejaVuSansCondensed": _T + "dejavu/DejaVuSansCondensed.ttf", "DejaVuSans-ExtraLight": _T + "dejavu/DejaVuSans-ExtraLight.ttf",
+    "Roboto-Light": _T + "roboto/unhinted/RobotoTTF/Roboto-Light.ttf",
+    "Roboto-MediumItalic": _T + "roboto/unhinted/RobotoTTF/Roboto-MediumItalic.ttf",
+    "OpenSans-Semibold": _T + "open-sans/OpenSans-Semibold.ttf", "OpenSans-LightItalic": _T + "open-sans/OpenSans-LightItalic.ttf",
+    "Cantarell-Light": _O + "cantarell/Cantarell-Light.otf", "Cantarell-ExtraBold": _O + "cantarell/Cantarell-ExtraBold.otf",
+}
+XHEIGHTS = (5, 6, 8, 11, 16, 22, 30)
+THEMES = {  # (background, ink)
+    "light": ((255, 255, 255), (20, 20, 20)), "paper": ((244, 240, 228), (60, 52, 45)),
+    "dark": ((24, 26, 30), (210, 212, 214)), "low_contrast": ((236, 236, 236), (150, 150, 150)),
+    "blue_link": ((255, 255, 255), (25, 90, 200)), "night_blue": ((18, 32, 64), (240, 200, 90)),
+}
+LAYOUTS = ("label", "sentence", "table", "bare")
+DEGRADATIONS = ("none", "none", "jpeg40", "blur", "half_up")
+IBAN_BBAN = {  # country: BBAN layout (n: digits, a: capital letters, c: either), from the IBAN registry
+    "DE": "18n", "GB": "4a14n", "FR": "10n11c2n", "NL": "4a10n", "BE": "12n", "ES": "20n", "AT": "16n", "CH": "17n",
+    "IT": "1a10n12c", "PL": "24n", "SE": "20n", "DK": "14n", "FI": "14n", "PT": "21n", "IE": "4a14n", "NO": "11n",
+    "LU": "3n13c", "CZ": "20n",
+}
+NAMES = (["Aiko", "Bartholomew", "Chidi", "Dagny", "Eamon", "Fatima", "Giorgos", "Hana", "Idris", "Joaquim",
+          "Katarzyna", "Luca", "Mirela", "Noor", "Oskar", "Priya", "Radu", "Siobhan", "Teodor", "Yara"],
+         ["Achterberg", "Barros", "Cieslak", "Delacroix", "Ekwueme", "Fontaine", "Grabowski", "Haddad", "Iversen",
+          "Jaramillo", "Kowalczyk", "Lindgren", "Moreau", "Nwosu", "O'Brien", "Pereira", "Rasmussen", "Szabo"])
+DOMAINS = ["fastmail.fm", "web.de", "orange.fr", "seznam.cz", "yahoo.co.uk", "outlook.com", "kpnmail.nl", "wp.pl"]
+
+
+def _bban(rng: random.Random, layout: str) -> str:
+    out, count = "", ""
+    for ch in layout:
+        if ch.isdigit():
+            count += ch
+            continue
+        pool = {"n": string.digits, "a": string.ascii_uppercase, "c": string.ascii_uppercase + string.digits}[ch]
+        out += "".join(rng.choice(pool) for _ in range(int(count)))
+        count = ""
+    return out
+
+
+def iban_any(rng: random.Random, country: str) -> str:
+    """A mod-97-valid IBAN of `country` (national check digits not computed), printed in groups of four or not."""
+    bban = _bban(rng, IBAN_BBAN[country])
+    check = 98 - int("".join(str(int(c, 36)) for c in bban + country + "00")) % 97
+    raw = f"{country}{check:02d}{bban}"
+    assert C.iban_ok(raw)
+    return raw if rng.random() < 0.25 else " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+@dataclass
+class Value:
+    entity: str
+    text: str
+    labels: tuple[str, ...]
+    sentence: str  # with {} for the value
+
+
+def value(rng: random.Random, entity: str) -> Value:
+    first, last = rng.choice(NAMES[0]), rng.choice(NAMES[1])
+    vocab = C.VOCABS["dev"]
+    if entity == "IBAN_CODE":
+        return Value(entity, iban_any(rng, rng.choice(sorted(IBAN_BBAN))), ("IBAN", "Account (IBAN)", "Bank account"),
+                     "Please transfer the deposit to {} before Friday.")
+    if entity == "CREDIT_CARD":
+        return Value(entity, C.card(rng), ("Card number", "Card", "PAN"), "The card {} was charged twice.")
+    if entity == "US_SSN":
+        return Value(entity, C.ssn(rng), ("SSN", "Social Security No."), "My social security number is {} as asked.")
+    if entity == "EMAIL_ADDRESS":
+        return Value(entity, C.email_wide(rng, first, last, DOMAINS), ("E-mail", "Email", "Contact"),
+                     "Write to {} for the invoice.")
+    if entity == "IP_ADDRESS":
+        ip = C.ipv6_global(rng) if rng.random() < 0.35 else C.ipv4_public(rng)
+        return Value(entity, ip, ("Host", "Server IP", "Source"), "Connection refused from {} at 09:14.")
+    if entity == "SECRET":
+        kind = rng.choice(["aws_key", "aws_secret", "github", "slack", "stripe", "openai", "gitlab", "npm", "db_url"])
+        return Value(entity, C.secret_wide(rng, kind), ("Token", "API key", "Secret"), "export KEY={}")
+    if entity == "PHONE_NUMBER":
+        return Value(entity, C.phone_wide(rng, rng.choice(["US", "GB", "DE", "FR", "NL", "CA"])),
+                     ("Phone", "Tel.", "Mobile"), "Call me on {} after six.")
+    if entity == "PERSON":
+        return Value(entity, f"{first} {last}", ("Name", "Full name", "Patient"), "Dear {}, thank you for your letter.")
+    if entity == "LOCATION":
+        street, _ = C.address_lines(rng, vocab)
+        return Value(entity, street, ("Address", "Street"), "We moved to {} last spring.")
+    if entity == "DATE_OF_BIRTH":
+        return Value(entity, C.dob_wide(rng, C.birth_date(rng)), ("Date of birth", "DOB", "Born"),
+                     "Born on {} in a small town.")
+    raise ValueError(entity)
+
+
+NEEDS_LABEL = {"DATE_OF_BIRTH"}  # a date alone is no date of birth: the bare layout keeps its label
+ENTITIES = ("IBAN_CODE", "CREDIT_CARD", "US_SSN", "EMAIL_ADDRESS", "IP_ADDRESS", "SECRET", "PHONE_NUMBER", "PERSON",
+            "LOCATION", "DATE_OF_BIRTH")
+
+
+@dataclass
+class Sample:
+    factors: dict[str, str]
+    png: bytes
+    items: list[dict]  # entity, box, text
+
+
+def _font_at_xheight(path: str, xh: int) -> ImageFont.FreeTypeFont:
+    size = max(4, round(xh * 2))
+    f = ImageFont.truetype(path, size)
+    actual = C.xheight(f) or xh
+    return ImageFont.truetype(path, max(4, round(size * xh / actual)))
+
+
+def _degrade(img: Image.Image, how: str) -> Image.Image:
+    if how == "jpeg40":
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=40)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    if how == "blur":
+        return img.filter(ImageFilter.GaussianBlur(0.9))
+    if how == "half_up":  # shared at half size and scaled back up (a chat app's preview)
+        small = img.resize((max(1, img.width // 2), max(1, img.height // 2)), Image.LANCZOS)
+        return small.resize(img.size, Image.BICUBIC)
+    return img
+
+
+def sample(rng: random.Random, entities: tuple[str, ...]) -> Sample:
+    """One probe image of four labelled lines; its factors chosen independently at random."""
+    factors = {"face": rng.choice(sorted(FACES)), "xheight": str(rng.choice(XHEIGHTS)),
+               "theme": rng.choice(sorted(THEMES)), "layout": rng.choice(LAYOUTS), "degrade": rng.choice(DEGRADATIONS)}
+    f = _font_at_xheight(FACES[factors["face"]], int(factors["xheight"]))
+    bg, ink = THEMES[factors["theme"]]
+    values = [value(rng, rng.choice(entities)) for _ in range(4)]
+    pad, line_h = int(f.size * 1.2), int(f.size * 2.2)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    labels = [rng.choice(v.labels) for v in values]
+    label_w = max(probe.textlength(label + ": ", font=f) for label in labels) + f.size
+    texts = []
+    for v, label in zip(values, labels):
+        if factors["layout"] == "label":
+            texts.append([(f"{label}: ", None), (v.text, v.entity)])
+        elif factors["layout"] == "sentence":
+            head, tail = v.sentence.split("{}")
+            texts.append([(head, None), (v.text, v.entity), (tail, None)])
+        elif factors["layout"] == "table":
+            texts.append([(label, None), (v.text, v.entity)])
+        elif v.entity in NEEDS_LABEL:
+            texts.append([(f"{label} ", None), (v.text, v.entity)])
+        else:
+            texts.append([(v.text, v.entity)])
+    width = int(max(sum(probe.textlength(s, font=f) for s, _ in t) for t in texts) + label_w + 2 * pad)
+    img = Image.new("RGB", (width, pad * 2 + line_h * len(texts)), bg)
+    draw = ImageDraw.Draw(img)
+    items = []
+    for row, segs in enumerate(texts):
+        x, y = pad, pad + row * line_h
+        if factors["layout"] == "table":
+            top, bottom = y - (line_h - f.size) // 2, y - (line_h - f.size) // 2 + line_h
+            draw.rectangle((pad // 2, top, width - pad // 2, bottom), outline=ink)
+            draw.line((pad + label_w - f.size // 2, top, pad + label_w - f.size // 2, bottom), fill=ink)
+        for i, (s, entity) in enumerate(segs):
+            if factors["layout"] == "table" and i == 1:
+                x = pad + label_w
+            draw.text((x, y), s, font=f, fill=ink)
+            if entity:
+                items.append({"entity": entity, "box": list(draw.textbbox((x, y), s, font=f)), "text": s})
+            x += draw.textlength(s, font=f)
+    img = _degrade(img, factors["degrade"])
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return Sample(factors, buf.getvalue(), items)
+
+
+def run(samples: list[Sample], inspect: Callable[[bytes], tuple[list[dict], list]]) -> dict:
+    """{factor: {level: [found, items]}} plus per-entity rows, the values' character error rate and every miss
+    (image index, entity, the value, what was read in its box)."""
+    table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    errors = chars = 0
+    misses = []
+    for n, s in enumerate(samples):
+        findings, words = inspect(s.png)
+        found, _ = match_image(s.items, findings)
+        for item, ok in zip(s.items, found):
+            for factor, level in [*s.factors.items(), ("entity", item["entity"])]:
+                table[factor][level][0] += ok
+                table[factor][level][1] += 1
+            table["all"]["all"][0] += ok
+            table["all"]["all"][1] += 1
+            ref, read = normalize(item["text"]), words_in(item["box"], words)
+            errors += edit_distance(ref, read, partial=True)
+            chars += len(ref)
+            if not ok:
+                misses.append({"image": n, "entity": item["entity"], "text": item["text"], "read": read})
+        print(f"{n} {s.factors} {sum(found)}/{len(found)}", file=sys.stderr, flush=True)
+    return {"found": {k: dict(v) for k, v in table.items()}, "value_cer": errors / max(1, chars), "misses": misses}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"value CER {100 * result['value_cer']:.1f} %", "", "| factor | level | found | items |", "|---|---|---|---|"]
+    for factor, levels in result["found"].items():
+        for level, (ok, total) in sorted(levels.items(), key=lambda kv: kv[1][0] / kv[1][1]):
+            lines.append(f"| {factor} | {level} | {ok / total:.2f} | {total} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--images", type=int, default=240)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--entities", default=",".join(ENTITIES))
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--save", type=Path, help="write the probe images and their labels here")
+    args = ap.parse_args(argv)
+    entities = tuple(e for e in args.entities.split(",") if e)
+    unknown = [e for e in entities if e not in ENTITIES]
+    if unknown:
+        ap.error(f"unknown entities: {', '.join(unknown)}")
+    samples = [sample(random.Random(f"probe/{args.seed}/{i}"), entities) for i in range(args.images)]
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for i, s in enumerate(samples):
+            (args.save / f"{i:04d}.png").write_bytes(s.png)
+        (args.save / "labels.json").write_text(json.dumps([{"file": f"{i:04d}.png", **s.factors, "items": s.items}
+                                                           for i, s in enumerate(samples)], indent=1))
+    from bench.detection import RecordingOcr
+    from gateway.inspection import Inspector
+    from gateway.inspection.ocr import OcrEngine
+
+    ocr = RecordingOcr(OcrEngine())
+    inspector = Inspector(ocr=ocr)
+
+    def inspect(data: bytes) -> tuple[list[dict], list]:
+        ocr.reads.clear()
+        report = inspector.inspect(data)
+        words = [(w.text, w.box) for w in ocr.reads[0]] if ocr.reads else []
+        return [{"entity": f.entity, "box": list(f.box) if f.box else None, "score": f.score}
+                for f in report.findings], words
+
+    result = run(samples, inspect)
+    print(markdown(result))
+    if args.out:
+        args.out.write_text(json.dumps({"seed": args.seed, "images": args.images, **result}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
