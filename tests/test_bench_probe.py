@@ -1,0 +1,59 @@
+"""bench/probe.py: probe pages label every value where it is drawn, with valid values, faces of neither split, and
+the report counts found items per level of every factor."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench import corpus as C
+from bench.probe import ENTITIES, FACES, IBAN_BBAN, iban_any, run, sample, value
+
+
+def test_probe_faces_are_no_split_faces() -> None:
+    drawn = {str(C.FONT_ROOT / C.FACES[name].path) for split in C.SPLITS for name in C.split_faces(split)
+             if name in C.FACES}
+    assert drawn and not set(FACES.values()) & drawn
+
+
+@pytest.mark.parametrize("country", sorted(IBAN_BBAN))
+def test_probe_ibans_are_valid(country: str) -> None:
+    iban = iban_any(random.Random(country), country)
+    assert C.iban_ok(iban.replace(" ", "")) and iban.startswith(country)
+
+
+def test_values_have_their_entity() -> None:
+    rng = random.Random(3)
+    for entity in ENTITIES:
+        v = value(rng, entity)
+        assert v.entity == entity and v.text.strip() and "{}" in v.sentence
+
+
+def test_items_are_boxed_on_ink() -> None:
+    for i in range(12):
+        s = sample(random.Random(f"t/{i}"), ENTITIES)
+        grey = np.asarray(Image.open(io.BytesIO(s.png)).convert("L")).astype(int)
+        assert len(s.items) == 4
+        for item in s.items:
+            x0, y0, x1, y1 = (int(round(v)) for v in item["box"])
+            assert 0 <= x0 < x1 <= grey.shape[1] and 0 <= y0 < y1 <= grey.shape[0]
+            inside, bg = grey[y0:y1, x0:x1], np.median(grey[:4])
+            assert np.abs(inside - bg).max() > 40, (s.factors, item)  # the value's glyphs are there
+
+
+def test_run_counts_found_items_per_factor_level() -> None:
+    samples = [sample(random.Random(f"r/{i}"), ("US_SSN",)) for i in range(3)]
+
+    def inspect(data: bytes):  # finds the first item of each page only, reads nothing
+        s = next(s for s in samples if s.png == data)
+        return [{"entity": "US_SSN", "box": s.items[0]["box"], "score": 1.0}], []
+
+    result = run(samples, inspect)
+    assert result["found"]["all"]["all"] == [3, 12]
+    assert result["found"]["entity"]["US_SSN"] == [3, 12]
+    assert sum(total for _, total in result["found"]["layout"].values()) == 12
+    assert len(result["misses"]) == 9 and result["value_cer"] == 1.0
