@@ -1,7 +1,8 @@
 """Reading probe: labelled values in fonts, sizes, themes, layouts and degradations that neither corpus split draws,
 and which of those factors lose them.
 
-    python -m bench.probe [--images 240] [--seed 11] [--entities IBAN_CODE,EMAIL_ADDRESS,...] [--out F]
+    python -m bench.probe [--images 300] [--seed 11] [--entities IBAN_CODE,EMAIL_ADDRESS,...] [--only xheight=5,6]
+                          [--out F] [--save DIR]
 
 Each probe image is a small page of four lines, every line one labelled value (an IBAN of one of 15 countries, a
 card, an e-mail, a key, ...), drawn in one face (third faces: families neither split draws, light, condensed and
@@ -235,19 +236,31 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def parse_only(spec: str) -> tuple[str, set[str]]:
+    """`xheight=5,6` -> ("xheight", {"5", "6"})."""
+    factor, _, levels = spec.partition("=")
+    if factor not in ("face", "xheight", "theme", "layout", "degrade") or not levels:
+        raise SystemExit(f"--only {spec}: FACTOR=LEVEL[,LEVEL] with FACTOR one of face, xheight, theme, layout, degrade")
+    return factor, set(levels.split(","))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--images", type=int, default=240)
+    ap.add_argument("--images", type=int, default=300)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--entities", default=",".join(ENTITIES))
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--only", action="append", default=[], metavar="FACTOR=LEVEL,...",
+                    help="keep the pages of these levels only, e.g. --only xheight=5,6 (of the --images drawn)")
     ap.add_argument("--save", type=Path, help="write the probe images and their labels here")
     args = ap.parse_args(argv)
     entities = tuple(e for e in args.entities.split(",") if e)
     unknown = [e for e in entities if e not in ENTITIES]
     if unknown:
         ap.error(f"unknown entities: {', '.join(unknown)}")
-    samples = [sample(random.Random(f"probe/{args.seed}/{i}"), entities) for i in range(args.images)]
+    only = dict(parse_only(o) for o in args.only)
+    samples = [s for s in (sample(random.Random(f"probe/{args.seed}/{i}"), entities) for i in range(args.images))
+               if all(s.factors[k] in levels for k, levels in only.items())]
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
         for i, s in enumerate(samples):

@@ -511,6 +511,21 @@ def test_spaces_align_to_gaps_when_craft_merges_words():
     assert 250 <= boxes["or"][0] < boxes["call"][0]
 
 
+def test_words_craft_boxed_together_are_placed_where_the_recogniser_read_them():
+    """Small print: CRAFT boxed a whole sentence as one word, so no gap places its spaces; by character count the
+    narrow 'on' would push the wide date left. The recogniser's character positions put each word where it is."""
+    text = "Born on 12-Dec-1997 in"
+    widths = [9, 9, 9, 9, 5, 9, 9, 5] + [12] * 11 + [5, 4, 9]  # px per character as printed (wide digits)
+    lefts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    char_x = tuple(float(x + w / 2) for x, w in zip(lefts, widths))
+    line = (10, 0, 10 + int(sum(widths)), 20)
+    words = {w.text: w.box for w in split_line(text, line, 0.9, [line], char_x)}
+    date_left = 10 + int(lefts[8])
+    assert abs(words["12-Dec-1997"][0] - date_left) <= 3 and abs(words["12-Dec-1997"][2] - (date_left + 132)) <= 3
+    by_count = {w.text: w.box for w in split_line(text, line, 0.9, [line])}
+    assert abs(by_count["12-Dec-1997"][0] - date_left) > 3  # without positions: placed by character count
+
+
 def test_table_cells_read_without_a_space_are_split_at_the_wide_blank():
     """Two cells read as one token ("...7539igarcia@..."): the wide blank between their CRAFT boxes is a word break.
     Blanks narrower than GLUE_GAP line-heights (the '@' and '.' of an address, a space that was read) stay as read."""
@@ -518,11 +533,12 @@ def test_table_cells_read_without_a_space_are_split_at_the_wide_blank():
     char_x = tuple(5.0 + 10 * i for i in range(16)) + tuple(190.0 + 10 * i for i in range(14))
     line = (100, 0, 440, 20)
     boxes = [(100, 0, 262, 20), (282, 0, 340, 20), (342, 0, 440, 20)]  # 20 px blank, then a 2 px one at the '@'
-    assert break_glued(text, char_x, line, boxes) == "4454505122907539 igarcia@web.de"
-    assert break_glued("4454505122907539 igarcia@web.de", char_x[:16] + (180.0,) + char_x[16:], line, boxes) \
+    broken, xs = break_glued(text, char_x, line, boxes)
+    assert broken == "4454505122907539 igarcia@web.de" and xs == char_x[:16] + (172.0,) + char_x[16:]
+    assert break_glued("4454505122907539 igarcia@web.de", char_x[:16] + (180.0,) + char_x[16:], line, boxes)[0] \
         == "4454505122907539 igarcia@web.de"  # the space was read: nothing added
-    assert break_glued(text, char_x, line, [(100, 0, 262, 20), (272, 0, 440, 20)]) == text  # 10 px: a space at most
-    assert break_glued(text, char_x[:-1], line, boxes) == text  # positions do not match the text: left alone
+    assert break_glued(text, char_x, line, [(100, 0, 262, 20), (272, 0, 440, 20)])[0] == text  # 10 px: a space at most
+    assert break_glued(text, char_x[:-1], line, boxes)[0] == text  # positions do not match the text: left alone
 
 
 def test_text_lines_are_told_from_photos():

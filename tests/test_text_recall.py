@@ -538,3 +538,23 @@ def test_vendor_tokens_alone_are_secrets(analyzer: TextAnalyzer, token: str):
 @pytest.mark.parametrize("label", ["DOB", "D.O.B.", "DO8", "D0B"])  # OCR reads the B of a small label as 8
 def test_birth_date_after_its_label_as_ocr_reads_it(analyzer: TextAnalyzer, label: str):
     assert "DATE_OF_BIRTH" in [f.entity for f in analyzer.analyze_text(f"{label} 1982.01.16", "ocr")]
+
+
+@pytest.mark.parametrize("key", ["sDFg9Xg1CnUelYRFqGwknKX9kGCKN4Af/71cFMg4", "MDU5jhP8EgYj70TmRgO0pHdSfkipkvPjHojb3Wms"])
+def test_secret_key_of_the_aws_shape_alone_is_a_secret(analyzer: TextAnalyzer, key: str):
+    assert "SECRET" in [f.entity for f in analyzer.analyze_text(key, "ocr")]
+
+
+@pytest.mark.parametrize("text", [
+    "getUserNameFromCacheOrDatabaseById2024v1",  # an identifier: words in camelCase
+    "commit 3f786850e387550fdab836ed7e6dc881de23001b",  # a hex digest: one case
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS's documentation key
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA",  # a longer base64 blob
+])
+def test_key_shaped_words_hashes_and_blobs_are_no_secrets(analyzer: TextAnalyzer, text: str):
+    assert "SECRET" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+
+
+def test_iban_country_code_read_with_a_digit(analyzer: TextAnalyzer):
+    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 778", "ocr")]
+    assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 777", "ocr")]

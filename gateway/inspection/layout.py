@@ -24,6 +24,7 @@ class OcrWord:
 
 
 GAP_SKIP_COST = 3.0  # in characters: leaving a space or a gap unaligned costs as much as a 3-character misplacement
+SEEN_SPACE_CHARS = 1.5  # a space the recogniser placed is at most this many characters from its gap
 
 
 def group_boxes(polys: list[np.ndarray], shape: tuple[int, ...]) -> tuple[list[Box], list[Box]]:
@@ -59,25 +60,29 @@ def line_boxes_inside(line: Box, word_boxes: list[Box]) -> list[Box]:
     )
 
 
-def break_glued(text: str, char_x: tuple[float, ...], line: Box, word_boxes: list[Box]) -> str:
+def break_glued(text: str, char_x: tuple[float, ...], line: Box,
+                word_boxes: list[Box]) -> tuple[str, tuple[float, ...]]:
     """`text` with a space put in at every wide blank between the line's word boxes (GLUE_GAP) where the recogniser
     read none: the characters on either side of the blank's middle (char_x: x of each character in the line crop)
-    are both non-blank. Without char_x (one per character) the text is returned as it is."""
+    are both non-blank. `char_x` follows (the new space at the blank's middle). Without char_x (one per character)
+    both are returned as they are."""
     if len(char_x) != len(text) or len(text) < 2:
-        return text
+        return text, char_x
     height = line[3] - line[1]
     inner = line_boxes_inside(line, word_boxes)
-    cuts = []
+    cuts = {}
     for a, b in zip(inner, inner[1:]):
         if b[0] - a[2] < GLUE_GAP * height:
             continue
         mid = (a[2] + b[0]) / 2 - line[0]
         i = next((k for k, x in enumerate(char_x) if x > mid), len(text))
         if 0 < i < len(text) and not text[i - 1].isspace() and not text[i].isspace():
-            cuts.append(i)
-    for i in sorted(set(cuts), reverse=True):
+            cuts[i] = mid
+    xs = list(char_x)
+    for i in sorted(cuts, reverse=True):
         text = text[:i] + " " + text[i:]
-    return text
+        xs.insert(i, cuts[i])
+    return text, tuple(xs)
 
 
 def join_cells(text: str, char_x: tuple[float, ...], line: Box, cells: Sequence[Box]) -> tuple[str, tuple[float, ...]]:
@@ -109,12 +114,14 @@ def join_cells(text: str, char_x: tuple[float, ...], line: Box, cells: Sequence[
     return ("".join(c for c, k in zip(text, keep) if k), tuple(x for x, k in zip(char_x, keep) if k))
 
 
-def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list[OcrWord]:
+def split_line(text: str, line: Box, conf: float, word_boxes: list[Box],
+               char_x: tuple[float, ...] = ()) -> list[OcrWord]:
     """Words of a recognised line, each boxed where it is on the page.
 
     The spaces of the text are aligned to the gaps between the line's CRAFT word boxes (a monotonic alignment by
     position, so one missed or extra gap does not shift every later word); each word then runs between its
-    aligned gaps, and words around unaligned spaces are placed by character position between the nearest anchors."""
+    aligned gaps. A space no gap explains (CRAFT boxed small or tight words together) is placed where the
+    recogniser saw it (`char_x`: x of each character in the line crop), else by character count between anchors."""
     tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
     if not tokens:
         return []
@@ -126,8 +133,15 @@ def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list
     gaps = [(a[2], b[0]) if b[0] >= a[2] else ((a[2] + b[0]) // 2,) * 2
             for a, b in zip(inner, inner[1:]) if b[0] >= a[2] - 3]
     spaces = [(prev[1], nxt[0]) for prev, nxt in zip(tokens, tokens[1:])]
-    for (e, s_), (g0, g1) in _align_spaces(spaces, gaps, x0, (x1 - x0) / n):
+    seen = len(char_x) == len(text)
+    # Where the recogniser saw each space: sharper than its place by character count (wide digits, narrow 'i').
+    where = [line[0] + float(np.mean(char_x[e:s_])) for e, s_ in spaces] if seen else None
+    aligned = _align_spaces(spaces, gaps, x0, (x1 - x0) / n, where)
+    for (e, s_), (g0, g1) in aligned:
         anchors += [(float(e), float(g0)), (float(s_), float(g1))]
+    if seen:
+        anchors += _seen_spaces([sp for sp in spaces if sp not in {a for a, _ in aligned}], char_x, line[0],
+                                (float(x0), float(x1)))
     anchors.sort()
     cs, xs = [a[0] for a in anchors], [a[1] for a in anchors]
     xs = list(np.maximum.accumulate(xs))  # keep x monotonic in character order
@@ -138,27 +152,48 @@ def split_line(text: str, line: Box, conf: float, word_boxes: list[Box]) -> list
     return out
 
 
-def _align_spaces(spaces: list[tuple[int, int]], gaps: list[tuple[int, int]], x0: float, cw: float) -> list:
+def _seen_spaces(spaces: list[tuple[int, int]], char_x: tuple[float, ...], left: int,
+                 span: tuple[float, float]) -> list[tuple[float, float]]:
+    """Anchors (character index, page x) at both sides of each space, half a character from the centres of the
+    characters around it: where the word before it ends and the next begins. Inside `span` (the line's ink)."""
+    steps = np.diff(char_x)
+    half = float(np.median(steps[steps > 0])) / 2 if (steps > 0).any() else 0.0
+    out = []
+    for e, s in spaces:
+        end = min(left + char_x[e - 1] + half, left + (char_x[e - 1] + char_x[s]) / 2)
+        start = max(left + char_x[s] - half, end)
+        if span[0] < end and start < span[1]:
+            out += [(float(e), end), (float(s), start)]
+    return out
+
+
+def _align_spaces(spaces: list[tuple[int, int]], gaps: list[tuple[int, int]], x0: float, cw: float,
+                  where: list[float] | None = None) -> list:
     """Monotonic alignment (edit-distance DP) of text spaces (char spans) to pixel gaps between word boxes, by
-    distance between the space's proportional x and the gap's middle, in characters. Returns matched pairs."""
+    distance between the space's x (`where`, else proportional) and the gap's middle, in characters. Returns
+    matched pairs."""
     if not spaces or not gaps or cw <= 0:
         return []
-    pos = [x0 + (e + s) / 2 * cw for e, s in spaces]
+    pos = where if where is not None else [x0 + (e + s) / 2 * cw for e, s in spaces]
     mid = [(g0 + g1) / 2 for g0, g1 in gaps]
     ns, ng = len(spaces), len(gaps)
     inf = float("inf")
+    # A space seen by the recogniser lies within a character of its gap: a gap farther off is another one (CRAFT
+    # cut a word), however cheap matching it would be.
+    far = SEEN_SPACE_CHARS if where is not None else inf
     cost = np.full((ns + 1, ng + 1), inf)
     cost[0, :] = np.arange(ng + 1) * GAP_SKIP_COST
     cost[:, 0] = np.arange(ns + 1) * GAP_SKIP_COST
     for i in range(1, ns + 1):
         for j in range(1, ng + 1):
             d = abs(pos[i - 1] - mid[j - 1]) / cw
+            d = d if d <= far else inf
             cost[i, j] = min(cost[i - 1, j - 1] + d, cost[i - 1, j] + GAP_SKIP_COST, cost[i, j - 1] + GAP_SKIP_COST)
     pairs = []
     i, j = ns, ng
     while i > 0 and j > 0:
         d = abs(pos[i - 1] - mid[j - 1]) / cw
-        if cost[i, j] == cost[i - 1, j - 1] + d:
+        if d <= far and cost[i, j] == cost[i - 1, j - 1] + d:
             pairs.append((spaces[i - 1], gaps[j - 1]))
             i, j = i - 1, j - 1
         elif cost[i, j] == cost[i - 1, j] + GAP_SKIP_COST:

@@ -315,8 +315,8 @@ class OcrEngine:
         # boxes then give each word of the line its exact place.
         words: list[OcrWord] = []
         for line_box, text, conf, char_x in self._reread_short_zone_lines(grey, self._recognize(grey, lines)):
-            text, char_x = join_cells(text, char_x, line_box, cells)
-            words += split_line(break_glued(text, char_x, line_box, word_boxes), line_box, float(conf), word_boxes)
+            text, char_x = break_glued(*join_cells(text, char_x, line_box, cells), line_box, word_boxes)
+            words += split_line(text, line_box, float(conf), word_boxes, char_x)
         return self._reread_near_misses(grey, words, word_boxes)
 
     def _recognize(self, grey: np.ndarray, boxes: list[Box]) -> list[tuple[Box, str, float, tuple[float, ...]]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import regex as re
 
+from presidio_analyzer.predefined_recognizers.generic.iban_patterns import regex_per_country
+
 from gateway.inspection.recognizers import public_suffix
 
 # Letters OCR reads instead of digits; one character for one so offsets stay identical.
@@ -16,11 +18,16 @@ _TOKEN = re.compile(r"\S+")
 # An IBAN's check digits as OCR reads them ("DE8O", "DELL", "GBO3", "DES1"), before 4-character groups.
 _IBAN_HEAD = re.compile(r"\b([A-Z]{2})([0-9OoQDIlL|!SsBZz]{2})(?=[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
 _IBAN_CHECK_CONFUSIONS = str.maketrans({**{chr(k): v for k, v in _DIGIT_CONFUSIONS.items()}, "L": "1"})
+# ... and its country code with a digit for a letter ("N009 4051 7549 778" is Norway's NO09): made a country's code
+# again; the IBAN's checksum still decides.
+_IBAN_COUNTRY = re.compile(r"\b([A-Z][0158]|[0158][A-Z])(?=[0-9]{2}[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
+_LETTER_CONFUSIONS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})
+_IBAN_COUNTRIES = frozenset(regex_per_country)
 
 
 def normalize_digits(text: str) -> str:
     """Fix digit look-alikes inside mostly-digit tokens (e.g. '4111-1l11' -> '4111-1111') and in IBAN check
-    digits ('DE8O 3428 ...'); length is preserved."""
+    digits ('DE8O 3428 ...'), and letter look-alikes in IBAN country codes ('N009 ...'); length is preserved."""
     def fix(m: re.Match) -> str:
         tok = m.group()
         digits = sum(c.isdigit() for c in tok)
@@ -29,8 +36,14 @@ def normalize_digits(text: str) -> str:
             return tok.translate(_DIGIT_CONFUSIONS)
         return tok
 
+    text = _IBAN_COUNTRY.sub(lambda m: _country(m.group()), text)
     text = _IBAN_HEAD.sub(lambda m: m.group(1) + m.group(2).translate(_IBAN_CHECK_CONFUSIONS), text)
     return _TOKEN.sub(fix, text)
+
+
+def _country(code: str) -> str:
+    letters = code.translate(_LETTER_CONFUSIONS)
+    return letters if letters in _IBAN_COUNTRIES else code
 
 
 _SEPS = "._:,;"

@@ -19,6 +19,7 @@ from gateway.inspection.recognizers import (
     DotlessEmailRecognizer,
     EmailNameRecognizer,
     InternationalPhoneRecognizer,
+    KeyShapeRecognizer,
     LabelledNameRecognizer,
     LinePhoneRecognizer,
     LostAtEmailRecognizer,
@@ -119,7 +120,7 @@ class TextAnalyzer:
         registry.remove_recognizer("IbanRecognizer")  # SentenceIbanRecognizer
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
+                  CredentialAssignmentRecognizer(), KeyShapeRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
                   VersionAwareIpRecognizer(), SentenceIbanRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
                   StreetAddressRecognizer()):
             registry.add_recognizer(r)

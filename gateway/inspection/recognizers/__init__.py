@@ -34,12 +34,13 @@ from gateway.inspection.recognizers.phone import (
 )
 from gateway.inspection.recognizers.secrets import (
     CredentialAssignmentRecognizer,
+    KeyShapeRecognizer,
     SecretRecognizer,
 )
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer", "SentenceIbanRecognizer",
-    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
+    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
     "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]

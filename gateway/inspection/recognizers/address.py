@@ -69,7 +69,7 @@ class StreetAddressRecognizer(PatternRecognizer):
         Pattern("uk city + postcode", rf"\b{_CITY}{_SEP}{UK_POSTCODE}", 0.55),
         Pattern("de street", DE_STREET, 0.6),
         Pattern("south-european street + city", rf"{SOUTH_STREET}{_SEP}{EU_CITY}", 0.85),
-        Pattern("south-european street", SOUTH_STREET, 0.6),
+        Pattern("south-european street", SOUTH_STREET, 0.45),  # "Via Slack 2": English capitalises "Via" too
         Pattern("fr street", FR_STREET, 0.6),
         Pattern("street", STREET, 0.45),
         Pattern("labelled street", LABELLED_STREET, 0.7),
