@@ -4,10 +4,10 @@ and which of those factors lose them.
     python -m bench.probe [--images 300] [--seed 11] [--entities IBAN_CODE,EMAIL_ADDRESS,...] [--only xheight=5,6]
                           [--out F] [--save DIR]
 
-Each probe image is a small page of four lines, every line one labelled value (an IBAN of one of 15 countries, a
-card, an e-mail, a key, ...), drawn in one face (third faces: families neither split draws, light, condensed and
-italic cuts of dev families), at one x-height (5-30 px), one theme and one layout (`Label: value`, the value in a
-sentence, a ruled table row, the value alone), then maybe degraded. The Inspector reads it; an item counts as found
+Each probe image is a small page of four values (an IBAN of one of 18 countries, a card, an e-mail, a key, ...),
+drawn in one face (third faces: families neither split draws, light, condensed and italic cuts of dev families), at
+one x-height (5-30 px), one theme and one layout (`Label: value` lines, the value in a sentence, ruled table rows,
+the value alone, two columns of fields with the label above the value), then maybe degraded. The Inspector reads it; an item counts as found
 as in bench.detection (IoU or coverage). The report is the found rate per level of every factor, so a factor that
 loses values shows as a low row; and the character error rate of the values as read. Values come from bench.corpus's
 generators with the probe's own seed; nothing here is drawn from the test split's templates or faces.
@@ -49,7 +49,7 @@ THEMES = {  # (background, ink)
     "dark": ((24, 26, 30), (210, 212, 214)), "low_contrast": ((236, 236, 236), (150, 150, 150)),
     "blue_link": ((255, 255, 255), (25, 90, 200)), "night_blue": ((18, 32, 64), (240, 200, 90)),
 }
-LAYOUTS = ("label", "sentence", "table", "bare")
+LAYOUTS = ("label", "sentence", "table", "bare", "card")  # card: an ID card's or form's label above its value
 DEGRADATIONS = ("none", "none", "jpeg40", "blur", "half_up")
 IBAN_BBAN = {  # country: BBAN layout (n: digits, a: capital letters, c: either), from the IBAN registry
     "DE": "18n", "GB": "4a14n", "FR": "10n11c2n", "NL": "4a10n", "BE": "12n", "ES": "20n", "AT": "16n", "CH": "17n",
@@ -164,6 +164,9 @@ def sample(rng: random.Random, entities: tuple[str, ...]) -> Sample:
     f = _font_at_xheight(FACES[factors["face"]], int(factors["xheight"]))
     bg, ink = THEMES[factors["theme"]]
     values = [value(rng, rng.choice(entities)) for _ in range(4)]
+    if factors["layout"] == "card":
+        img, items = _card(values, [rng.choice(v.labels) for v in values], f, bg, ink)
+        return _sample(factors, img, items)
     pad, line_h = int(f.size * 1.2), int(f.size * 2.2)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     labels = [rng.choice(v.labels) for v in values]
@@ -198,6 +201,30 @@ def sample(rng: random.Random, entities: tuple[str, ...]) -> Sample:
             if entity:
                 items.append({"entity": entity, "box": list(draw.textbbox((x, y), s, font=f)), "text": s})
             x += draw.textlength(s, font=f)
+    return _sample(factors, img, items)
+
+
+def _card(values: list[Value], labels: list[str], f: ImageFont.FreeTypeFont, bg, ink) -> tuple[Image.Image, list]:
+    """Two columns of fields, each a small capitals label with its value on the line below (ID cards, forms)."""
+    small = ImageFont.truetype(f.path, max(4, round(f.size * 0.7)))
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    pad, gap = int(f.size * 1.2), int(f.size * 2.5)
+    col_w = max(probe.textlength(v.text, font=f) for v in values) + gap
+    row_h = int(small.size * 1.4 + f.size * 2.0)
+    img = Image.new("RGB", (int(2 * pad + 2 * col_w), 2 * pad + 2 * row_h), bg)
+    draw = ImageDraw.Draw(img)
+    dim = tuple((2 * a + b) // 3 for a, b in zip(ink, bg))
+    items = []
+    for i, (v, label) in enumerate(zip(values, labels)):
+        x, y = pad + (i % 2) * col_w, pad + (i // 2) * row_h
+        draw.text((x, y), label.upper(), font=small, fill=dim)
+        vy = y + int(small.size * 1.4)
+        draw.text((x, vy), v.text, font=f, fill=ink)
+        items.append({"entity": v.entity, "box": list(draw.textbbox((x, vy), v.text, font=f)), "text": v.text})
+    return img, items
+
+
+def _sample(factors: dict[str, str], img: Image.Image, items: list[dict]) -> Sample:
     img = _degrade(img, factors["degrade"])
     buf = io.BytesIO()
     img.save(buf, "PNG")
