@@ -558,3 +558,15 @@ def test_key_shaped_words_hashes_and_blobs_are_no_secrets(analyzer: TextAnalyzer
 def test_iban_country_code_read_with_a_digit(analyzer: TextAnalyzer):
     assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 778", "ocr")]
     assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 777", "ocr")]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Author: Sofia Okafor <sofia@corp.io>", ["Sofia Okafor"]),
+    ("From: Build Bot <noreply@github.com>", []),  # a role mailbox's display name is nobody's name
+    ("From: Cl <ci@example.com>", []),  # "CI" read as "Cl": two letters before a role mailbox
+    ("Inbox\nDrafts\nSent\nTrash", []),  # a mail client's folders
+])
+def test_names_before_addresses_are_people_not_roles(analyzer: TextAnalyzer, text: str, names: list[str]):
+    found = [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity in ("PERSON", "LOCATION")
+             and f.score >= 0.5]
+    assert found == names

@@ -25,7 +25,7 @@ NOT_NAME_WORDS = frozenset("""
     new open closed save cancel edit delete share send reply forward search filter menu home back next
     mode dark night theme view window display desktop screenshot toolbar sidebar dashboard overview preferences
     options tools help about profile account notifications privacy airplane bluetooth wifi battery volume
-    brightness scan scanner feeder flatbed
+    brightness scan scanner feeder flatbed inbox outbox drafts sent spam junk trash archive starred snoozed
     lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore
     magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip
 """.split())

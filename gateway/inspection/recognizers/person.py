@@ -29,7 +29,8 @@ class NameCueRecognizer(PatternRecognizer):
             patterns=[
                 Pattern("salutation", r"(?<=\b(?:Dear|Hi|Hello|Hey)[ \t]+(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+)?)"
                         + self._NAME + r"(?=[ \t]*[,!:])", 0.85),
-                Pattern("name_before_address", self._NAME + r"(?=[ \t]*<[^<>\s]{1,64}@)", 0.8),
+                Pattern("name_before_address", r"(?=[A-Z][a-z]{2})" + self._NAME
+                        + rf"(?=[ \t]*<(?!(?i:{_ROLE_ACCOUNTS})@)[^<>\s]{{1,64}}@)", 0.8),
             ],
             global_regex_flags=re.MULTILINE,  # case-sensitive: names are capitalised
         )
@@ -38,6 +39,11 @@ class NameCueRecognizer(PatternRecognizer):
         # "Dear Customer,", "Hi Team!", "Dear Sir or Madam": roles, not names
         return pattern_text.split()[0].lower() in _NOT_NAMES
 
+
+# Mailboxes of a role or a machine, not a person: the display name before them is no person's name either.
+_ROLE_ACCOUNTS = ("ci|cd|build|builds|bot|jenkins|github|gitlab|noreply|no-reply|do-not-reply|donotreply|"
+                  "notifications?|alerts?|support|help|info|team|admin|billing|sales|hello|contact|news|"
+                  "newsletter|mailer-daemon|postmaster|security|hr|jobs|careers")
 
 _NOT_NAMES = frozenset("""
     customer customers team all everyone sir madam colleague colleagues friend friends there folks user users
