@@ -570,3 +570,15 @@ def test_names_before_addresses_are_people_not_roles(analyzer: TextAnalyzer, tex
     found = [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity in ("PERSON", "LOCATION")
              and f.score >= 0.5]
     assert found == names
+
+
+def test_token_is_not_run_into_the_next_cell(analyzer: TextAnalyzer):
+    """A tab is a column gap: the e-mail in the next cell made the token 43 characters long, and it was dropped."""
+    text = "SECRET\tE-MAIL\nghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK\tgiorgos.m-17@wp.pl"
+    secrets = [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "SECRET"]
+    assert secrets == ["ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK"]
+
+
+@pytest.mark.parametrize("token", ["npm. _fmqmZn6DffLojn2J4UNXAC3Et8uXs6jUWuRU", "npm_ _89l6ZiWuvZTAnefjaBpiZbDZXGdDpaZpgmtr"])
+def test_npm_token_with_ocr_separators(analyzer: TextAnalyzer, token: str):
+    assert "SECRET" in [f.entity for f in analyzer.analyze_text(token, "ocr")]

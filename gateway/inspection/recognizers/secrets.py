@@ -33,11 +33,12 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     ),
     # Vendor prefixes as OCR reads them: '_' often comes out as a space, and a space may follow any separator.
     # 36 characters after the prefix; OCR may split them once (the length is checked in invalidate_result)
-    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{4,40}(?:[ \t][A-Za-z0-9]{4,40})?\b" + _QUOTED_TAIL, 0.9),
+    # (a space, not a tab: a tab is a column gap, and the next cell is no part of the token)
+    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{4,40}(?:[ ][A-Za-z0-9]{4,40})?\b" + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
     ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
     # Registry and SaaS tokens of a fixed shape (prefix, then a fixed count of token characters)
-    ("npm_token", r"\bnpm[_ ]" + _SP + r"[A-Za-z0-9]{36}\b", 0.9),
+    ("npm_token", r"\bnpm[._ \t]{1,3}[A-Za-z0-9]{36}\b", 0.9),  # OCR: "npm. _kXR4...", "npm_ _89l6..."
     ("huggingface_token", r"\bhf[_ ]" + _SP + r"[A-Za-z0-9]{34,40}\b", 0.85),
     ("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", 0.9),
     ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", 0.9),
