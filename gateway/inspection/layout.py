@@ -60,6 +60,16 @@ def line_boxes_inside(line: Box, word_boxes: list[Box]) -> list[Box]:
     )
 
 
+def _blanks(boxes: list[Box]) -> list[tuple[int, int]]:
+    """(end of the ink so far, start of the next box) between boxes sorted by left edge: a box reaching past the
+    next (a word of the line above whose centre fell inside) leaves no blank behind it."""
+    out, right = [], None
+    for a, b in zip(boxes, boxes[1:]):
+        right = a[2] if right is None else max(right, a[2])
+        out.append((right, b[0]))
+    return out
+
+
 def break_glued(text: str, char_x: tuple[float, ...], line: Box,
                 word_boxes: list[Box]) -> tuple[str, tuple[float, ...]]:
     """`text` with a space put in at every wide blank between the line's word boxes (GLUE_GAP) where the recogniser
@@ -71,10 +81,10 @@ def break_glued(text: str, char_x: tuple[float, ...], line: Box,
     height = line[3] - line[1]
     inner = line_boxes_inside(line, word_boxes)
     cuts = {}
-    for a, b in zip(inner, inner[1:]):
-        if b[0] - a[2] < GLUE_GAP * height:
+    for left, right in _blanks(inner):
+        if right - left < GLUE_GAP * height:
             continue
-        mid = (a[2] + b[0]) / 2 - line[0]
+        mid = (left + right) / 2 - line[0]
         i = next((k for k, x in enumerate(char_x) if x > mid), len(text))
         if 0 < i < len(text) and not text[i - 1].isspace() and not text[i].isspace():
             cuts[i] = mid
@@ -130,8 +140,7 @@ def split_line(text: str, line: Box, conf: float, word_boxes: list[Box],
     n = max(1, len(text))
     anchors = [(0.0, float(x0)), (float(n), float(x1))]
     # Touching or slightly overlapping CRAFT boxes still mark a word boundary (tight kerning, small spaces).
-    gaps = [(a[2], b[0]) if b[0] >= a[2] else ((a[2] + b[0]) // 2,) * 2
-            for a, b in zip(inner, inner[1:]) if b[0] >= a[2] - 3]
+    gaps = [(a, b) if b >= a else ((a + b) // 2,) * 2 for a, b in _blanks(inner) if b >= a - 3]
     spaces = [(prev[1], nxt[0]) for prev, nxt in zip(tokens, tokens[1:])]
     seen = len(char_x) == len(text)
     # Where the recogniser saw each space: sharper than its place by character count (wide digits, narrow 'i').

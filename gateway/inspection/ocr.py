@@ -67,6 +67,7 @@ from gateway.inspection.slant import (
     upright_box,
     warp_line,
 )
+from gateway.inspection.tails import extend_tails
 from gateway.models import Box, EngineSettings
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,7 @@ class OcrEngine:
         """Words of the lines; `cells` (comb-field boxes, page coordinates) join the characters read in them."""
         if not lines:
             return []
+        lines, word_boxes = extend_tails(grey, lines, word_boxes)
         grey = _normalize_polarity(grey, lines)
         # Whole lines are recognised far better than single words (context, '.', '-' survive); the CRAFT word
         # boxes then give each word of the line its exact place.
