@@ -42,33 +42,40 @@ def _tail(grey: np.ndarray, line: Box, boxes: list[Box]) -> Box | None:
     if h < 6 or x1 >= grey.shape[1]:
         return None
     band = grey[y0:y1, x0 : min(grey.shape[1], x1 + reach)].astype(np.int16)
-    ink = np.abs(band - int(np.median(band))) >= INK_CONTRAST
-    cols = ink[:, x1 - x0 :].sum(axis=0) >= max(2, h // 8)
+    background = int(np.median(band))
+    ink = (np.abs(band - background) >= INK_CONTRAST)[:, x1 - x0 :]
+    span = _glyph_run(ink.sum(axis=0) >= max(2, h // 8), h)
+    if span is None:
+        return None
+    start, end = span
+    rows = np.flatnonzero(ink[:, start : end + 1].any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < GLYPH_HEIGHTS * h:
+        return None  # a dot, a speck of noise
+    tail = (x1 + start, y0, x1 + end + 1, y1)
+    if _is_rule(grey, tail, background) or any(_overlaps(tail, b) for b in boxes if b != line):
+        return None
+    return tail
+
+
+def _glyph_run(cols: np.ndarray, h: int) -> tuple[int, int] | None:
+    """First and last inked column of the tail in `cols` (inked columns past the box), or None: no ink within a
+    word space, wider than a short group, or more ink right after it (the next word)."""
     start = _first(cols, 0)
     if start is None or start > TAIL_GAP_HEIGHTS * h:
         return None
     end = start
-    while True:  # the tail's glyphs: ink runs apart by less than a glyph gap
+    while True:  # ink runs apart by less than a glyph gap
         run_end = _first(~cols, end)
-        end = (run_end if run_end is not None else len(cols)) - 1
-        following = _first(cols, end + 1)
-        if following is None or following - end - 1 > GLYPH_GAP_HEIGHTS * h:
+        if run_end is None:
+            return None  # ink up to the end of the look: a longer word, not a tail
+        end = run_end - 1
+        following = _first(cols, run_end)
+        if following is None or following - run_end > GLYPH_GAP_HEIGHTS * h:
             break
         end = following
-    if end >= len(cols) - 1:
-        return None  # ink up to the end of the look: a longer word, not a tail
-    rows = np.flatnonzero(ink[:, x1 - x0 + start : x1 - x0 + end + 1].any(axis=1))
-    if rows.size == 0 or rows[-1] - rows[0] + 1 < GLYPH_HEIGHTS * h:
-        return None  # a dot, a speck of noise
-    width = end - start + 1
-    following = _first(cols, end + 1)
-    room = (following if following is not None else len(cols) + reach) - end
-    if width > TAIL_MAX_HEIGHTS * h or (following is not None and room < TAIL_BLANK_HEIGHTS * h):
+    if end - start + 1 > TAIL_MAX_HEIGHTS * h or (following is not None and following - end < TAIL_BLANK_HEIGHTS * h):
         return None
-    tail = (x1 + start, y0, x1 + end + 1, y1)
-    if _is_rule(grey, tail, int(np.median(band))) or any(_overlaps(tail, b) for b in boxes if b != line):
-        return None
-    return tail
+    return start, end
 
 
 def _first(mask: np.ndarray, start: int) -> int | None:
