@@ -557,6 +557,8 @@ def test_key_shaped_words_hashes_and_blobs_are_no_secrets(analyzer: TextAnalyzer
 
 def test_iban_country_code_read_with_a_digit(analyzer: TextAnalyzer):
     assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 778", "ocr")]
+    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto ND48 2901 0882 948", "ocr")]
+    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("DE89 3704 0044 0532 0130 00", "ocr")]
     assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 777", "ocr")]
 
 
@@ -582,3 +584,8 @@ def test_token_is_not_run_into_the_next_cell(analyzer: TextAnalyzer):
 @pytest.mark.parametrize("token", ["npm. _fmqmZn6DffLojn2J4UNXAC3Et8uXs6jUWuRU", "npm_ _89l6ZiWuvZTAnefjaBpiZbDZXGdDpaZpgmtr"])
 def test_npm_token_with_ocr_separators(analyzer: TextAnalyzer, token: str):
     assert "SECRET" in [f.entity for f in analyzer.analyze_text(token, "ocr")]
+
+
+@pytest.mark.parametrize("text", ["2001:9e0a:2433:26f1::ed9:x982", "2a0c:5df2:x58d:c304:2ce0:8f9:d6f9:83b4"])
+def test_ipv6_with_a_small_c_read_as_x(analyzer: TextAnalyzer, text: str):
+    assert "IP_ADDRESS" in [f.entity for f in analyzer.analyze_words(line(["Host", text]))]

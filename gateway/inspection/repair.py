@@ -18,10 +18,10 @@ _TOKEN = re.compile(r"\S+")
 # An IBAN's check digits as OCR reads them ("DE8O", "DELL", "GBO3", "DES1"), before 4-character groups.
 _IBAN_HEAD = re.compile(r"\b([A-Z]{2})([0-9OoQDIlL|!SsBZz]{2})(?=[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
 _IBAN_CHECK_CONFUSIONS = str.maketrans({**{chr(k): v for k, v in _DIGIT_CONFUSIONS.items()}, "L": "1"})
-# ... and its country code with a digit for a letter ("N009 4051 7549 778" is Norway's NO09): made a country's code
-# again; the IBAN's checksum still decides.
-_IBAN_COUNTRY = re.compile(r"\b([A-Z][0158]|[0158][A-Z])(?=[0-9]{2}[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
-_LETTER_CONFUSIONS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})
+# ... and its country code with a look-alike for a letter ("N009 4051 7549 778", "ND48 ..." are Norway's NO): made a
+# country's code again where it is none; the IBAN's checksum still decides.
+_IBAN_COUNTRY = re.compile(r"\b([A-Z][0158DQ]|[0158DQ][A-Z])(?=[0-9]{2}[ \t]?(?:[0-9A-Z]{4}[ \t]?){2,})")
+_LETTER_CONFUSIONS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "D": "O", "Q": "O"})
 _IBAN_COUNTRIES = frozenset(regex_per_country)
 
 
@@ -42,6 +42,8 @@ def normalize_digits(text: str) -> str:
 
 
 def _country(code: str) -> str:
+    if code in _IBAN_COUNTRIES:
+        return code
     letters = code.translate(_LETTER_CONFUSIONS)
     return letters if letters in _IBAN_COUNTRIES else code
 
@@ -95,7 +97,7 @@ _TLD_LOOKALIKES = str.maketrans({"1": "i", "0": "o", "5": "s", "8": "b", "6": "g
 _EMAIL_LIKE = re.compile(r"[A-Za-z0-9._%+:,;-]*@[A-Za-z0-9._:,;-]*[A-Za-z0-9]")
 _IPV4_LIKE = re.compile(r"(?<![\w.,:])\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}[.,:;_]\d{1,3}(?![\w]|[.,:;_]\d)")
 _IPV6_LIKE = re.compile(r"(?<![\w:.])[0-9A-Za-z]{1,4}(?:[:.][0-9A-Za-z]{0,4}){4,7}(?![\w:])")
-_HEX_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1"})
+_HEX_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "x": "c"})  # small c reads as x
 _ENV_DASH = re.compile(r"(?<=\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])-(?=[^\s-])")
 
 
