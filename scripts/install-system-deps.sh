@@ -2,7 +2,8 @@
 # System tools the test suite needs (Debian packages): fonts for rendered test images, Prometheus/promtool for the
 # dashboard and alert tests, docker-compose to validate the compose file, Node/npm to fetch helm, tesseract for the
 # independent leakage check, iptables and iproute2 (`ip netns`) for the transparent-mode test in network namespaces,
-# the benchmark corpus's fonts and sample photos (the table below: fonts of both splits, opencv-doc).
+# the benchmark corpus's and the reading probe's fonts and sample photos (the table below: fonts of both splits and
+# of bench/probe.py, opencv-doc).
 # Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
 # tests/test_system_deps.py fails when a module of the suite needs a package this script does not name.
 set -euo pipefail
@@ -42,6 +43,7 @@ check() {
 /usr/share/fonts/opentype/yanone-kaffeesatz/YanoneKaffeesatz-Regular.otf fonts-yanone-kaffeesatz
 /usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf fonts-linuxlibertine
 /usr/share/fonts/truetype/mononoki/mononoki-Regular.ttf fonts-mononoki
+/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf fonts-dejavu-extra
 EOF
   command -v prometheus >/dev/null || need+=(prometheus)
   command -v promtool >/dev/null || need+=(prometheus)
