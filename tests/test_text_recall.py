@@ -493,18 +493,27 @@ def test_ip_glued_to_the_next_word(analyzer: TextAnalyzer):
     assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IP_ADDRESS"] == ["10.4.0.130"]
 
 
+def spans(analyzer: TextAnalyzer, text: str, entity: str) -> list[str]:
+    """The texts of the findings of `entity` in OCR text."""
+    return [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == entity]
+
+
+def entities(analyzer: TextAnalyzer, text: str) -> list[str]:
+    return [f.entity for f in analyzer.analyze_text(text, "ocr")]
+
+
 @pytest.mark.parametrize("text, ip", [
     ("Source84.205.217.72", "84.205.217.72"),  # a table cell run into its label
     ("IP:2c0f:bc00:53a0:886c:f2ef:36f3:9f6f:218a", "2c0f:bc00:53a0:886c:f2ef:36f3:9f6f:218a"),  # the space lost
     ("Host:2604:ecf5:50de:d35:2cdc::", "2604:ecf5:50de:d35:2cdc::"),
 ])
 def test_ip_glued_to_the_label_before_it(analyzer: TextAnalyzer, text: str, ip: str):
-    assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IP_ADDRESS"] == [ip]
+    assert spans(analyzer, text, "IP_ADDRESS") == [ip]
 
 
 @pytest.mark.parametrize("text", ["std::vector<int> v; // at Time:12:30:45", "beef:cafe is no address", "Class::dead"])
 def test_colon_words_are_no_ipv6(analyzer: TextAnalyzer, text: str):
-    assert "IP_ADDRESS" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+    assert "IP_ADDRESS" not in entities(analyzer, text)
 
 
 @pytest.mark.parametrize("text, iban", [
@@ -517,12 +526,12 @@ def test_colon_words_are_no_ipv6(analyzer: TextAnalyzer, text: str):
     ("AT611904300234573201before", "AT611904300234573201"),  # OCR lost the space after it
 ])
 def test_iban_inside_a_sentence_or_row(analyzer: TextAnalyzer, text: str, iban: str):
-    assert [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "IBAN_CODE"] == [iban]
+    assert spans(analyzer, text, "IBAN_CODE") == [iban]
 
 
 @pytest.mark.parametrize("text", ["DE89 3704 0044 0532 0130 01", "ref GB00 WEST 1234 5698 7654 32 ok"])
 def test_iban_with_a_wrong_checksum_is_none(analyzer: TextAnalyzer, text: str):
-    assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+    assert "IBAN_CODE" not in entities(analyzer, text)
 
 
 @pytest.mark.parametrize("token", [
@@ -532,17 +541,17 @@ def test_iban_with_a_wrong_checksum_is_none(analyzer: TextAnalyzer, text: str):
     "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",
 ])
 def test_vendor_tokens_alone_are_secrets(analyzer: TextAnalyzer, token: str):
-    assert "SECRET" in [f.entity for f in analyzer.analyze_text(f"{token}", "ocr")]
+    assert "SECRET" in entities(analyzer, token)
 
 
 @pytest.mark.parametrize("label", ["DOB", "D.O.B.", "DO8", "D0B"])  # OCR reads the B of a small label as 8
 def test_birth_date_after_its_label_as_ocr_reads_it(analyzer: TextAnalyzer, label: str):
-    assert "DATE_OF_BIRTH" in [f.entity for f in analyzer.analyze_text(f"{label} 1982.01.16", "ocr")]
+    assert "DATE_OF_BIRTH" in entities(analyzer, f"{label} 1982.01.16")
 
 
 @pytest.mark.parametrize("key", ["sDFg9Xg1CnUelYRFqGwknKX9kGCKN4Af/71cFMg4", "MDU5jhP8EgYj70TmRgO0pHdSfkipkvPjHojb3Wms"])
 def test_secret_key_of_the_aws_shape_alone_is_a_secret(analyzer: TextAnalyzer, key: str):
-    assert "SECRET" in [f.entity for f in analyzer.analyze_text(key, "ocr")]
+    assert "SECRET" in entities(analyzer, key)
 
 
 @pytest.mark.parametrize("text", [
@@ -552,14 +561,14 @@ def test_secret_key_of_the_aws_shape_alone_is_a_secret(analyzer: TextAnalyzer, k
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA",  # a longer base64 blob
 ])
 def test_key_shaped_words_hashes_and_blobs_are_no_secrets(analyzer: TextAnalyzer, text: str):
-    assert "SECRET" not in [f.entity for f in analyzer.analyze_text(text, "ocr")]
+    assert "SECRET" not in entities(analyzer, text)
 
 
 def test_iban_country_code_read_with_a_digit(analyzer: TextAnalyzer):
-    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 778", "ocr")]
-    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("Konto ND48 2901 0882 948", "ocr")]
-    assert "IBAN_CODE" in [f.entity for f in analyzer.analyze_text("DE89 3704 0044 0532 0130 00", "ocr")]
-    assert "IBAN_CODE" not in [f.entity for f in analyzer.analyze_text("Konto N009 4051 7549 777", "ocr")]
+    assert "IBAN_CODE" in entities(analyzer, "Konto N009 4051 7549 778")
+    assert "IBAN_CODE" in entities(analyzer, "Konto ND48 2901 0882 948")
+    assert "IBAN_CODE" in entities(analyzer, "DE89 3704 0044 0532 0130 00")
+    assert "IBAN_CODE" not in entities(analyzer, "Konto N009 4051 7549 777")
 
 
 @pytest.mark.parametrize("text, names", [
@@ -577,13 +586,13 @@ def test_names_before_addresses_are_people_not_roles(analyzer: TextAnalyzer, tex
 def test_token_is_not_run_into_the_next_cell(analyzer: TextAnalyzer):
     """A tab is a column gap: the e-mail in the next cell made the token 43 characters long, and it was dropped."""
     text = "SECRET\tE-MAIL\nghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK\tgiorgos.m-17@wp.pl"
-    secrets = [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "SECRET"]
+    secrets = spans(analyzer, text, "SECRET")
     assert secrets == ["ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK"]
 
 
 @pytest.mark.parametrize("token", ["npm. _fmqmZn6DffLojn2J4UNXAC3Et8uXs6jUWuRU", "npm_ _89l6ZiWuvZTAnefjaBpiZbDZXGdDpaZpgmtr"])
 def test_npm_token_with_ocr_separators(analyzer: TextAnalyzer, token: str):
-    assert "SECRET" in [f.entity for f in analyzer.analyze_text(token, "ocr")]
+    assert "SECRET" in entities(analyzer, token)
 
 
 @pytest.mark.parametrize("text", ["2001:9e0a:2433:26f1::ed9:x982", "2a0c:5df2:x58d:c304:2ce0:8f9:d6f9:83b4"])
