@@ -149,8 +149,8 @@ def split_line(text: str, line: Box, conf: float, word_boxes: list[Box],
     for (e, s_), (g0, g1) in aligned:
         anchors += [(float(e), float(g0)), (float(s_), float(g1))]
     if seen:
-        anchors += _seen_spaces([sp for sp in spaces if sp not in {a for a, _ in aligned}], char_x, line[0],
-                                (float(x0), float(x1)))
+        placed = {sp for sp, _ in aligned}
+        anchors += _seen_spaces([sp for sp in spaces if sp not in placed], char_x, line[0], (float(x0), float(x1)))
     anchors.sort()
     cs, xs = [a[0] for a in anchors], [a[1] for a in anchors]
     xs = list(np.maximum.accumulate(xs))  # keep x monotonic in character order

@@ -25,8 +25,9 @@ RULE_OVERHANG = 0.4  # ink this far (line heights) above or below the line in th
 def extend_tails(grey: np.ndarray, lines: list[Box], word_boxes: list[Box]) -> tuple[list[Box], list[Box]]:
     """The lines with the tails CRAFT left out taken in, and a word box for each tail."""
     out, tails = [], []
+    others = [*lines, *word_boxes]
     for line in lines:
-        tail = _tail(grey, line, [*lines, *word_boxes])
+        tail = _tail(grey, line, others)
         if tail is None:
             out.append(line)
         else:
