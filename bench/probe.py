@@ -29,7 +29,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bench import corpus as C
-from bench.detection import match_image
+from bench import decoys
+from bench.detection import FLAG_SCORE, match_image
 from bench.reading import edit_distance, normalize, words_in
 
 _T, _O = "/usr/share/fonts/truetype/", "/usr/share/fonts/opentype/"
@@ -84,6 +85,21 @@ def iban_any(rng: random.Random, country: str) -> str:
     return raw if rng.random() < 0.25 else " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 
 
+def person_form(rng: random.Random, first: str, last: str) -> str:
+    """A name as forms, lists and cards print it."""
+    middle = rng.choice(string.ascii_uppercase)
+    return rng.choice([f"{first} {last}", f"{first} {last}", f"{last}, {first}", f"{first} {middle}. {last}",
+                       f"{last.upper()} {first}", f"{first.upper()} {last.upper()}", f"{first}-{rng.choice(NAMES[0])} {last}"])
+
+
+def dob_form(rng: random.Random, ymd: tuple[int, int, int]) -> str:
+    """A birth date in the numeric forms of bench.corpus or as ID cards and letters spell it."""
+    y, m, d = ymd
+    month = C.MONTHS[m - 1]
+    return rng.choice([C.dob_wide(rng, ymd), C.dob_wide(rng, ymd), f"{d:02d} {month[:3].upper()} {y}",
+                       f"{d:02d} {m:02d} {y}", f"{month} {d}, {y}", f"{d} {month} {y}", f"{y}/{m:02d}/{d:02d}"])
+
+
 @dataclass
 class Value:
     entity: str
@@ -115,13 +131,18 @@ def value(rng: random.Random, entity: str) -> Value:
         return Value(entity, C.phone_wide(rng, rng.choice(["US", "GB", "DE", "FR", "NL", "CA"])),
                      ("Phone", "Tel.", "Mobile"), "Call me on {} after six.")
     if entity == "PERSON":
-        return Value(entity, f"{first} {last}", ("Name", "Full name", "Patient"), "Dear {}, thank you for your letter.")
+        return Value(entity, person_form(rng, first, last),
+                     ("Name", "Full name", "Patient", "Surname / Given names", "Account holder", "Cardholder", "Employee",
+                      "From", "Attn", "Signed"),
+                     rng.choice(["Dear {}, thank you for your letter.", "Meeting with {} moved to Monday.",
+                                 "Approved by {} on behalf of the board."]))
     if entity == "LOCATION":
         street, _ = C.address_lines(rng, vocab)
         return Value(entity, street, ("Address", "Street"), "We moved to {} last spring.")
     if entity == "DATE_OF_BIRTH":
-        return Value(entity, C.dob_wide(rng, C.birth_date(rng)), ("Date of birth", "DOB", "Born"),
-                     "Born on {} in a small town.")
+        return Value(entity, dob_form(rng, C.birth_date(rng)),
+                     ("Date of birth", "DOB", "Born", "Birth date", "D.O.B.", "Birthday", "Date of Birth / Date de naissance"),
+                     rng.choice(["Born on {} in a small town.", "The patient (born {}) was admitted."]))
     raise ValueError(entity)
 
 
@@ -157,13 +178,21 @@ def _degrade(img: Image.Image, how: str) -> Image.Image:
     return img
 
 
-def sample(rng: random.Random, entities: tuple[str, ...]) -> Sample:
-    """One probe image of four labelled lines; its factors chosen independently at random."""
+def decoy_value(rng: random.Random, kind: str) -> Value:
+    """A look-alike of personal data (bench.decoys) as a probe value; its entity is `decoy:<kind>`."""
+    text, labels, sentence = decoys.decoy(rng, kind)
+    return Value(f"decoy:{kind}", text, labels, sentence)
+
+
+def sample(rng: random.Random, entities: tuple[str, ...], decoy_kinds: tuple[str, ...] = ()) -> Sample:
+    """One probe image of four labelled lines; its factors chosen independently at random. With `decoy_kinds`
+    the values are look-alikes of those kinds instead of `entities`."""
     factors = {"face": rng.choice(sorted(FACES)), "xheight": str(rng.choice(XHEIGHTS)),
                "theme": rng.choice(sorted(THEMES)), "layout": rng.choice(LAYOUTS), "degrade": rng.choice(DEGRADATIONS)}
     f = _font_at_xheight(FACES[factors["face"]], int(factors["xheight"]))
     bg, ink = THEMES[factors["theme"]]
-    values = [value(rng, rng.choice(entities)) for _ in range(4)]
+    values = [decoy_value(rng, rng.choice(decoy_kinds)) if decoy_kinds else value(rng, rng.choice(entities))
+              for _ in range(4)]
     if factors["layout"] == "card":
         img, items = _card(values, [rng.choice(v.labels) for v in values], f, bg, ink)
         return _sample(factors, img, items)
@@ -255,8 +284,41 @@ def run(samples: list[Sample], inspect: Callable[[bytes], tuple[list[dict], list
     return {"found": {k: dict(v) for k, v in table.items()}, "value_cer": errors / max(1, chars), "misses": misses}
 
 
+def _overlaps(item_box: list[int], box: list[int] | None) -> bool:
+    if box is None:
+        return False
+    w = min(item_box[2], box[2]) - max(item_box[0], box[0])
+    h = min(item_box[3], box[3]) - max(item_box[1], box[1])
+    return w > 0 and h > 0
+
+
+def run_decoys(samples: list[Sample], inspect: Callable[[bytes], tuple[list[dict], list]]) -> dict:
+    """Decoy pages: {factor: {level: [flagged, total]}} (a page is flagged by any finding the default policy acts
+    on; a decoy kind by such a finding on its box) and every false finding with what was read in its box."""
+    table: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    false = []
+    for n, s in enumerate(samples):
+        findings, words = inspect(s.png)
+        acting = [f for f in findings if f.get("score", 1.0) >= FLAG_SCORE]
+        for factor, level in [*s.factors.items(), ("all", "all")]:
+            table[factor][level][0] += bool(acting)
+            table[factor][level][1] += 1
+        for item in s.items:
+            hit = any(_overlaps(item["box"], f["box"]) for f in acting)
+            table["kind"][item["entity"]][0] += hit
+            table["kind"][item["entity"]][1] += 1
+        for f in acting:
+            on = [it["entity"] for it in s.items if _overlaps(it["box"], f["box"])]
+            false.append({"image": n, "entity": f["entity"], "score": round(f.get("score", 1.0), 2),
+                          "on": on[0] if on else "other text", "read": words_in(f["box"], words) if f["box"] else ""})
+        print(f"{n} {s.factors} {len(acting)} acting", file=sys.stderr, flush=True)
+    return {"found": {k: dict(v) for k, v in table.items()}, "false": false}
+
+
 def markdown(result: dict) -> str:
-    lines = [f"value CER {100 * result['value_cer']:.1f} %", "", "| factor | level | found | items |", "|---|---|---|---|"]
+    head = "flagged" if "false" in result else "found"
+    lines = [f"value CER {100 * result['value_cer']:.1f} %", ""] if "value_cer" in result else []
+    lines += [f"| factor | level | {head} | items |", "|---|---|---|---|"]
     for factor, levels in result["found"].items():
         for level, (ok, total) in sorted(levels.items(), key=lambda kv: kv[1][0] / kv[1][1]):
             lines.append(f"| {factor} | {level} | {ok / total:.2f} | {total} |")
@@ -280,13 +342,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", action="append", default=[], metavar="FACTOR=LEVEL,...",
                     help="keep the pages of these levels only, e.g. --only xheight=5,6 (of the --images drawn)")
     ap.add_argument("--save", type=Path, help="write the probe images and their labels here")
+    ap.add_argument("--decoys", nargs="?", const=",".join(decoys.KINDS), metavar="KIND,...",
+                    help="pages of look-alikes of personal data instead (all kinds, or these): count what is flagged")
     args = ap.parse_args(argv)
     entities = tuple(e for e in args.entities.split(",") if e)
     unknown = [e for e in entities if e not in ENTITIES]
     if unknown:
         ap.error(f"unknown entities: {', '.join(unknown)}")
+    kinds = tuple(k for k in (args.decoys or "").split(",") if k)
+    if any(k not in decoys.KINDS for k in kinds):
+        ap.error(f"unknown decoy kinds: {', '.join(k for k in kinds if k not in decoys.KINDS)}")
     only = dict(parse_only(o) for o in args.only)
-    samples = [s for s in (sample(random.Random(f"probe/{args.seed}/{i}"), entities) for i in range(args.images))
+    salt = "decoys/" if kinds else ""
+    samples = [s for s in (sample(random.Random(f"probe/{salt}{args.seed}/{i}"), entities, kinds)
+                           for i in range(args.images))
                if all(s.factors[k] in levels for k, levels in only.items())]
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
@@ -308,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         return [{"entity": f.entity, "box": list(f.box) if f.box else None, "score": f.score}
                 for f in report.findings], words
 
-    result = run(samples, inspect)
+    result = (run_decoys if kinds else run)(samples, inspect)
     print(markdown(result))
     if args.out:
         args.out.write_text(json.dumps({"seed": args.seed, "images": args.images, **result}, indent=1))

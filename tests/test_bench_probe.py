@@ -57,3 +57,33 @@ def test_run_counts_found_items_per_factor_level() -> None:
     assert result["found"]["entity"]["US_SSN"] == [3, 12]
     assert sum(total for _, total in result["found"]["layout"].values()) == 12
     assert len(result["misses"]) == 9 and result["value_cer"] == 1.0
+
+
+def test_decoys_are_not_the_data_they_look_like() -> None:
+    from bench import decoys
+
+    rng = random.Random(5)
+    for _ in range(40):
+        digits = decoys.decoy(rng, "order_number")[0].replace(" ", "")
+        assert len(digits) == 16 and not C.luhn_ok(digits)
+    for kind in decoys.KINDS:
+        text, labels, sentence = decoys.decoy(rng, kind)
+        assert text.strip() and labels and "{}" in sentence
+
+
+def test_run_decoys_counts_pages_and_kinds_a_finding_acts_on() -> None:
+    from bench.probe import run_decoys
+
+    samples = [sample(random.Random(f"d/{i}"), ENTITIES, ("commit", "uuid")) for i in range(3)]
+    assert all(it["entity"] in ("decoy:commit", "decoy:uuid") for s in samples for it in s.items)
+
+    def inspect(data: bytes):  # page 0: one acting finding on its first decoy, one below the acting score
+        s = next(s for s in samples if s.png == data)
+        if s is not samples[0]:
+            return [{"entity": "SECRET", "box": s.items[1]["box"], "score": 0.3}], []
+        return [{"entity": "SECRET", "box": s.items[0]["box"], "score": 0.9}], []
+
+    result = run_decoys(samples, inspect)
+    assert result["found"]["all"]["all"] == [1, 3]
+    assert sum(hit for hit, _ in result["found"]["kind"].values()) == 1
+    assert [(f["image"], f["on"]) for f in result["false"]] == [(0, samples[0].items[0]["entity"])]
