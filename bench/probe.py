@@ -228,7 +228,8 @@ def sample(rng: random.Random, entities: tuple[str, ...], decoy_kinds: tuple[str
                 x = pad + label_w
             draw.text((x, y), s, font=f, fill=ink)
             if entity:
-                items.append({"entity": entity, "box": list(draw.textbbox((x, y), s, font=f)), "text": s})
+                items.append({"entity": entity, "box": list(draw.textbbox((x, y), s, font=f)), "text": s,
+                              "line": "".join(t for t, _ in segs)})
             x += draw.textlength(s, font=f)
     return _sample(factors, img, items)
 
@@ -249,7 +250,8 @@ def _card(values: list[Value], labels: list[str], f: ImageFont.FreeTypeFont, bg,
         draw.text((x, y), label.upper(), font=small, fill=dim)
         vy = y + int(small.size * 1.4)
         draw.text((x, vy), v.text, font=f, fill=ink)
-        items.append({"entity": v.entity, "box": list(draw.textbbox((x, vy), v.text, font=f)), "text": v.text})
+        items.append({"entity": v.entity, "box": list(draw.textbbox((x, vy), v.text, font=f)), "text": v.text,
+                      "line": f"{label.upper()} / {v.text}"})
     return img, items
 
 
@@ -279,7 +281,8 @@ def run(samples: list[Sample], inspect: Callable[[bytes], tuple[list[dict], list
             errors += edit_distance(ref, read, partial=True)
             chars += len(ref)
             if not ok:
-                misses.append({"image": n, "entity": item["entity"], "text": item["text"], "read": read})
+                misses.append({"image": n, "entity": item["entity"], "text": item["text"], "read": read,
+                               "line": item.get("line", ""), "layout": s.factors["layout"]})
         print(f"{n} {s.factors} {sum(found)}/{len(found)}", file=sys.stderr, flush=True)
     return {"found": {k: dict(v) for k, v in table.items()}, "value_cer": errors / max(1, chars), "misses": misses}
 

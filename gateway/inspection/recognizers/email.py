@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 
+import regex as re
 import tldextract
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from gateway.inspection.recognizers.common import DOC_DOMAINS, DOC_TLDS
@@ -21,11 +22,20 @@ def public_suffix(domain: str) -> str:
     return _TLD(domain).suffix
 
 
+# `user@host:path/...` or `user@host:~`: an scp-style git remote or a shell prompt, no mail address. A password
+# after the colon (`jane@gmail.com:Passw0rd!`, a credential dump) has no slash and stays an address.
+_SCP_PATH = re.compile(r":(?:~|[\w.-]*/)")
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's EmailRecognizer with an offline TLD check; example.com/.org/.net addresses are placeholders."""
 
     def __init__(self) -> None:
         super().__init__(name="EmailRecognizer")
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not _SCP_PATH.match(text, r.end)]
 
     def validate_result(self, pattern_text: str) -> bool:
         return _TLD(pattern_text).fqdn != ""
@@ -46,7 +56,8 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
 class DotlessEmailRecognizer(PatternRecognizer):
     """An email whose last dot OCR dropped ("jo@contoso-healthorg", "x@tradersCom"): a domain without any dot that
-    ends in a common top-level domain. Lower score than a well-formed address."""
+    ends in a common top-level domain, not a capitalised word (`Add @Override`, a Java annotation glued to the word
+    before). Lower score than a well-formed address."""
 
     TLDS = ("com", "org", "net", "edu", "gov", "io", "de", "fr", "uk", "nl", "ch", "me", "info")
 
@@ -55,7 +66,7 @@ class DotlessEmailRecognizer(PatternRecognizer):
         super().__init__(
             supported_entity="EMAIL_ADDRESS",
             name="DotlessEmailRecognizer",
-            patterns=[Pattern("dotless_email", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]{{3,}}(?i:{tlds})\b(?![.@])", 0.6)],
+            patterns=[Pattern("dotless_email", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*@(?-i:(?![A-Z][a-z]))[A-Za-z0-9-]{{3,}}(?i:{tlds})\b(?![.@])", 0.6)],
         )
 
     def invalidate_result(self, pattern_text: str) -> bool:

@@ -115,6 +115,23 @@ class _Line:
         return 24 <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t or bool(_DATES_RUN.search(t)))
 
 
+def _join_filler_pieces(lines: list[_Line]) -> list[_Line]:
+    """A short run of fillers on a line of its own is the end of the zone line before it: a tilted page's boxes
+    put a piece of a line's filler run between that line and the next."""
+    out: list[_Line] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        if prev is not None and line.text and set(line.filled) == {"<"} and len(line.text) < 24 \
+                and len(prev.text) >= 10 and prev.text.count("<") >= 2:
+            prev.text += line.text
+            prev.filled = _fill_k(prev.text)
+            prev.offsets += line.offsets
+            prev.end = line.end
+            continue
+        out.append(line)
+    return out
+
+
 def _fill_k(s: str) -> str:
     """Runs of 2+ K and K next to '<' are fillers OCR misread (a real name rarely has KK)."""
     s = re.sub(r"K{2,}", lambda m: "<" * len(m.group()), s)
@@ -157,6 +174,7 @@ class MrzRecognizer(EntityRecognizer):
         for raw in text.split("\n"):
             lines.append(_Line(raw, pos))
             pos += len(raw) + 1
+        lines = _join_filler_pieces(lines)
         results: list[RecognizerResult] = []
         used: set[int] = set()
         printed: frozenset[str] | None = None

@@ -32,7 +32,18 @@ class VersionAwareIpRecognizer(IpRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in results if not _after_version_word(text, r.start)]
+        return [r for r in results if not _after_version_word(text, r.start) and not _in_dotted_chain(text, r)]
+
+
+def _in_dotted_chain(text: str, r: RecognizerResult) -> bool:
+    """Four numbers of a longer dotted run (an SNMP OID `1.3.6.1.4.1.311`, a build `10.0.2.15.1`) are no IPv4."""
+    if ":" in text[r.start : r.end]:
+        return False
+    return bool(_CHAIN_BEFORE.search(text, 0, r.start) or _CHAIN_AFTER.match(text, r.end))
+
+
+_CHAIN_BEFORE = re.compile(r"\d\.\Z")
+_CHAIN_AFTER = re.compile(r"\.\d")
 
 
 def _after_version_word(text: str, start: int) -> bool:

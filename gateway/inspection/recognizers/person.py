@@ -12,7 +12,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 
-from gateway.inspection.names import NOT_NAME_WORDS, ORG_SUFFIXES
+from gateway.inspection.names import NOT_NAME_WORDS, ORG_SUFFIXES, is_common_word
 from gateway.inspection.recognizers.common import LABEL_SEP, VALUE_END
 
 
@@ -20,7 +20,7 @@ class NameCueRecognizer(PatternRecognizer):
     """Names the small spaCy model misses where the layout says it is a name: after a salutation ("Dear Lukas,",
     "Hi Ms Grace Becker!") and before an address in angle brackets ("Author: Sofia Okafor <sofia@...>")."""
 
-    _NAME = r"[A-Z][a-z]{1,20}(?:[ -][A-Z][a-z]{1,20}){0,2}"
+    _NAME = r"[A-Z](?:[a-z]{1,20}|[A-Z]{1,20})(?:[ -][A-Z](?:[a-z]{1,20}|[A-Z]{1,20})){0,2}"  # "Lukas", "MIRELA DELACROIX"
 
     def __init__(self) -> None:
         super().__init__(
@@ -71,13 +71,22 @@ _NOT_PERSON_NAME = (
     r"task|queue|topic|image|container|pod|cluster|node|role|plan|bank|ship|vessel|hotel|venue|school|university|"
     r"department|folder|document|sheet|tab|font|theme|layer|profile|network|wifi|printer|scanner|display"
 )
-BARE_NAME_LABEL = rf"(?:(?<!(?:{_NOT_PERSON_NAME})[ _-]?)(?:names?|nom|nome|nombre|naam))"
+# Who a person is on a form, a card or a letter: the value after it is a name when it is shaped like one.
+_ROLE_LABEL = (r"account[ ]?holder|card[ ]?holder|policy[ ]?holder|holder|employee|passenger|applicant|beneficiary|"
+               r"payee|insured|signed(?:[ ]by)?|signature|attn|attention")
+BARE_NAME_LABEL = rf"(?:(?<!(?:{_NOT_PERSON_NAME})[ _-]?)(?:names?|nom|nome|nombre|naam)|{_ROLE_LABEL})"
 _WORD_STRONG = r"[A-Z\xC0-\xDE][A-Za-z\xC0-\xFF'’-]{1,24}"
-_WORD_TITLE = r"[A-Z\xC0-\xDE][a-z\xDF-\xFF'’]{1,20}(?:-[A-Z\xC0-\xDE][a-z\xDF-\xFF]{1,20})?"
+_WORD_TITLE = (r"[A-Z\xC0-\xDE](?:[a-z]{0,2}['’]?[A-Z])?[a-z\xDF-\xFF'’]{1,20}"  # "O'Brien", "McDonald" too
+               r"(?:-[A-Z\xC0-\xDE][a-z\xDF-\xFF]{1,20})?")
+_WORD_CAPS = r"[A-Z\xC0-\xDE][A-Z\xC0-\xDE'’]{1,20}(?:-[A-Z\xC0-\xDE]{2,20})?"
+_INITIAL = r"[A-Z]\.[ ]"
 # A name value: strong, one to four words (upper or title case, "DOE, JANE" and DICOM's "DOE^JANE" too); bare, two
-# or three title-case words.
-STRONG_NAME_VALUE = rf"{_WORD_STRONG}(?:(?:[ ]|,[ ]?|\^){_WORD_STRONG}){{0,3}}"
-BARE_NAME_VALUE = rf"{_WORD_TITLE}(?:[ ]{_WORD_TITLE}){{1,2}}"
+# or three words as forms print them: title case with a middle initial or not, "Last, First", capitals, or the
+# surname in capitals first ("FONTAINE Radu").
+STRONG_NAME_VALUE = rf"{_WORD_STRONG}(?:(?:[ ]|,[ ]?|\^)(?:{_INITIAL})?{_WORD_STRONG}){{0,3}}"
+BARE_NAME_VALUE = (rf"(?:{_WORD_TITLE}(?:[ ](?:{_INITIAL})?{_WORD_TITLE}){{1,2}}|{_WORD_TITLE},[ ]{_WORD_TITLE}|"
+                   rf"{_WORD_CAPS}(?:[ ](?:{_INITIAL})?{_WORD_CAPS}){{1,2}}|{_WORD_CAPS},[ ]{_WORD_CAPS}|"
+                   rf"{_WORD_CAPS}[ ]{_WORD_TITLE}(?:[ ]{_WORD_TITLE})?)")
 _ANY_LABEL = rf"(?:{STRONG_NAME_LABEL}|{BARE_NAME_LABEL})"
 # Labels in two languages ("Surname / Nom"): strong when one of them is.
 _STRONG_LABELS = rf"(?:{_ANY_LABEL}[ ]?[/|][ ]?)*{STRONG_NAME_LABEL}(?:[ ]?[/|][ ]?{_ANY_LABEL})*"
@@ -87,7 +96,8 @@ class LabelledNameRecognizer(PatternRecognizer):
     """The value after a name field's label on its line: `Name: Leanne Graham`, `"name": "Leanne Graham"`,
     `Surname<tab>PETROVA`, `PATIENT: DOE^JANE`. Values under their label are layout's (gateway.inspection.fields)."""
 
-    SCORE = 0.85
+    # Above spaCy's 0.85: of two results on one span Presidio keeps one, and an all-caps NER name is dropped later.
+    SCORE = 0.9
 
     def __init__(self) -> None:
         super().__init__(
@@ -98,6 +108,10 @@ class LabelledNameRecognizer(PatternRecognizer):
                         self.SCORE),
                 Pattern("bare_label", rf"(?<=(?i:(?<![\w-]){BARE_NAME_LABEL}){LABEL_SEP}){BARE_NAME_VALUE}{VALUE_END}",
                         self.SCORE),
+                # The colon or column gap lost ("Full name Siobhan Moreau", "Signed  Priya Moreau"): a person's
+                # label, then a value shaped like a name.
+                Pattern("spaced_label", rf"(?<=(?i:\b(?:{STRONG_NAME_LABEL}|{_ROLE_LABEL}))[ ]{{1,3}}){BARE_NAME_VALUE}"
+                        rf"{VALUE_END}", self.SCORE),
             ],
             global_regex_flags=re.MULTILINE,  # case-sensitive values: names are capitalised
         )
@@ -109,8 +123,9 @@ class LabelledNameRecognizer(PatternRecognizer):
 def is_name_value(value: str) -> bool:
     """False when a word of `value` is a UI, code or letter word, a company suffix or a role: `Name: Build Status`,
     `First name<tab>Last name`, `Customer: Globex Corp`."""
-    words = [w.lower().strip("'’-") for w in re.split(r"[ ,^]+", value) if w]
-    return bool(words) and not any(w in NOT_NAME_WORDS or w in ORG_SUFFIXES or w in _NOT_NAMES for w in words)
+    words = [w.lower().strip("'’-.") for w in re.split(r"[ ,^]+", value) if w]
+    return (bool(words) and not any(w in NOT_NAME_WORDS or w in ORG_SUFFIXES or w in _NOT_NAMES for w in words)
+            and not all(is_common_word(w) for w in words if len(w) > 1))
 
 
 class EmailNameRecognizer(EntityRecognizer):

@@ -173,6 +173,9 @@ class CredentialAssignmentRecognizer(PatternRecognizer):
 # are a quarter (95 % of keys under half); of identifiers like getUserNameFromCache2 most.
 _CASE_RUNS = re.compile(r"[a-z]{3,}|[A-Z]{3,}")
 MAX_RUN_SHARE = 0.5
+# A commit hash or SHA-1 digest with a 0 or 1 read as O or l (`aOcdb9…`) is hex, no key: of random base64 keys, none is.
+_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+_HEX_LOOKALIKES = str.maketrans("OoIl", "0011")
 
 
 class KeyShapeRecognizer(PatternRecognizer):
@@ -188,4 +191,5 @@ class KeyShapeRecognizer(PatternRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         words = sum(len(m) for m in _CASE_RUNS.findall(pattern_text))
-        return is_placeholder(pattern_text) or words > MAX_RUN_SHARE * len(pattern_text)
+        return (is_placeholder(pattern_text) or words > MAX_RUN_SHARE * len(pattern_text)
+                or _HEX.fullmatch(pattern_text.translate(_HEX_LOOKALIKES)) is not None)

@@ -1,0 +1,38 @@
+"""gateway/inspection/data/common_words.txt.gz is what scripts/common_words.py derives from the installed SCOWL
+list, and a spaCy "name" made only of its words is no name."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from gateway.inspection.names import COMMON_WORDS, is_common_word
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("common_words", ROOT / "scripts" / "common_words.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_vendored_list_is_derived_from_the_installed_one() -> None:
+    mod = _script()
+    derived = mod.common_words(mod.DICT.read_text(encoding="utf-8").splitlines())
+    assert gzip.decompress(COMMON_WORDS.read_bytes()).decode().split() == derived
+
+
+def test_derivation_keeps_words_never_capitalised() -> None:
+    assert _script().common_words(["Baker", "baker", "customer", "Customer's", "ox", "Success", "success", "it's"]) == [
+        "customer"]
+
+
+@pytest.mark.parametrize("word,common", [("Customer", True), ("migration", True), ("CHECKLIST", True),
+                                         ("Grace", False), ("Baker", False), ("Banks", False), ("Aiko", False)])
+def test_is_common_word(word: str, common: bool) -> None:
+    assert is_common_word(word) is common
