@@ -139,3 +139,24 @@ def test_real_ocr_name_table(ocr: OcrEngine, analyzer: TextAnalyzer) -> None:
     for name in ["Thierry", "Baptiste", "Obiageli", "Nwachukwu"]:
         t = boxes[name]
         assert any(b[0] <= t[0] + 3 and t[2] - 3 <= b[2] and b[1] <= t[3] and t[1] <= b[3] for b in people_boxes), name
+
+
+def dob_texts(analyzer: TextAnalyzer, words: list[OcrWord]) -> set[str]:
+    boxes = [f.box for f in analyzer.analyze_words(words) if f.entity == "DATE_OF_BIRTH" and f.score >= 0.5]
+    return {w.text for w in words if any(b[0] <= w.box[0] and w.box[2] <= b[2] and b[1] <= w.box[1] <= b[3]
+                                         for b in boxes)}
+
+
+def test_birth_date_below_its_label_in_the_second_column(analyzer: TextAnalyzer) -> None:
+    """Two columns of fields: in the text the right date's nearest label is the left one's, with a date between."""
+    words = [cell("ISSUED", 40, 80, h=10, char_w=6), cell("DOB", 300, 80, h=10, char_w=6),
+             cell("1996/03/13", 40, 94, h=16, char_w=11), cell("09", 300, 94, h=16, char_w=11),
+             cell("04", 330, 94, h=16, char_w=11), cell("1955", 360, 94, h=16, char_w=11)]
+    assert {"09", "04", "1955"} <= dob_texts(analyzer, words)
+
+
+def test_dates_under_a_dob_header_are_birth_dates_and_others_are_not(analyzer: TextAnalyzer) -> None:
+    header = [("Name", 40), ("Date of birth", 220), ("Joined", 420)]
+    rows = [["Ingrid Solberg", "12.03.1985", "01.02.2020"], ["Tomas Berg", "30.11.1979", "15.06.2021"]]
+    found = dob_texts(analyzer, table(header, rows))
+    assert {"12.03.1985", "30.11.1979"} <= found and not found & {"01.02.2020", "15.06.2021"}

@@ -1,16 +1,17 @@
-"""Names where the layout puts them under or beside a name label: a field's value on the row below it (ID cards,
-forms), the cells of a name column (a table's `First name` header), a value OCR read as a line apart from its label.
-A value after its label in the same line of text is LabelledNameRecognizer's."""
+"""Names and birth dates where the layout puts them under or beside their label: a field's value on the row below
+it (ID cards, forms), the cells of a column (a table's `First name` or `DOB` header), a value OCR read as a line
+apart from its label. A value after its label in the same line of text is the recognisers' (LabelledName, DateOfBirth)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import regex as re
 from presidio_analyzer import AnalysisExplanation, RecognizerResult
 
+from gateway.inspection.recognizers.dates import DOB_LABEL, find_dates
 from gateway.inspection.recognizers.person import (
     BARE_NAME_LABEL,
     BARE_NAME_VALUE,
@@ -24,6 +25,9 @@ SCORE = 0.85
 # A label cell: one label or several in two languages ("Surname / Nom"), a colon or a field number allowed.
 _PART = rf"(?:(?P<strong>{STRONG_NAME_LABEL})|{BARE_NAME_LABEL})"
 _LABEL_CELL = re.compile(rf"(?i)(?:\d{{1,2}}[.)]?[ ]?)?{_PART}(?:[ ]?[/|][ ]?{_PART})*[ ]?[:.]?")
+# A birth-date label cell, in one language or two ("Date of birth / Date de naissance").
+_DOB_CELL = re.compile(rf"(?i)(?:\d{{1,2}}[.)]?[ ]?)?{DOB_LABEL}(?:[ ]?[/|][ ]?[^\W\d_][^\d/|]{{1,30}})?[ ]?[:.]?")
+DOB_SCORE = 0.85
 _STRONG_VALUE = re.compile(STRONG_NAME_VALUE)
 _BARE_VALUE = re.compile(BARE_NAME_VALUE)
 MAX_ROWS = 60  # rows of a table read under one header
@@ -75,10 +79,36 @@ def names_under_labels(text: str, lines: Sequence[Sequence[Placed]]) -> list[Rec
     the cell beside a label, the aligned words on the row below a field label, every row's cell under a table
     header of three or more cells. OCR may read each cell of a row as a line of its own, so rows are found by
     position, not by line."""
+    return [_result(v, label.strong) for v, label in _under_labels(text, lines, _label)
+            if _is_value(text, v, label.strong)]
+
+
+def dates_under_labels(text: str, lines: Sequence[Sequence[Placed]]) -> list[RecognizerResult]:
+    """DATE_OF_BIRTH results for dates under or beside a birth-date label found the same way (an ID card's
+    `DATE OF BIRTH` above its value in the second column, a table's `DOB` column): in the text, the label
+    nearest the date may be another field's."""
+    out = []
+    for words, _ in _under_labels(text, lines, _dob_label):
+        value = _text(text, words)
+        dates = find_dates(value)
+        if len(dates) == 1 and dates[0][1] - dates[0][0] >= len(value) - 2:
+            start = text.index(value, words[0].start)
+            out.append(RecognizerResult(
+                "DATE_OF_BIRTH", start + dates[0][0], start + dates[0][1], DOB_SCORE,
+                analysis_explanation=AnalysisExplanation("DateFieldLayout", DOB_SCORE,
+                                                         textual_explanation="a date under a birth-date label"),
+                recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: "DateFieldLayout"}))
+    return out
+
+
+def _under_labels(text: str, lines: Sequence[Sequence[Placed]], label_of: Callable[[str, _Cell], _Cell | None]
+                  ) -> list[tuple[tuple[Placed, ...], _Cell]]:
+    """(value words, label) of every label cell `label_of` accepts: the cell beside it and the value below it, or
+    its column when its row has three or more cells (a table header)."""
     cells = [c for line in lines for c in _cells(text, line)]
-    out: list[RecognizerResult] = []
+    out = []
     for cell in cells:
-        label = _label(text, cell)
+        label = label_of(text, cell)
         if label is None:
             continue
         row = sorted((c for c in cells if _same_row(c, label)), key=lambda c: c.x0)
@@ -89,7 +119,7 @@ def names_under_labels(text: str, lines: Sequence[Sequence[Placed]]) -> list[Rec
         else:
             values = [after[0].words] if after else []
             values += _below(text, cells, label)
-        out += [_result(v, label.strong) for v in values if _is_value(text, v, label.strong)]
+        out += [(v, label) for v in values]
     return out
 
 
@@ -111,6 +141,10 @@ def _label(text: str, cell: _Cell) -> _Cell | None:
     """The cell as a label (strong when one of its labels is), None when it is none."""
     m = _LABEL_CELL.fullmatch(_text(text, cell.words))
     return None if m is None else _Cell(cell.words, any(m.captures("strong")))
+
+
+def _dob_label(text: str, cell: _Cell) -> _Cell | None:
+    return cell if _DOB_CELL.fullmatch(_text(text, cell.words)) else None
 
 
 def _same_row(a: _Cell, b: _Cell) -> bool:

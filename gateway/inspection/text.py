@@ -9,7 +9,7 @@ import regex as re
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-from gateway.inspection.fields import names_under_labels
+from gateway.inspection.fields import dates_under_labels, names_under_labels
 from gateway.inspection.layout import OcrWord, text_lines
 from gateway.inspection.names import filter_ner, from_ner
 from gateway.inspection.recognizers import (
@@ -190,9 +190,10 @@ class TextAnalyzer:
 
     def _findings(self, layout: _Layout, *, ner: bool) -> list[Finding]:
         results = self._analyze(layout.text, ner=ner)
+        fields = dates_under_labels(layout.text, layout.lines)
         if ner:  # names under their labels: layout, beside spaCy's names
-            results += [r for r in names_under_labels(layout.text, layout.lines)
-                        if not (self._allowed and self._allowed.fullmatch(layout.text[r.start : r.end]))]
+            fields += names_under_labels(layout.text, layout.lines)
+        results += [r for r in fields if not (self._allowed and self._allowed.fullmatch(layout.text[r.start : r.end]))]
         best: dict[tuple[str, Box], Finding] = {}  # one finding per entity and box, at its highest score
         for r in results:
             for box in self._boxes(r.start, r.end, layout.lines):

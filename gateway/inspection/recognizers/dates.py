@@ -24,13 +24,13 @@ _DATE = re.compile(
     rf"|(?P<a5>\d{{2}})[ \t](?P<b5>\d{{2}})[ \t](?P<y5>(?:19|20)\d{{2}}))(?![\w/-])",
     re.IGNORECASE,
 )
-_DOB_CONTEXT = re.compile(
-    r"\b(?:d\.?\s?[o0]\.?\s?[b8]|date\s+of\s+birth|birth\s?date|birthday|born|geburtsdatum|geb\.|"
+DOB_LABEL = (
+    r"(?:d\.?\s?[o0]\.?\s?[b8]\.?|date\s+of\s+birth|birth\s?date|birthday|born|geburtsdatum|geb\.|"
     r"date\s+de\s+naiss(?:ance|\.)|n[ée]e?\s+le|fecha\s+de\s+nac(?:imiento|\.)|data\s+di\s+nascita|"
     r"data\s+de\s+nascimento|geboortedatum|f[öo]delsedatum|f[øo]dselsdato|syntym[äa]aika|data\s+urodzenia|"
-    r"datum\s+narozen[ií]|do[ğg]um\s+tarihi)(?!\w)",
-    re.IGNORECASE,
+    r"datum\s+narozen[ií]|do[ğg]um\s+tarihi)"
 )
+_DOB_CONTEXT = re.compile(rf"\b{DOB_LABEL}(?!\w)", re.IGNORECASE)
 DOB_CONTEXT_CHARS = 48  # how far before a date its label may be (the label may sit in the previous column/line)
 
 
