@@ -650,3 +650,9 @@ def test_names_in_the_forms_forms_print_them(analyzer: TextAnalyzer, text: str, 
                                   "Employee Self Service", "Name: Customer Success"])
 def test_labels_before_no_name_stay_clean(analyzer: TextAnalyzer, text: str):
     assert not [f for f, _, _ in analyzer.analyze_text_spans(text, "ocr") if f.entity == "PERSON" and f.score >= 0.5]
+
+
+@pytest.mark.parametrize("text, found", [("The card5225-6362-6258-0755 was charged", True),  # the space lost
+                                         ("order ref5225-6362-6258-0754", False)])  # Luhn still decides
+def test_card_number_glued_to_the_word_before(analyzer: TextAnalyzer, text: str, found: bool):
+    assert ("CREDIT_CARD" in entities(analyzer, text)) is found

@@ -18,6 +18,7 @@ from gateway.inspection.recognizers import (
     DocumentNumberRecognizer,
     DotlessEmailRecognizer,
     EmailNameRecognizer,
+    GluedCardRecognizer,
     InternationalPhoneRecognizer,
     KeyShapeRecognizer,
     LabelledNameRecognizer,
@@ -121,10 +122,11 @@ class TextAnalyzer:
         registry.remove_recognizer("PhoneRecognizer")  # LinePhoneRecognizer: the same numbers, faster
         registry.remove_recognizer("IpRecognizer")  # VersionAwareIpRecognizer
         registry.remove_recognizer("IbanRecognizer")  # SentenceIbanRecognizer
+        registry.remove_recognizer("CreditCardRecognizer")  # GluedCardRecognizer
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
                   CredentialAssignmentRecognizer(), KeyShapeRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
-                  VersionAwareIpRecognizer(), SentenceIbanRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
+                  VersionAwareIpRecognizer(), SentenceIbanRecognizer(), GluedCardRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
                   StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:

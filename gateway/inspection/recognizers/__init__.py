@@ -1,8 +1,9 @@
 """Presidio recognizers the defaults lack, one family per module (the Presidio way): secrets, e-mail, phone,
-names, IP addresses, IBANs, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
+names, IP addresses, IBANs, card numbers, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
 
 from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.bank import SentenceIbanRecognizer
+from gateway.inspection.recognizers.cards import GluedCardRecognizer
 from gateway.inspection.recognizers.common import is_placeholder, looks_random
 from gateway.inspection.recognizers.custom import build_custom
 from gateway.inspection.recognizers.dates import (
@@ -40,7 +41,7 @@ from gateway.inspection.recognizers.secrets import (
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer", "SentenceIbanRecognizer",
-    "DotlessEmailRecognizer", "EmailNameRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
+    "DotlessEmailRecognizer", "EmailNameRecognizer", "GluedCardRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
     "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]
