@@ -37,6 +37,7 @@ def locations(analyzer: TextAnalyzer, text: str) -> list[float]:
     "Via Garibaldi 12, 20121 Milano",
     "Indirizzo: Via Garibaldi 12",
     "Address Calle de Alcala 45",
+    "Kerkstraat89",  # the space before the number lost at a small size
 ])
 def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) -> None:
     found = locations(analyzer, text)
@@ -53,6 +54,7 @@ def test_addresses_are_found_at_acting_level(analyzer: TextAnalyzer, text: str) 
     "Boarding at Gate 12",
     "Plaza 5 dinner",
     "Sent Via Slack 2 times",
+    "Keyring2 unlocked",  # glued numbers only after a street's own suffix
 ])
 def test_street_shaped_phrases_alone_do_not_act(analyzer: TextAnalyzer, text: str) -> None:
     assert all(score < ACTING for score in locations(analyzer, text)), (text, locations(analyzer, text))

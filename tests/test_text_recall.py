@@ -656,3 +656,9 @@ def test_labels_before_no_name_stay_clean(analyzer: TextAnalyzer, text: str):
                                          ("order ref5225-6362-6258-0754", False)])  # Luhn still decides
 def test_card_number_glued_to_the_word_before(analyzer: TextAnalyzer, text: str, found: bool):
     assert ("CREDIT_CARD" in entities(analyzer, text)) is found
+
+
+def test_github_token_before_the_next_cell_after_a_space(analyzer: TextAnalyzer):
+    """Two cells of a line of two, joined by a space: the token is the token, not a 43-character run."""
+    assert spans(analyzer, "ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK giorgos.m-17@wp.pl", "SECRET") == [
+        "ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK"]

@@ -34,9 +34,11 @@ EU_CITY = rf"\b\d{{5}}[ \t]+{_EU_CITY}"
 # The street name first, then the number, its type a suffix: German "Hauptstrasse 12a", "Am Lindenweg 4"; Dutch
 # "Kerkstraat 89", "Keizersgracht 71"; Nordic "Storgatan 5", "Nørrebrogade 12"; or its type a word before the name:
 # Italian, Spanish, Portuguese "Via Garibaldi 12", "Calle Mayor 5", "Rua Augusta 100".
-DE_STREET = (r"\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜÆØÅ][a-zäöüßæøå]*(?:straße|strasse|str\.|weg|allee|platz|gasse|"
+DE_STREET = (r"(?:\b(?:[A-ZÄÖÜ][a-zäöüß]+[ \t-])?[A-ZÄÖÜÆØÅ][a-zäöüßæøå]*(?:straße|strasse|str\.|weg|allee|platz|gasse|"
              r"ring|damm|ufer|chaussee|steig|pfad|straat|gracht|laan|plein|kade|dijk|singel|steeg|gatan|gata|"
-             r"vägen|vagen|veien|gade|vej|stræde|torget|torv)[ \t]+\d{1,4}[a-z]?\b")
+             r"vägen|vagen|veien|gade|vej|stræde|torget|torv)[ \t]+\d{1,4}[a-z]?\b"
+             # the space lost ("Kerkstraat89"): only after suffixes no identifier ends in ("Keyring2")
+             r"|\b[A-ZÄÖÜÆØÅ][a-zäöüßæøå]*(?:straße|strasse|straat|gracht|gatan|vägen|allee|platz|gasse)\d{1,4}[a-z]?\b)")
 SOUTH_STREET = (r"\b(?:Via|Viale|Piazza|Corso|Vicolo|Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Rua|Travessa|Largo)"
                 r"[ \t]+(?:(?:de|del|della|di|da|do|dos|la|las|los)[ \t]+){0,2}[A-ZÁÉÍÓÚ][\w'-]+"
                 r"(?:[ \t]+(?:(?:de|del|di|da)[ \t]+)?[A-ZÁÉÍÓÚ][\w'-]+){0,2},?[ \t]+\d{1,4}[A-Za-z]?\b")

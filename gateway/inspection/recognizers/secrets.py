@@ -34,7 +34,9 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     # Vendor prefixes as OCR reads them: '_' often comes out as a space, and a space may follow any separator.
     # 36 characters after the prefix; OCR may split them once (the length is checked in invalidate_result)
     # (a space, not a tab: a tab is a column gap, and the next cell is no part of the token)
-    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"[A-Za-z0-9]{4,40}(?:[ ][A-Za-z0-9]{4,40})?\b" + _QUOTED_TAIL, 0.9),
+    # (whole first: a whole token followed by a word is the token, not a 43-character run to reject)
+    ("github_token", r"\bgh[pousr][_ ]" + _SP + r"(?:[A-Za-z0-9]{30,42}\b|[A-Za-z0-9]{4,35}[ ][A-Za-z0-9]{1,38}\b)"
+     + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
     ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
     # Registry and SaaS tokens of a fixed shape (prefix, then a fixed count of token characters)
