@@ -75,8 +75,9 @@ class DotlessEmailRecognizer(PatternRecognizer):
 
 
 class LostAtEmailRecognizer(PatternRecognizer):
-    """An email whose '@' OCR read as a letter: at a big webmail provider ("erikssoncoutlook com"), or inside the
-    angle brackets after a name, as mail headers and git logs write it ("Ahmed <ahmeddcontoso-health.org>").
+    """An email whose '@' OCR read as a letter (c, d, a, e): at a big webmail provider ("erikssoncoutlook com",
+    "fontaineeyahoo.co.uk"), or inside the angle brackets after a name, as mail headers and git logs write it
+    ("Ahmed <ahmeddcontoso-health.org>").
     Lower score than a well-formed address."""
 
     PROVIDERS = ("gmail", "googlemail", "outlook", "hotmail", "yahoo", "protonmail", "proton", "icloud", "fastmail",
@@ -89,7 +90,7 @@ class LostAtEmailRecognizer(PatternRecognizer):
             supported_entity="EMAIL_ADDRESS",
             name="LostAtEmailRecognizer",
             patterns=[
-                Pattern("webmail_lost_at", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*[cda@](?:{providers})[ \t]?[.,]?[ \t]?"
+                Pattern("webmail_lost_at", rf"\b[A-Za-z0-9][A-Za-z0-9._%+-]*[cdae@](?:{providers})[ \t]?[.,]?[ \t]?"
                         rf"(?:co[ \t]?\.?[ \t]?uk|{tlds})\b", 0.6),
                 Pattern("bracketed_lost_at", rf"(?<=\b[A-Z][a-z]+[ \t]?<[ \t]?)[A-Za-z0-9][^<>@\s:/]*"
                         rf"(?:[ \t][^<>@\s:/]+){{0,3}}\.(?:{tlds})(?=[ \t]?>)", 0.6),
