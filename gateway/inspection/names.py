@@ -55,15 +55,19 @@ NAME_CONTEXT_CHARS = 24
 
 
 @functools.cache
-def _common_words() -> frozenset[str]:
-    with gzip.open(COMMON_WORDS, "rt", encoding="utf-8") as f:
-        return frozenset(f.read().split())
+def common_words() -> frozenset[str]:
+    """The word list (data/README.md), read once; TextAnalyzer reads it at start-up, so a missing file fails there."""
+    try:
+        with gzip.open(COMMON_WORDS, "rt", encoding="utf-8") as f:
+            return frozenset(f.read().split())
+    except OSError as e:
+        raise RuntimeError(f"word list {COMMON_WORDS} unreadable ({e}); reinstall the package") from e
 
 
 def is_common_word(word: str) -> bool:
     """Whether `word` (any case) is an English word that is never a name (data/README.md). Not inflected forms:
     Banks, Fields, Harding are surnames."""
-    return word.lower() in _common_words()
+    return word.lower() in common_words()
 
 
 def from_ner(r: RecognizerResult) -> bool:

