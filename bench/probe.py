@@ -255,6 +255,49 @@ def _card(values: list[Value], labels: list[str], f: ImageFont.FreeTypeFont, bg,
     return img, items
 
 
+MRZ_FACES = {"OCRB": _O + "ocr-b/OCRB.otf", "NotoMono": FACES["NotoMono"], "LibertineMono": FACES["LibertineMono"]}
+MRZ_KINDS = ("TD1", "TD2", "TD3")
+
+
+def mrz_lines(rng: random.Random, kind: str) -> tuple[str, ...]:
+    """A valid machine-readable zone of `kind` for a probe person (bench.corpus builds the check digits)."""
+    first, last = rng.choice(NAMES[0]), rng.choice(NAMES[1])
+    issuer = rng.choice(["D<<", "FRA", "NLD", "POL", "SWE", "ITA", "GBR", "ESP"])
+    nationality = rng.choice(["NOR", "DNK", "AUT", "CZE"])
+    dob, expiry = C.yymmdd(C.birth_date(rng)), f"{rng.randint(27, 35)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    args = (issuer, last, first, C.mrz_number(rng), nationality, dob, rng.choice("MF"), expiry)
+    lines = {"TD1": C.mrz_td1, "TD2": C.mrz_td2, "TD3": C.mrz_td3}[kind](*args)
+    assert C.mrz_valid(list(lines)), lines
+    return lines
+
+
+def mrz_sample(rng: random.Random) -> Sample:
+    """A page with one machine-readable zone in a monospace face (OCR-B, or a photocopy's look-alike), alone or
+    at the foot of a card's printed fields; the same x-heights, themes and degradations as the value pages."""
+    factors = {"face": rng.choice(sorted(MRZ_FACES)), "xheight": str(rng.choice(XHEIGHTS)),
+               "theme": rng.choice(sorted(THEMES)), "layout": rng.choice(["zone", "card"]),
+               "degrade": rng.choice(DEGRADATIONS), "kind": rng.choice(MRZ_KINDS)}
+    f = _font_at_xheight(MRZ_FACES[factors["face"]], int(factors["xheight"]))
+    label_font = _font_at_xheight(FACES["NotoSansDisplay"], int(factors["xheight"]))
+    bg, ink = THEMES[factors["theme"]]
+    lines = mrz_lines(rng, factors["kind"])
+    head = (["IDENTITY CARD", f"Surname  {rng.choice(NAMES[1]).upper()}", "Document no.  see below"]
+            if factors["layout"] == "card" else [])
+    pad, line_h = int(f.size * 1.2), int(f.size * 1.6)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = int(max(probe.textlength(t, font=f) for t in lines) + 2 * pad)
+    img = Image.new("RGB", (width, 2 * pad + line_h * (len(head) + len(lines)) + (line_h if head else 0)), bg)
+    draw = ImageDraw.Draw(img)
+    for i, t in enumerate(head):
+        draw.text((pad, pad + i * line_h), t, font=label_font, fill=ink)
+    top = pad + (len(head) + (1 if head else 0)) * line_h
+    boxes = [draw.textbbox((pad, top + i * line_h), t, font=f) for i, t in enumerate(lines)]
+    for i, t in enumerate(lines):
+        draw.text((pad, top + i * line_h), t, font=f, fill=ink)
+    box = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return _sample(factors, img, [{"entity": "MRZ", "box": box, "text": " ".join(lines), "line": " / ".join(lines)}])
+
+
 def _sample(factors: dict[str, str], img: Image.Image, items: list[dict]) -> Sample:
     img = _degrade(img, factors["degrade"])
     buf = io.BytesIO()
@@ -331,8 +374,9 @@ def markdown(result: dict) -> str:
 def parse_only(spec: str) -> tuple[str, set[str]]:
     """`xheight=5,6` -> ("xheight", {"5", "6"})."""
     factor, _, levels = spec.partition("=")
-    if factor not in ("face", "xheight", "theme", "layout", "degrade") or not levels:
-        raise SystemExit(f"--only {spec}: FACTOR=LEVEL[,LEVEL] with FACTOR one of face, xheight, theme, layout, degrade")
+    if factor not in ("face", "xheight", "theme", "layout", "degrade", "kind") or not levels:
+        raise SystemExit(f"--only {spec}: FACTOR=LEVEL[,LEVEL] with FACTOR one of face, xheight, theme, layout, degrade, "
+                         "kind (--mrz)")
     return factor, set(levels.split(","))
 
 
@@ -345,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", action="append", default=[], metavar="FACTOR=LEVEL,...",
                     help="keep the pages of these levels only, e.g. --only xheight=5,6 (of the --images drawn)")
     ap.add_argument("--save", type=Path, help="write the probe images and their labels here")
+    ap.add_argument("--mrz", action="store_true", help="pages of one machine-readable zone (TD1, TD2, TD3) instead")
     ap.add_argument("--decoys", nargs="?", const=",".join(decoys.KINDS), metavar="KIND,...",
                     help="pages of look-alikes of personal data instead (all kinds, or these): count what is flagged")
     args = ap.parse_args(argv)
@@ -357,8 +402,12 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"unknown decoy kinds: {', '.join(k for k in kinds if k not in decoys.KINDS)}")
     only = dict(parse_only(o) for o in args.only)
     salt = "decoys/" if kinds else ""
-    samples = [s for s in (sample(random.Random(f"probe/{salt}{args.seed}/{i}"), entities, kinds)
-                           for i in range(args.images))
+    salt = "mrz/" if args.mrz else salt
+
+    def draw(rng: random.Random) -> Sample:
+        return mrz_sample(rng) if args.mrz else sample(rng, entities, kinds)
+
+    samples = [s for s in (draw(random.Random(f"probe/{salt}{args.seed}/{i}")) for i in range(args.images))
                if all(s.factors[k] in levels for k, levels in only.items())]
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)

@@ -87,3 +87,19 @@ def test_run_decoys_counts_pages_and_kinds_a_finding_acts_on() -> None:
     assert result["found"]["all"]["all"] == [1, 3]
     assert sum(hit for hit, _ in result["found"]["kind"].values()) == 1
     assert [(f["image"], f["on"]) for f in result["false"]] == [(0, samples[0].items[0]["entity"])]
+
+
+def test_mrz_pages_hold_one_valid_zone_boxed_on_ink() -> None:
+    from bench.probe import MRZ_KINDS, mrz_sample
+
+    kinds = set()
+    for i in range(12):
+        s = mrz_sample(random.Random(f"m/{i}"))
+        kinds.add(s.factors["kind"])
+        (item,) = s.items
+        lines = item["line"].split(" / ")
+        assert item["entity"] == "MRZ" and C.mrz_valid(lines) and len(lines) == (3 if s.factors["kind"] == "TD1" else 2)
+        grey = np.asarray(Image.open(io.BytesIO(s.png)).convert("L")).astype(int)
+        x0, y0, x1, y1 = (int(round(v)) for v in item["box"])
+        assert np.abs(grey[y0:y1, x0:x1] - np.median(grey[:4])).max() > 40
+    assert kinds == set(MRZ_KINDS)
