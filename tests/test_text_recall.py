@@ -663,3 +663,9 @@ def test_github_token_before_the_next_cell_after_a_space(analyzer: TextAnalyzer)
     """Two cells of a line of two, joined by a space: the token is the token, not a 43-character run."""
     assert spans(analyzer, "ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK giorgos.m-17@wp.pl", "SECRET") == [
         "ghp_uPmjhWQc8gplbPoAuHrLCHx5zXBHLPP2XkrK"]
+
+
+def test_a_title_after_a_role_word_is_no_name(analyzer: TextAnalyzer):
+    """Without a colon, `Employee Onboarding Form` (a dev form's title) reads like `Employee Priya Moreau`."""
+    assert not [f for f, _, _ in analyzer.analyze_text_spans("Employee Onboarding Form", "ocr")
+                if f.entity == "PERSON" and f.score >= 0.5]

@@ -28,6 +28,7 @@ from gateway.inspection.recognizers import (
     NameCueRecognizer,
     OfflineEmailRecognizer,
     SecretRecognizer,
+    SpacedLabelNameRecognizer,
     SentenceIbanRecognizer,
     StreetAddressRecognizer,
     VersionAwareIpRecognizer,
@@ -126,9 +127,10 @@ class TextAnalyzer:
         registry.remove_recognizer("CreditCardRecognizer")  # GluedCardRecognizer
         for r in (OfflineEmailRecognizer(), DotlessEmailRecognizer(), LostAtEmailRecognizer(),
                   InternationalPhoneRecognizer(), LinePhoneRecognizer(), SecretRecognizer(),
-                  CredentialAssignmentRecognizer(), KeyShapeRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(), DocumentNumberRecognizer(),
-                  VersionAwareIpRecognizer(), SentenceIbanRecognizer(), GluedCardRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), EmailNameRecognizer(),
-                  StreetAddressRecognizer()):
+                  CredentialAssignmentRecognizer(), KeyShapeRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(),
+                  DocumentNumberRecognizer(), VersionAwareIpRecognizer(), SentenceIbanRecognizer(),
+                  GluedCardRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), SpacedLabelNameRecognizer(),
+                  EmailNameRecognizer(), StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))

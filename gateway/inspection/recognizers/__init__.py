@@ -28,6 +28,7 @@ from gateway.inspection.recognizers.person import (
     EmailNameRecognizer,
     LabelledNameRecognizer,
     NameCueRecognizer,
+    SpacedLabelNameRecognizer,
 )
 from gateway.inspection.recognizers.phone import (
     InternationalPhoneRecognizer,
@@ -42,6 +43,6 @@ from gateway.inspection.recognizers.secrets import (
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer", "SentenceIbanRecognizer",
     "DotlessEmailRecognizer", "EmailNameRecognizer", "GluedCardRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
-    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
+    "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "SpacedLabelNameRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]

@@ -108,16 +108,31 @@ class LabelledNameRecognizer(PatternRecognizer):
                         self.SCORE),
                 Pattern("bare_label", rf"(?<=(?i:(?<![\w-]){BARE_NAME_LABEL}){LABEL_SEP}){BARE_NAME_VALUE}{VALUE_END}",
                         self.SCORE),
-                # The colon or column gap lost ("Full name Siobhan Moreau", "Signed  Priya Moreau"): a person's
-                # label, then a value shaped like a name.
-                Pattern("spaced_label", rf"(?<=(?i:\b(?:{STRONG_NAME_LABEL}|{_ROLE_LABEL}))[ ]{{1,3}}){BARE_NAME_VALUE}"
-                        rf"{VALUE_END}", self.SCORE),
             ],
             global_regex_flags=re.MULTILINE,  # case-sensitive values: names are capitalised
         )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return not is_name_value(pattern_text)
+
+
+class SpacedLabelNameRecognizer(PatternRecognizer):
+    """A person's label and a name-shaped value with only a space between (the colon or column gap lost at a small
+    size: `Full name Siobhan Moreau`, `Signed  Priya Moreau`). Without the separator a title reads the same
+    (`Employee Onboarding Form`), so no word of the value may be a common English word."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PERSON",
+            name="SpacedLabelNameRecognizer",
+            patterns=[Pattern("spaced_label", rf"(?<=(?i:\b(?:{STRONG_NAME_LABEL}|{_ROLE_LABEL}))[ ]{{1,3}})"
+                              rf"{BARE_NAME_VALUE}{VALUE_END}", LabelledNameRecognizer.SCORE)],
+            global_regex_flags=re.MULTILINE,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        words = [w.strip("'’-.") for w in re.split(r"[ ,]+", pattern_text) if len(w.strip("'’-.")) > 1]
+        return not is_name_value(pattern_text) or any(is_common_word(w) for w in words)
 
 
 def is_name_value(value: str) -> bool:
