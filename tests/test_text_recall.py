@@ -669,3 +669,16 @@ def test_a_title_after_a_role_word_is_no_name(analyzer: TextAnalyzer):
     """Without a colon, `Employee Onboarding Form` (a dev form's title) reads like `Employee Priya Moreau`."""
     assert not [f for f, _, _ in analyzer.analyze_text_spans("Employee Onboarding Form", "ocr")
                 if f.entity == "PERSON" and f.score >= 0.5]
+
+
+@pytest.mark.parametrize("text", [
+    "P<POLMOREAU<<RADU<\nMY2425JPV6AUT8709169M2912165 06",  # the name line's filler run lost (18 of 44)
+    "P<D<<JARAMILLO<<LUCA<\nFVKRMG9V83DNK9111244F2904124<",
+])
+def test_mrz_whose_filler_runs_were_lost(analyzer: TextAnalyzer, text: str):
+    """What `python -m bench.probe --mrz` read on small or half-size zones: the check digits decide."""
+    assert "MRZ" in entities(analyzer, text)
+
+
+def test_short_lines_of_punctuation_are_no_zone(analyzer: TextAnalyzer):
+    assert "MRZ" not in entities(analyzer, "Hello, world! again\nand more, more text!\nP<D<<is it?")

@@ -69,6 +69,7 @@ def _doc_variants(field: str) -> list[str]:
     return ["".join(o[i] for o, i in zip(options, ix)) for ix in combos]
 
 
+MIN_LINE = 16  # characters of a zone line as read, fillers lost
 _DATES_RUN = re.compile(r"[0-9OIS]{7}[MFX<][0-9OIS]{7}")
 
 
@@ -111,8 +112,10 @@ class _Line:
 
     def looks_like_mrz(self) -> bool:
         t = self.text
-        # Filler runs, or the birth date/sex/expiry run of a check-digit line (when OCR dropped the fillers).
-        return 24 <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t or bool(_DATES_RUN.search(t)))
+        # Filler runs, or the birth date/sex/expiry run of a check-digit line (when OCR dropped the fillers). A
+        # zone line may lose most of its filler run (a TD1 line of 30 read as 21, a TD3 name line of 44 as 18);
+        # the check digits decide.
+        return MIN_LINE <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t or bool(_DATES_RUN.search(t)))
 
 
 def _join_filler_pieces(lines: list[_Line]) -> list[_Line]:
