@@ -88,3 +88,26 @@ def test_the_engine_reads_the_whole_zone_line_when_its_box_started_late() -> Non
     assert [r[1] for r in readings if r[0] == late] != [ZONE[1]]
     fixed = [r[1].replace(" ", "") for r in engine._reread_short_zone_lines(grey, readings)]
     assert sorted(fixed) == sorted(ZONE), fixed
+
+
+def test_two_short_pieces_of_one_zone_line_are_read_again_once() -> None:
+    """A zone line boxed in two pieces (the name, then its filler run), both short of the next line: each piece's
+    second reading covers the whole line, and it was kept twice (every word of the line read double)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from gateway.inspection.ocr import OcrEngine
+
+    f = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 26)
+    img = Image.new("L", (700, 110), 255)
+    d = ImageDraw.Draw(img)
+    for k, line in enumerate(ZONE):
+        d.text((20, 10 + 46 * k), line, font=f, fill=0)
+    grey = np.asarray(img)
+    x0, y0, x1, y1 = d.textbbox((20, 10), ZONE[0], font=f)
+    second = d.textbbox((20, 56), ZONE[1], font=f)
+    cut, resume = x0 + (x1 - x0) * 13 // 20, x0 + (x1 - x0) * 3 // 4  # the middle of the filler run unboxed
+    pieces = [(x0 - 4, y0 - 4, cut, y1 + 4), (resume, y0 - 2, x1 + 4, y1 + 2)]
+    engine = OcrEngine()
+    readings = engine._recognize(grey, [*pieces, (second[0] - 4, second[1] - 4, second[2] + 4, second[3] + 4)])
+    fixed = engine._reread_short_zone_lines(grey, readings)
+    assert len(fixed) == 2, [r[1] for r in fixed]

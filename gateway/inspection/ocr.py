@@ -341,13 +341,16 @@ class OcrEngine:
             _, y0, _, y1 = readings[i][0]
             crops.append(((i, x0, y0, x1, y1), grey[y0:y1, x0:x1]))
         out: list[tuple | None] = list(readings)
+        absorbed: set[int] = set()
         for batch in self._read_batches(crops):
             for (i, *box), text, conf, char_x in batch:
-                if reread.more_zone(readings[i][1], text):
+                # Two pieces of one line are both short: the first one read again holds the other, once.
+                if i not in absorbed and reread.more_zone(readings[i][1], text):
                     out[i] = (tuple(box), text, conf, char_x)
                     # the other pieces of the line ("06" after its filler) are in the new reading
                     for j in reread.pieces_inside(tuple(box), [(r[0], r[1]) for r in readings], exclude=i):
                         out[j] = None
+                        absorbed.add(j)
         return [r for r in out if r is not None]
 
     def _reread_near_misses(self, grey: np.ndarray, words: list[OcrWord], word_boxes: list[Box]) -> list[OcrWord]:
