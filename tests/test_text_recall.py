@@ -682,3 +682,10 @@ def test_mrz_whose_filler_runs_were_lost(analyzer: TextAnalyzer, text: str):
 
 def test_short_lines_of_punctuation_are_no_zone(analyzer: TextAnalyzer):
     assert "MRZ" not in entities(analyzer, "Hello, world! again\nand more, more text!\nP<D<<is it?")
+
+
+def test_short_request_log_lines_are_no_zone(analyzer: TextAnalyzer):
+    """A real API client's history (bench/real posting_compact_history.jpg): padded with fillers, its short lines
+    had dates of 000000, whose check digit is 0; a zone's dates are calendar dates."""
+    text = "POST 201 : 26 Sep 22:35\n127.0.0.1:8770/schema\nPOST 201 : 26 Sep 22:33\n127.0.0.1:8770/items"
+    assert "MRZ" not in entities(analyzer, text)

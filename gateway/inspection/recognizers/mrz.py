@@ -135,6 +135,11 @@ def _join_filler_pieces(lines: list[_Line]) -> list[_Line]:
     return out
 
 
+def _calendar(yymmdd: str) -> bool:
+    """A date field that is a date: fillers padded into a short line read as 000000, whose check digit is 0."""
+    return yymmdd.isdigit() and 1 <= int(yymmdd[2:4]) <= 12 and 1 <= int(yymmdd[4:6]) <= 31
+
+
 def _fill_k(s: str) -> str:
     """Runs of 2+ K and K next to '<' are fillers OCR misread (a real name rarely has KK)."""
     s = re.sub(r"K{2,}", lambda m: "<" * len(m.group()), s)
@@ -272,7 +277,7 @@ class MrzRecognizer(EntityRecognizer):
         doc_type, issuer = l1[0], l1[2:5]
         if doc_type not in ("ACIV" if kind == "TD1" else "PACIV"):
             return None
-        if not (dob.isdigit() and exp.isdigit() and _check(dob, dob_cd) and _check(exp, exp_cd)):
+        if not (_calendar(dob) and _calendar(exp) and _check(dob, dob_cd) and _check(exp, exp_cd)):
             return None
         # Visas (MRV-A: 2 x 44, MRV-B: 2 x 36) have no composite check digit: optional data runs to the line's end.
         visa = doc_type == "V" and kind != "TD1"
