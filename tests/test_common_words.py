@@ -41,10 +41,6 @@ def test_is_common_word(word: str, common: bool) -> None:
 def test_a_missing_word_list_is_a_clear_error(monkeypatch, tmp_path) -> None:
     from gateway.inspection import names
 
-    names.common_words.cache_clear()
     monkeypatch.setattr(names, "COMMON_WORDS", tmp_path / "missing.txt.gz")
-    try:
-        with pytest.raises(RuntimeError, match="word list"):
-            names.common_words()
-    finally:
-        names.common_words.cache_clear()
+    with pytest.raises(RuntimeError, match="word list"):
+        names.common_words()

@@ -10,7 +10,10 @@ from pathlib import Path
 import regex as re
 from presidio_analyzer import RecognizerResult
 
-COMMON_WORDS = Path(__file__).with_name("data") / "common_words.txt.gz"
+_DATA = Path(__file__).with_name("data")
+COMMON_WORDS = _DATA / "common_words.txt.gz"
+GIVEN_NAMES = _DATA / "given_names.txt.gz"
+SURNAMES = _DATA / "surnames.txt.gz"
 
 _DATE_LIKE = re.compile(r"\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]\s?\d{2,4}|\d{1,2}:\d{2}|[A-Za-z]{3}")
 _NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
@@ -55,13 +58,28 @@ NAME_CONTEXT_CHARS = 24
 
 
 @functools.cache
-def common_words() -> frozenset[str]:
-    """The word list (data/README.md), read once; TextAnalyzer reads it at start-up, so a missing file fails there."""
+def _word_list(path: Path) -> frozenset[str]:
     try:
-        with gzip.open(COMMON_WORDS, "rt", encoding="utf-8") as f:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
             return frozenset(f.read().split())
     except OSError as e:
-        raise RuntimeError(f"word list {COMMON_WORDS} unreadable ({e}); reinstall the package") from e
+        raise RuntimeError(f"word list {path} unreadable ({e}); reinstall the package") from e
+
+
+def common_words() -> frozenset[str]:
+    """English words never capitalised (data/README.md), read once; TextAnalyzer reads the lists at start-up, so a
+    missing file fails there."""
+    return _word_list(COMMON_WORDS)
+
+
+def given_names() -> frozenset[str]:
+    """People's given names in Latin script, lower-case (data/README.md)."""
+    return _word_list(GIVEN_NAMES)
+
+
+def surnames() -> frozenset[str]:
+    """People's surnames in Latin script, lower-case (data/README.md)."""
+    return _word_list(SURNAMES)
 
 
 def is_common_word(word: str) -> bool:

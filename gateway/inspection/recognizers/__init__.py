@@ -1,5 +1,5 @@
 """Presidio recognizers the defaults lack, one family per module (the Presidio way): secrets, e-mail, phone,
-names, IP addresses, IBANs, card numbers, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
+names (labelled, cued, known by their words), IP addresses, IBANs, card numbers, dates of birth, ICAO 9303 MRZ, printed document numbers, street addresses, and the policy's own (custom)."""
 
 from gateway.inspection.recognizers.address import StreetAddressRecognizer
 from gateway.inspection.recognizers.bank import SentenceIbanRecognizer
@@ -18,6 +18,7 @@ from gateway.inspection.recognizers.email import (
     OfflineEmailRecognizer,
     public_suffix,
 )
+from gateway.inspection.recognizers.known_names import KnownNameRecognizer
 from gateway.inspection.recognizers.mrz import (
     MAX_DOC_VARIANTS,
     MrzRecognizer,
@@ -42,7 +43,7 @@ from gateway.inspection.recognizers.secrets import (
 
 __all__ = [
     "DOB_CONTEXT_CHARS", "MAX_DOC_VARIANTS", "CredentialAssignmentRecognizer", "DateOfBirthRecognizer", "DocumentNumberRecognizer", "SentenceIbanRecognizer",
-    "DotlessEmailRecognizer", "EmailNameRecognizer", "GluedCardRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
+    "DotlessEmailRecognizer", "EmailNameRecognizer", "GluedCardRecognizer", "InternationalPhoneRecognizer", "KeyShapeRecognizer", "KnownNameRecognizer", "LabelledNameRecognizer", "LinePhoneRecognizer", "LostAtEmailRecognizer",
     "MrzRecognizer", "NameCueRecognizer", "OfflineEmailRecognizer", "SecretRecognizer", "SpacedLabelNameRecognizer", "StreetAddressRecognizer", "VersionAwareIpRecognizer", "build_custom",
     "find_dates", "is_placeholder", "looks_random", "mrz_check_digit", "public_suffix",
 ]

@@ -45,6 +45,10 @@ SOUTH_STREET = (r"\b(?:Via|Viale|Piazza|Corso|Vicolo|Calle|Avenida|Avda\.|Plaza|
 # "87 boulevard Victor Hugo", "12 bis, rue de la Paix"
 FR_STREET = (r"(?<![\w.,-])\d{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
              r"impasse|quai|cours|route)[ \t]+(?:(?:de|du|des|la|le|l'|d')[ \t]*){0,2}[A-ZÉ][\w'-]+(?:[ \t]+[A-ZÉ][\w'-]+){0,3}")
+# Words that make a street of the names around them ("3963 Washington Lane", "avenue Jean Jaures", "Via Garibaldi").
+STREET_WORDS = frozenset({w.lower() for w in _STREET_TYPES.split("|")} | set(
+    "rue avenue boulevard bd place allée allee chemin impasse quai cours route via viale piazza corso vicolo calle "
+    "avenida plaza paseo carrer rua travessa largo straße strasse weg platz gasse straat gracht gatan vägen".split()))
 _SEP = r",?[ \t]+"
 # A street's field label (forms, JSON, CRM exports) and what it holds: "street": "Kulas Light", Address: 4 Elm Row.
 # Qualified addresses are not streets: IP, MAC, e-mail, web, memory, wallet addresses.
