@@ -4,21 +4,15 @@ list, and a spaCy "name" made only of its words is no name."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from gateway.inspection.names import COMMON_WORDS, is_common_word
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("common_words", ROOT / "scripts" / "common_words.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("common_words")
 
 
 def test_vendored_list_is_derived_from_the_installed_one() -> None:

@@ -4,16 +4,13 @@ scripts/person_names.py derives from the pinned Faker."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from gateway.inspection.names import GIVEN_NAMES, SURNAMES, common_words, given_names, surnames
 from gateway.inspection.recognizers import KnownNameRecognizer
 from gateway.inspection.text import TextAnalyzer
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.scripts import load_script
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +79,7 @@ def test_analyzer_acts_on_a_name_in_a_sentence(text: str, name: str) -> None:
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("person_names", ROOT / "scripts" / "person_names.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("person_names")
 
 
 def test_vendored_lists_are_derived_from_the_pinned_faker() -> None:
