@@ -238,7 +238,8 @@ def calibration_images() -> list[np.ndarray]:
 
 
 def _quantize(src: str, dst: str) -> None:
-    """Static int8 quantisation (QDQ, per-channel weights), accepted only if it finds the float model's boxes."""
+    """Static int8 quantisation (QDQ, per-channel weights), accepted only if it finds the float model's boxes
+    (RuntimeError when it does not here; the model and the verdict are kept either way)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -253,11 +254,13 @@ def _quantize(src: str, dst: str) -> None:
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         _skip_unused_dequantising(tmp)
         problem = int8_problem(src, tmp)
-        if problem:
-            raise RuntimeError(problem)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
-    _record_acceptance(dst, "")
+    # Kept and recorded even when rejected: else every start on this CPU quantised it again (~30 s, with the torch
+    # network loaded), and on another CPU the same file may pass.
+    _record_acceptance(dst, problem)
+    if problem:
+        raise RuntimeError(problem)
 
 
 def int8_problem(float_path: str, int8_path: str) -> str:
