@@ -160,3 +160,13 @@ def test_visa_zones_have_no_composite_digit_and_are_found(mrz: MrzRecognizer, wi
     assert "740812" in found["DATE_OF_BIRTH"]
     bad = lines[1][:19] + str((int(lines[1][19]) + 1) % 10) + lines[1][20:]  # the birth date's check digit
     assert not _entities(mrz, "\n".join([lines[0], bad])).get("MRZ")
+
+
+def test_zone_line_read_in_two_pieces_tail_first_is_joined(mrz: MrzRecognizer) -> None:
+    """A slanted zone: the right half of its first line sits higher and is read as the line above its left half."""
+    top, bottom = mrz_td3("USA", "HARTLEY", "JOANNA MAE", "C8H4R2715", "USA", "850314", "F", "310722")
+    text = f"IDENTITY CARD\n{top[14:30]}\n{top[:14]}\n{bottom}\nExpiry"
+    found = [r for r in mrz.analyze(text, ["MRZ"]) if r.entity_type == "MRZ"]
+    assert found and found[0].start == text.index(top[14:30]) and found[0].end == text.index(bottom) + len(bottom)
+    # the same pieces with no zone line after them are no zone
+    assert not mrz.analyze(f"{top[14:30]}\n{top[:14]}\nExpiry 22 JUL 2031", ["MRZ"])

@@ -71,6 +71,7 @@ def _doc_variants(field: str) -> list[str]:
 
 MIN_LINE = 16  # characters of a zone line as read, fillers lost
 _DATES_RUN = re.compile(r"[0-9OIS]{7}[MFX<][0-9OIS]{7}")
+_ZONE_HEAD = re.compile(r"[PIACV][A-Z<][A-Z<]{3}")  # document code and issuing state
 
 
 class _Line:
@@ -100,7 +101,8 @@ class _Line:
         self.end = start + len(raw.rstrip())
 
     def span(self, i: int, j: int) -> tuple[int, int] | None:
-        """Offsets in the analysed text of cleaned characters [i, j), fillers at both ends trimmed."""
+        """Offsets in the analysed text of cleaned characters [i, j), fillers at both ends trimmed (a line joined
+        from pieces read out of order: from the first to the last of them in the text)."""
         j = min(j, len(self.text))
         while i < j and self.filled[i] == "<":
             i += 1
@@ -108,7 +110,14 @@ class _Line:
             j -= 1
         if i >= j:
             return None
-        return self.offsets[i], self.offsets[j - 1] + 1
+        return min(self.offsets[i:j]), max(self.offsets[i:j]) + 1
+
+    def extend(self, other: _Line) -> None:
+        """`other`'s characters appended (a piece of the same zone line)."""
+        self.text += other.text
+        self.filled = _fill_k(self.text)
+        self.offsets += other.offsets
+        self.start, self.end = min(self.start, other.start), max(self.end, other.end)
 
     def looks_like_mrz(self) -> bool:
         t = self.text
@@ -126,10 +135,26 @@ def _join_filler_pieces(lines: list[_Line]) -> list[_Line]:
         prev = out[-1] if out else None
         if prev is not None and line.text and set(line.filled) == {"<"} and len(line.text) < 24 \
                 and len(prev.text) >= 10 and prev.text.count("<") >= 2:
-            prev.text += line.text
-            prev.filled = _fill_k(prev.text)
-            prev.offsets += line.offsets
-            prev.end = line.end
+            prev.extend(line)
+            continue
+        out.append(line)
+    return out
+
+
+def _join_swapped_pieces(lines: list[_Line]) -> list[_Line]:
+    """A zone line read in two pieces, its tail first: on a slanted zone the right half of a line sits higher than
+    its left and is read as a line of its own above it (`EY<<JOANNA<MAE<<<` then `P<USAHARTL`). A short piece that
+    opens like a zone (document code, issuer) after a short piece with fillers, and before a zone line, is joined
+    before that piece."""
+    out: list[_Line] = []
+    for i, line in enumerate(lines):
+        prev = out[-1] if out else None
+        after = lines[i + 1] if i + 1 < len(lines) else None
+        if prev is not None and after is not None and after.looks_like_mrz() and _ZONE_HEAD.match(line.text) \
+                and not _ZONE_HEAD.match(prev.text) and "<<" in prev.text \
+                and len(line.text) < MIN_LINE <= len(line.text) + len(prev.text) <= 44:
+            line.extend(prev)
+            out[-1] = line
             continue
         out.append(line)
     return out
@@ -182,7 +207,7 @@ class MrzRecognizer(EntityRecognizer):
         for raw in text.split("\n"):
             lines.append(_Line(raw, pos))
             pos += len(raw) + 1
-        lines = _join_filler_pieces(lines)
+        lines = _join_swapped_pieces(_join_filler_pieces(lines))
         results: list[RecognizerResult] = []
         used: set[int] = set()
         printed: frozenset[str] | None = None
