@@ -253,11 +253,13 @@ def test_large_image_with_small_text_is_tiled(engine: OcrEngine, monkeypatch):
 
     monkeypatch.setattr(engine, "_craft_boxes", spy)
     reset_peak_rss()  # earlier tests (the one-time export) must not count
+    before = rss_gb()  # nor what they left loaded in this process (the whole suite: other engines, analysers)
     text = text_of(engine.read(rgb))
     assert len(tiles) >= 2 and all(h <= TILE_PX and w <= TILE_PX for h, w in tiles), tiles
     for needle in ("Quarterly", "corpmail", "48213"):
         assert needle in text, text
-    assert peak_rss_gb() < 2.5, peak_rss_gb()
+    # Tiled, the read adds about 0.1 GB; untiled, the 4000x3000 canvas's first feature maps alone are several GB.
+    assert peak_rss_gb() - before < 1.0, (before, peak_rss_gb())
 
 
 def reset_peak_rss() -> None:
@@ -266,6 +268,12 @@ def reset_peak_rss() -> None:
             f.write("5")  # resets VmHWM (Linux >= 4.0)
     except OSError:
         pass  # then the lifetime peak is checked: stricter
+
+
+def rss_gb() -> float:
+    """This process's resident memory now."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 2**20
 
 
 def peak_rss_gb() -> float:
