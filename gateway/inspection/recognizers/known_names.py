@@ -7,8 +7,8 @@ import regex as re
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from gateway.inspection.recognizers.address import STREET_WORDS
 from gateway.inspection.names import NOT_NAME_WORDS, ORG_SUFFIXES, given_names, is_common_word, surnames
+from gateway.inspection.recognizers.address import STREET_WORDS
 
 _TITLE = r"[A-Z\xC0-\xDE](?:[a-z]{0,2}['’]?[A-Z])?[a-z\xDF-\xFF'’]{1,20}(?:-[A-Z\xC0-\xDE][a-z\xDF-\xFF]{1,20})?"
 _CAPS = r"[A-Z\xC0-\xDE][A-Z\xC0-\xDE'’]{1,20}(?:-[A-Z\xC0-\xDE]{2,20})?"
@@ -28,6 +28,7 @@ _WORD_BEFORE = re.compile(r"([\w'’.]+)[ ]*,?[ ]*\Z")
 # First words of place names that are also given names somewhere ("San Francisco", "Santa Clara").
 _PLACE_PREFIXES = frozenset("san santa santo sao são saint st fort port mount lake cape".split())
 _NOT_NAMES = NOT_NAME_WORDS | ORG_SUFFIXES
+_NOT_AFTER_A_NAME = ORG_SUFFIXES | STREET_WORDS  # "Lena Fischer Labs", "Victor Hugo Street"
 
 
 class KnownNameRecognizer(EntityRecognizer):
@@ -68,9 +69,9 @@ class KnownNameRecognizer(EntityRecognizer):
             return 0.0  # "IN NO EVENT WILL NVIDIA BE LIABLE": a word in capitals, not a name
         if any(w in _NOT_NAMES or is_common_word(w.strip("'’")) for w in (middle, last) if w):
             return 0.0
-        if last in STREET_WORDS and last not in surnames() or not self._alone(m):
-            return 0.0
         surname_first = m.start("last") < m.start("given")
+        if last in STREET_WORDS and last not in surnames() or not self._alone(m, surname_first):
+            return 0.0
         if surname_first and "," in m.group() and last not in surnames():  # "Atlanta, Georgia": a place
             return 0.0
         if last in surnames():
@@ -79,19 +80,18 @@ class KnownNameRecognizer(EntityRecognizer):
         return self.SURNAME_SHAPED_SCORE if len(last) >= (4 if surname_first else 3) else 0.0
 
     @staticmethod
-    def _alone(m: re.Match) -> bool:
+    def _alone(m: re.Match, surname_first: bool) -> bool:
         """No company suffix or street word after the name, no street word before it ("avenue Jean Jaures"), no
         house number before a street-type surname ("3963 Washington Lane"); "Last, First" and "LAST First" not after
         a capitalised word ("Oak Lane, Columbus")."""
         after = _NEXT_WORD.match(m.string, m.end())
-        if after and after.group(1).lower().strip(".") in ORG_SUFFIXES | STREET_WORDS:
+        if after and after.group(1).lower().strip(".") in _NOT_AFTER_A_NAME:
             return False
         line_start = m.string.rfind("\n", 0, m.start()) + 1
         before = _WORD_BEFORE.search(m.string, line_start, m.start())
         if before is None:
             return True
         word = before.group(1).strip(".")
-        surname_first = m.start("last") < m.start("given")
         return not (word.lower() in STREET_WORDS or surname_first and word[:1].isupper()
                     or word[:1].isdigit() and m.group("last").lower() in STREET_WORDS)
 
