@@ -608,6 +608,11 @@ def test_ipv6_with_a_small_c_read_as_x(analyzer: TextAnalyzer, text: str):
     ["Add", "@Override"],  # an annotation glued to the word before, no dotless e-mail
     ["Commit", "aOcdb9ca6913177e22a7ad14621ae86c67c968a3"],  # a SHA-1 with a 0 read as O, no AWS secret key
     ["SUBJECT", "Customer", "Success"],  # a title in common words, no person
+    ["Trace", "7bdff22a-e4f3-4f21-ae3b-1b113854a620"],  # a request's UUID names no one
+    ["Page", "1596319879-ee83-999e-7e58-8:96b455491"],  # a misread UUID's first group passed an NHS number's check
+    ["Request525b04f5-2afa-3212-2b81-2abe74103858", "took"],  # ... and `be7410385` in its last a DEA licence's
+    ["Subject", "Onboarding", "Checklist"],  # a title ending in a common word that is no surname
+    ["Sutiect", "Cloud", "Mgrotion", "ondtlon:"],  # a title misread: a common word opens it, no given name
 ])
 def test_decoys_of_the_probe_are_nothing_to_act_on(analyzer: TextAnalyzer, tokens: list[str]):
     """Look-alikes `python -m bench.probe --decoys` found flagged (score >= 0.5)."""
@@ -620,6 +625,11 @@ def test_decoys_of_the_probe_are_nothing_to_act_on(analyzer: TextAnalyzer, token
     ("host 10.20.30.40 answered", "IP_ADDRESS"),
     ("mail jane.doe@gmail.com:Passw0rd!", "EMAIL_ADDRESS"),  # a credential dump's address and password
     ("Patient: Grace Baker", "PERSON"),
+    ("SSN: 536-22-1947 card 4111-1111-1111-1111", "US_SSN"),  # digit groups with no hex letters are no hex token
+    ("Card4111111111111111 expires 09/29", "CREDIT_CARD"),  # a label glued to a card number
+    ("IBAN DE89370400440532013000", "IBAN_CODE"),  # letters and digits, but two hex letters only
+    ("fe80::1ff:fe23:4567:890a is the router", "IP_ADDRESS"),
+    ("Meeting notes from Ngozika Salmon about the plan.", "PERSON"),  # a surname that is a common word
 ])
 def test_what_the_decoy_fixes_keep(analyzer: TextAnalyzer, text: str, entity: str):
     assert entity in [f.entity for f, _, _ in analyzer.analyze_text_spans(text, "ocr") if f.score >= 0.5]

@@ -146,6 +146,23 @@ def _split_lines(r: RecognizerResult, text: str) -> list[RecognizerResult]:
     return out
 
 
+def _title_words_off(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A person's name opens with a given name and ends with a surname; no given name is a common word, and a
+    surname that is one is listed. Unless the first word is a known given name, common words at either end are a
+    title's ("Onboarding Checklist", "Cloud Mgrotion" misread): they are taken off, and a lone word left is a lone
+    name (LONE_NAME_SCORE)."""
+    def word(t: tuple[int, int, str]) -> str:
+        return t[2].strip(".,:;!?'\"-").lower()
+
+    if len(tokens) < 2 or word(tokens[0]) in given_names():
+        return tokens
+    while len(tokens) > 1 and is_common_word(word(tokens[0])):
+        tokens = tokens[1:]
+    while len(tokens) > 1 and is_common_word(word(tokens[-1])) and word(tokens[-1]) not in surnames():
+        tokens = tokens[:-1]
+    return tokens
+
+
 def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
     """The name result trimmed of UI/code words at its ends, or None when it does not look like a name."""
     tokens = [(m.start() + r.start, m.end() + r.start, m.group()) for m in re.finditer(r"\S+", text[r.start : r.end])]
@@ -166,6 +183,8 @@ def _clean_name(r: RecognizerResult, text: str) -> RecognizerResult | None:
         return None  # a company, not a person
     if all(is_common_word(w) for w in words):
         return None  # "Customer Success", "Cloud Migration": a title, not a name
+    if r.entity_type == "PERSON":
+        tokens = _title_words_off(tokens)
     start, end = tokens[0][0], tokens[-1][1]
     if _URL_BEFORE.search(text[max(0, start - 12) : start]):
         return None  # "https Ilexample comldocs": a URL whose '://' and dots OCR lost
