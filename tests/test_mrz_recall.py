@@ -170,3 +170,33 @@ def test_zone_line_read_in_two_pieces_tail_first_is_joined(mrz: MrzRecognizer) -
     assert found and found[0].start == text.index(top[14:30]) and found[0].end == text.index(bottom) + len(bottom)
     # the same pieces with no zone line after them are no zone
     assert not mrz.analyze(f"{top[14:30]}\n{top[:14]}\nExpiry 22 JUL 2031", ["MRZ"])
+
+
+@pytest.mark.parametrize("make, keep", [(mrz_td3, 28), (mrz_td3, 31), (mrz_td1, 18), (mrz_td1, 22)])
+def test_dates_line_read_short_is_decided_by_its_field_check_digits(mrz: MrzRecognizer, make, keep: int) -> None:
+    """The reading probe (`python -m bench.probe --mrz`): at small sizes the recogniser drops a dates line's filler
+    run, optional data and composite digit (`FVKRMG9V83DNK9111244F2904124`). The number's, birth date's and
+    expiry's check digits, real dates, the sex and the nationality decide; a wrong one of them still rejects."""
+    lines = list(make("NLD", "JARAMILLO", "LUCA", "NMJKJCVPJ", "DNK", "911124", "F", "290412"))
+    assert lines[1][-1] != "0"  # a composite of 0 would pass as the padded filler's reading
+    short = lines[:1] + [lines[1][:keep]] + lines[2:]
+    found = _entities(mrz, "\n".join(short))
+    assert found.get("MRZ") and found["DATE_OF_BIRTH"] == ["911124"]
+    dob_at, sex_at = (13, 20) if make is mrz_td3 else (0, 7)
+    for pos, wrong in ((dob_at + 6, None), (dob_at + 14, None), (sex_at, "K")):
+        row = short[1]
+        bad = list(short)
+        bad[1] = row[:pos] + (wrong or str((int(row[pos]) + 3) % 10)) + row[pos + 1 :]
+        assert not _entities(mrz, "\n".join(bad)).get("MRZ"), (pos, bad)
+
+
+def test_dates_line_cut_before_its_expiry_check_digit_is_no_zone(mrz: MrzRecognizer) -> None:
+    lines = list(mrz_td3("NLD", "JARAMILLO", "LUCA", "NMJKJCVPJ", "DNK", "911124", "F", "290412"))
+    assert not _entities(mrz, "\n".join([lines[0], lines[1][:27]])).get("MRZ")
+
+
+def test_tail_of_a_dates_line_read_below_it_is_joined(mrz: MrzRecognizer) -> None:
+    """The line's box ended at its filler run: `<<<06` came back as a line of its own under the dates."""
+    lines = list(mrz_td3("ITA", "JARAMILLO", "DAGNY", "YTMFYK6C9", "CZE", "901105", "F", "281208"))
+    text = "\n".join([lines[0][:24], lines[1][:28], "<<<" + lines[1][-2:]])
+    assert _entities(mrz, text).get("MRZ") == [text]

@@ -127,14 +127,19 @@ class _Line:
         return MIN_LINE <= len(t) <= 52 and (t.count("<") >= 2 or "KK" in t or bool(_DATES_RUN.search(t)))
 
 
+# A zone line's tail read as a line of its own: fillers, and the check digits that end a dates line (`<<<06`).
+_FILLER_PIECE = re.compile(r"<{2,}[0-9OIS]{0,2}")
+
+
 def _join_filler_pieces(lines: list[_Line]) -> list[_Line]:
     """A short run of fillers on a line of its own is the end of the zone line before it: a tilted page's boxes
-    put a piece of a line's filler run between that line and the next."""
+    put a piece of a line's filler run between that line and the next, and a line's box may end at its filler run
+    (the dates line's `<<<<<06` read below it)."""
     out: list[_Line] = []
     for line in lines:
         prev = out[-1] if out else None
-        if prev is not None and line.text and set(line.filled) == {"<"} and len(line.text) < 24 \
-                and len(prev.text) >= 10 and prev.text.count("<") >= 2:
+        if prev is not None and _FILLER_PIECE.fullmatch(line.filled) and len(line.text) < 24 \
+                and len(prev.text) >= 10 and (prev.text.count("<") >= 2 or _DATES_RUN.search(prev.text)):
             prev.extend(line)
             continue
         out.append(line)
@@ -262,13 +267,20 @@ class MrzRecognizer(EntityRecognizer):
             parsed = self._read(kind, group, trial, (1, cut, -extra), printed) if len(trial[1]) == width else None
             if parsed:
                 return parsed
+        # The dates line read short, its tail lost after the expiry date's check digit (fillers, optional data and
+        # the composite digit): the fields sit at their places and the composite is unknown. The birth date's,
+        # expiry's and number's check digits, real dates, the sex and the nationality still decide.
+        if _SHORT_DATES_LINE[kind] <= len(line) < width - 1:
+            trial = list(raw)
+            trial[1] = line.ljust(width, "<")
+            return self._read(kind, group, trial, printed=printed, composite=False)
         return None
 
     def _read(self, kind: str, group: list[_Line], raw: list[str], edit: tuple[int, int, int] | None = None,
-              printed: frozenset[str] = frozenset()):
+              printed: frozenset[str] = frozenset(), composite: bool = True):
         """Verify the zone with each digit reading of the look-alike letters. `edit` (line, position, +1/-n) is an
         unknown inserted into / n characters dropped from that OCR line; `printed` the words of the page (the
-        document number printed in the visual zone)."""
+        document number printed in the visual zone); without `composite`, the composite digit was not read."""
         _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
             # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
@@ -280,36 +292,42 @@ class MrzRecognizer(EntityRecognizer):
                 )
                 for li, t in enumerate(raw)
             ]
-            parsed = self._verify(kind, group, texts, raw, edit, printed)
+            parsed = self._verify(kind, group, texts, raw, edit, printed, composite)
             if parsed:
                 return parsed
         return None
 
     def _verify(self, kind: str, group: list[_Line], texts: list[str], raw: list[str],
                 edit: tuple[int, int, int] | None = None, printed: frozenset[str] = frozenset(),
-                ) -> tuple[list[RecognizerResult], _MrzFacts] | None:
+                composite_read: bool = True) -> tuple[list[RecognizerResult], _MrzFacts] | None:
         width = _LAYOUT[kind][0]
         if kind == "TD1":
             l1, l2, _ = texts
             doc, doc_cd, dob, dob_cd, exp, exp_cd = l1[5:14], l1[14], l2[0:6], l2[6], l2[8:14], l2[14]
             composite, comp_cd = (l1[5:30], l2[0:7], l2[8:15], l2[18:29]), l2[29]
-            doc_span, dob_span, name_span = (0, 5, 14), (1, 0, 6), (2, 0)
+            sex, nationality = l2[7], l2[15:18]
         else:
             l1, l2 = texts
             doc, doc_cd, dob, dob_cd, exp, exp_cd = l2[0:9], l2[9], l2[13:19], l2[19], l2[21:27], l2[27]
             composite, comp_cd = (l2[0:10], l2[13:20], l2[21 : width - 1]), l2[width - 1]
-            doc_span, dob_span, name_span = (1, 0, 9), (1, 13, 19), (0, 5)
+            sex, nationality = l2[20], l2[10:13]
         doc_type, issuer = l1[0], l1[2:5]
         if doc_type not in ("ACIV" if kind == "TD1" else "PACIV"):
             return None
         if not (_calendar(dob) and _calendar(exp) and _check(dob, dob_cd) and _check(exp, exp_cd)):
             return None
+        if not composite_read:
+            docs = [v for v in _variants(doc) if _check(v, doc_cd)]
+            if not (docs and sex in "MFX<" and re.fullmatch(r"[A-Z<]{3}", nationality)):
+                return None
+            return self._results(kind, group, texts, edit, docs, dob, doc_type, issuer)
         # Visas (MRV-A: 2 x 44, MRV-B: 2 x 36) have no composite check digit: optional data runs to the line's end.
         visa = doc_type == "V" and kind != "TD1"
         # The composite digit covers the document number and its check digit as well. When OCR read that check
         # digit as a letter (or lost it), the composite decides which digit it was (dates and composite verified).
         after_doc = "".join(composite)[10:]
-        raw_cd = raw[doc_span[0]][doc_span[2] : doc_span[2] + 1]
+        doc_line, _, doc_end = _SPANS[kind][0]
+        raw_cd = raw[doc_line][doc_end : doc_end + 1]
         cds = [doc_cd] if raw_cd.isdigit() or raw_cd == "<" or visa \
             else [doc_cd] + [d for d in "0123456789" if d != doc_cd]
         if "?" in doc:  # the lost character: any; the two check digits decide (plain readings only, bounded)
@@ -326,6 +344,14 @@ class MrzRecognizer(EntityRecognizer):
                     if _check(v, cd) and (visa or _check(v + cd + after_doc, comp_cd))]
         if not docs:
             return None
+        return self._results(kind, group, texts, edit, docs, dob, doc_type, issuer)
+
+    @staticmethod
+    def _results(kind: str, group: list[_Line], texts: list[str], edit: tuple[int, int, int] | None,
+                 docs: list[str], dob: str, doc_type: str, issuer: str
+                 ) -> tuple[list[RecognizerResult], _MrzFacts]:
+        """The verified zone's results (zone, number, birth date, name) boxed on the OCR lines, and its facts."""
+        doc_span, dob_span, name_span = _SPANS[kind]
 
         def span(li: int, a: int, b: int) -> tuple[int, int] | None:
             if edit and edit[0] == li:  # indices of the edited line -> indices of the OCR line
@@ -391,6 +417,11 @@ def _visual_zone(text: str, facts: _MrzFacts, mrz_span: tuple[int, int]) -> list
     return out
 
 
+# Where a zone's document number, birth date and name are: (line, first, end) and (line, first).
+_SPANS = {"TD1": ((0, 5, 14), (1, 0, 6), (2, 0)), "TD2": ((1, 0, 9), (1, 13, 19), (0, 5)),
+          "TD3": ((1, 0, 9), (1, 13, 19), (0, 5))}
+# The shortest dates line whose fields are all there: up to the nationality (TD1) or the expiry's check digit.
+_SHORT_DATES_LINE = {"TD1": 18, "TD2": 28, "TD3": 28}
 # (width, positions holding digits, positions holding letters) as (line, column), ICAO 9303 parts 4-6.
 _LAYOUT: dict[str, tuple[int, frozenset, frozenset]] = {
     "TD3": (44, frozenset({(1, 9), *((1, i) for i in range(13, 20)), *((1, i) for i in range(21, 28)), (1, 43)}),
