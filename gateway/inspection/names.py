@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import unicodedata
 from pathlib import Path
 
 import regex as re
@@ -72,14 +73,34 @@ def common_words() -> frozenset[str]:
     return _word_list(COMMON_WORDS)
 
 
+@functools.cache
 def given_names() -> frozenset[str]:
-    """People's given names in Latin script, lower-case (data/README.md)."""
-    return _word_list(GIVEN_NAMES)
+    """People's given names in Latin script, lower-case (data/README.md), also without their accents."""
+    return _with_unaccented(_word_list(GIVEN_NAMES))
 
 
+@functools.cache
 def surnames() -> frozenset[str]:
-    """People's surnames in Latin script, lower-case (data/README.md)."""
-    return _word_list(SURNAMES)
+    """People's surnames in Latin script, lower-case (data/README.md), also without their accents."""
+    return _with_unaccented(_word_list(SURNAMES))
+
+
+# Latin letters with no decomposition into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th",
+                               "Ø": "O", "Ł": "L", "Đ": "D", "Æ": "AE", "Œ": "OE", "Þ": "TH"})
+
+
+def unaccented(word: str) -> str:
+    """`word` in plain ASCII letters where it has accented Latin ones (szabó -> szabo, søren -> soren)."""
+    decomposed = unicodedata.normalize("NFKD", word.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _with_unaccented(words: frozenset[str]) -> frozenset[str]:
+    """The names and their forms without accents (ID cards, MRZs, keyboards and OCR drop them), unless a form is
+    a common English word."""
+    plain = {unaccented(w) for w in words if not w.isascii()}
+    return words | {w for w in plain if w.isascii() and not is_common_word(w)}
 
 
 def is_common_word(word: str) -> bool:

@@ -90,6 +90,8 @@ def glue(left: str, right: str) -> str:
         return ""  # ghp_ + token, KEY= + value, path/ + rest
     if right[0] in "_=/" and len(right) > 1 and left[-1].isalnum():
         return ""
+    if re.fullmatch(r"[A-Z][a-z]?", left) and re.match(r"['’][A-Z][a-z]", right):
+        return ""  # "O 'Brien", "D 'Angelo": a name's apostrophe read as a word's start
     return " "
 
 

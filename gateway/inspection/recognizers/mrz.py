@@ -255,6 +255,19 @@ class MrzRecognizer(EntityRecognizer):
                     parsed = self._read(kind, group, trial, (doc_line, gap, 1))
                     if parsed:
                         return parsed
+        # OCR dropped a character of the dates line's fields (a date's digit, a nationality's letter: `NR` for NOR):
+        # an unknown at each position of them, each digit tried where a digit belongs; the dates' and composite
+        # check digits decide, and the composite must have been read (the line still ends in a digit).
+        line = group[1].filled
+        first, last = _DATES_FIELDS[kind]
+        if len(line) <= width - 1 and line[-1:].isdigit():
+            for gap in range(first, last):
+                for c in "<" if (1, gap) in _LAYOUT[kind][2] else "0123456789":
+                    trial = list(raw)
+                    trial[1] = _fit(line[:gap] + c + line[gap:], width, tails[1])
+                    parsed = self._read(kind, group, trial, (1, gap, 1), printed) if len(trial[1]) == width else None
+                    if parsed:
+                        return parsed
         # OCR read the sex 'M', the one wide letter among the dates, as two or three characters ('14', '141'): the
         # dates line is one or two too long. Dropping the extra ones there lets the check digits decide (only there:
         # cutting anywhere would let a zone pass by chance). Every cut leaves the dates where they are.
@@ -338,8 +351,9 @@ class MrzRecognizer(EntityRecognizer):
             # characters misread there (a 9 read as I is no look-alike swap); the check digits still decide.
             seen = [p.ljust(len(doc), "<") for p in printed
                     if len(p) == len(doc.rstrip("<")) and sum(a != b for a, b in zip(p, doc)) <= 2]
-            # After a dropped character only the simple readings: one repair at a time, or chance passes add up.
-            readings = _variants(doc) if edit and edit[2] < 0 else _doc_variants(doc)
+            # After a dropped or inserted character only the simple readings: one repair at a time, or chance
+            # passes add up.
+            readings = _variants(doc) if edit else _doc_variants(doc)
             docs = [v for cd in cds if cd != "?" for v in readings + seen
                     if _check(v, cd) and (visa or _check(v + cd + after_doc, comp_cd))]
         if not docs:
@@ -420,6 +434,8 @@ def _visual_zone(text: str, facts: _MrzFacts, mrz_span: tuple[int, int]) -> list
 # Where a zone's document number, birth date and name are: (line, first, end) and (line, first).
 _SPANS = {"TD1": ((0, 5, 14), (1, 0, 6), (2, 0)), "TD2": ((1, 0, 9), (1, 13, 19), (0, 5)),
           "TD3": ((1, 0, 9), (1, 13, 19), (0, 5))}
+# The dates line's checked fields: [first, end) columns, nationality (not on TD1's) to the expiry's check digit.
+_DATES_FIELDS = {"TD1": (0, 15), "TD2": (10, 28), "TD3": (10, 28)}
 # The shortest dates line whose fields are all there: up to the nationality (TD1) or the expiry's check digit.
 _SHORT_DATES_LINE = {"TD1": 18, "TD2": 28, "TD3": 28}
 # (width, positions holding digits, positions holding letters) as (line, column), ICAO 9303 parts 4-6.

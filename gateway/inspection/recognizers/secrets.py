@@ -24,7 +24,8 @@ _JWT_SEG = r"[A-Za-z0-9_-]{2,}(?:[ \t][A-Za-z0-9_-]{2,}){0,3}"
 # Schemes whose URLs carry database / broker credentials; OCR may space out or lose the '://'.
 _DB_SCHEME = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)"
 _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?:[ \t]?[A-Z0-9]){16}\b", 0.9),  # OCR may insert spaces
+    # 16 characters after the prefix; OCR may insert spaces, lose one or two characters or add one
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?:[ \t]?[A-Z0-9]){14,17}\b", 0.9),
     # 40-char secret keys are only recognisable next to their name; the lookbehind keeps the span on the value.
     (
         "aws_secret_access_key",
@@ -38,7 +39,7 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     ("github_token", r"\bgh[pousr][_ ]" + _SP + r"(?:[A-Za-z0-9]{30,42}\b|[A-Za-z0-9]{4,35}[ ][A-Za-z0-9]{1,38}\b)"
      + _QUOTED_TAIL, 0.9),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", 0.9),
-    ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{20,}\b", 0.9),
+    ("gitlab_pat", r"\bglpat-" + _SP + r"[A-Za-z0-9_-]{18,}\b", 0.9),  # 20 characters; OCR may lose one or two
     # Registry and SaaS tokens of a fixed shape (prefix, then a fixed count of token characters)
     ("npm_token", r"\bnpm[._ \t]{1,3}[A-Za-z0-9]{36}\b", 0.9),  # OCR: "npm. _kXR4...", "npm_ _89l6..."
     ("huggingface_token", r"\bhf[_ ]" + _SP + r"[A-Za-z0-9]{34,40}\b", 0.85),
@@ -54,7 +55,8 @@ _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
         0.9,
     ),
     # 20+ characters after the prefix, possibly split by OCR spaces (random-looking chunks continue it)
-    ("stripe_live_key", r"\b[sr]k[_ ]live[_ ]" + _SP + r"(?=(?:[ \t]?[A-Za-z0-9]){20})[A-Za-z0-9]{4,}\b" + _KEY_CONT
+    # ("Sk _live 3h41...", "sk_live_ _2pm...": a '_' read twice or as a space, an 's' read as a capital)
+    ("stripe_live_key", r"\b[sSr]k[_ ]{1,2}live[_ ]{1,3}(?=(?:[ \t]?[A-Za-z0-9]){20})[A-Za-z0-9]{4,}\b" + _KEY_CONT
      + _QUOTED_TAIL, 0.9),
     ("anthropic_key", r"\bsk[- ]{0,2}ant[- _]" + _SP + r"(?:api\d\d[ \t]?[-_ ]" + _SP + r")?[A-Za-z0-9_-]{12,}" + _KEY_CONT
      + _QUOTED_TAIL, 0.9),
@@ -134,6 +136,9 @@ class SecretRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         if pattern_text.lower() in PLACEHOLDER_PASSWORDS:
             return True
+        aws = re.match(r"(?:AKIA|ASIA|ABIA|ACCA)", pattern_text)
+        if aws and sum(c.isalnum() for c in pattern_text) != 20 and not re.search(r"\d", pattern_text[4:]):
+            return True  # a read a character off: only with a digit (ASIAPACIFICREGIONAL is a word)
         gh = re.match(r"gh[pousr][_ ][ \t]?", pattern_text)
         if gh and not 30 <= sum(c.isalnum() for c in pattern_text[gh.end():]) <= 42:
             return True  # GitHub tokens have 36 characters after the prefix
