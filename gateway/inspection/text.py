@@ -36,6 +36,7 @@ from gateway.inspection.recognizers import (
     build_custom,
 )
 from gateway.inspection.repair import glue, normalize_digits, repair_line
+from gateway.inspection.things import about_people
 from gateway.models import Box, CustomRecognizer, Finding, Source
 
 log = logging.getLogger(__name__)
@@ -76,18 +77,6 @@ NUMERIC_ENTITIES = frozenset(
      "IP_ADDRESS", "UK_NHS", "ABA_ROUTING_NUMBER", "DATE_TIME", "DATE_OF_BIRTH"}
 )
 DEFAULT_SCORE_THRESHOLD = 0.35
-# What names a thing, not a person, stays reported for a policy that asks for it, below the level a default policy
-# acts on: a date or time on its own ("Lunch at 12:30", an invoice date; dates next to a birth-date label are
-# DATE_OF_BIRTH at full score) and a UUID (a request's, a trace's), which Presidio scores 0.5, 0.85 after "ID".
-THING_SCORES = {"DATE_TIME": 0.4, "UUID": 0.4}
-# A token of three or more hex digit groups (a UUID, a MAC address, `525b04f5-2afa-...`; OCR may glue a label to it
-# or misread a digit as a letter) is one identifier: a checksummed number inside it (an NHS number, a DEA licence) is
-# a chance match.
-_HEX_TOKEN = re.compile(r"[0-9A-Za-z]*[0-9a-fA-F]{4,}(?:[-:.][0-9A-Za-z]+){2,}")
-_HEX_SHARE = 0.8  # of the token's letters and digits, at least this many are hex digits
-# ... and at least this long, with this many digits and letters a-f: no SSN, date, IBAN or version is
-_HEX_MIN_LENGTH, _HEX_MIN_DIGITS, _HEX_MIN_LETTERS = 16, 8, 4
-_NOT_IN_HEX = frozenset({"SECRET", "IP_ADDRESS"})  # a key may be hex itself; an IPv6 address is hex groups
 # A number made whole by reading its first or last character's letter as a digit ("966-11-305B", a part number, as
 # an SSN) is weaker evidence than one whose look-alikes sit inside it: below acting level without a context word.
 EDGE_LETTER_PENALTY = 0.1
@@ -250,10 +239,7 @@ class TextAnalyzer:
                         r.score -= EDGE_LETTER_PENALTY
                     results.append(r)
         results = [r for r in results if r.entity_type not in EXCLUDED_ENTITIES]
-        results = [r for r in results if r.entity_type in _NOT_IN_HEX or not _inside_hex_token(text, r)]
-        for r in results:
-            if r.entity_type in THING_SCORES:
-                r.score = min(r.score, THING_SCORES[r.entity_type])
+        results = about_people(text, results)
         if not ner:
             return [r for r in results if not from_ner(r)]
         return filter_ner(results, text)
@@ -263,20 +249,6 @@ class TextAnalyzer:
             text=text, language="en", entities=entities, nlp_artifacts=artifacts,
             allow_list=self._allow, allow_list_match="regex", regex_flags=re.IGNORECASE,
         )
-
-
-def _inside_hex_token(text: str, r: RecognizerResult) -> bool:
-    """Whether `r` is a strict part of one whitespace-delimited token made of hex digit groups (see _HEX_TOKEN)."""
-    a = max(text.rfind(c, 0, r.start) for c in " \n\t") + 1
-    b = min((i for i in (text.find(c, r.end) for c in " \n\t") if i >= 0), default=len(text))
-    token = text[a:b].rstrip(".,;:)")
-    if (a, a + len(token)) == (r.start, r.end) or not _HEX_TOKEN.fullmatch(token):
-        return False
-    digits = sum(c.isdigit() for c in token)
-    hex_letters = sum(c in "abcdefABCDEF" for c in token)
-    alnum = sum(c.isalnum() for c in token)
-    return (alnum >= _HEX_MIN_LENGTH and digits >= _HEX_MIN_DIGITS and hex_letters >= _HEX_MIN_LETTERS
-            and digits + hex_letters >= _HEX_SHARE * alnum)
 
 
 def _letter_at_edge(text: str, normalized: str, r: RecognizerResult) -> bool:
