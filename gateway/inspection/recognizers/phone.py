@@ -45,6 +45,7 @@ class LinePhoneRecognizer(PhoneRecognizer):
     ~40% of the analyze stage)."""
 
     MIN_DIGITS = 4
+    MAX_DIGITS = 15  # E.164: country code and number together
     CACHE_LINES = 4096
 
     def __init__(self) -> None:
@@ -70,6 +71,8 @@ class LinePhoneRecognizer(PhoneRecognizer):
         found = []
         for region in self.supported_regions:
             for match in phonenumbers.PhoneNumberMatcher(line, region, leniency=self.leniency):
+                if sum(c.isdecimal() for c in match.raw_string) > self.MAX_DIGITS:
+                    continue  # "4963-0431-7301-4737": a card's groups, longer than any phone number
                 try:
                     number = phonenumbers.parse(line[match.start : match.end])
                     found.append((match.start, match.end, phonenumbers.region_code_for_number(number)))
