@@ -286,14 +286,14 @@ class MrzRecognizer(EntityRecognizer):
         if _SHORT_DATES_LINE[kind] <= len(line) < width - 1:
             trial = list(raw)
             trial[1] = line.ljust(width, "<")
-            return self._read(kind, group, trial, printed=printed, composite=False)
+            return self._read(kind, group, trial, printed=printed, composite_read=False)
         return None
 
     def _read(self, kind: str, group: list[_Line], raw: list[str], edit: tuple[int, int, int] | None = None,
-              printed: frozenset[str] = frozenset(), composite: bool = True):
+              printed: frozenset[str] = frozenset(), composite_read: bool = True):
         """Verify the zone with each digit reading of the look-alike letters. `edit` (line, position, +1/-n) is an
         unknown inserted into / n characters dropped from that OCR line; `printed` the words of the page (the
-        document number printed in the visual zone); without `composite`, the composite digit was not read."""
+        document number printed in the visual zone); without `composite_read`, the composite digit was not read."""
         _, digit_pos, alpha_pos = _LAYOUT[kind]
         for to_digit in (_TO_DIGIT, _TO_DIGIT_SEVEN):
             # Per position, undo the OCR confusions that position cannot hold (O in a date, 0 in a country code).
@@ -305,7 +305,7 @@ class MrzRecognizer(EntityRecognizer):
                 )
                 for li, t in enumerate(raw)
             ]
-            parsed = self._verify(kind, group, texts, raw, edit, printed, composite)
+            parsed = self._verify(kind, group, texts, raw, edit, printed, composite_read)
             if parsed:
                 return parsed
         return None

@@ -23,9 +23,10 @@ _KEY_CONT = r"(?:[ \t](?=[^\s\"'“”]*(?:\d|[a-z][^\s\"'“”]*[A-Z]))[A-Za-z
 _JWT_SEG = r"[A-Za-z0-9_-]{2,}(?:[ \t][A-Za-z0-9_-]{2,}){0,3}"
 # Schemes whose URLs carry database / broker credentials; OCR may space out or lose the '://'.
 _DB_SCHEME = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)"
+_AWS_PREFIX = r"(?:AKIA|ASIA|ABIA|ACCA)"  # an AWS access key id's kind
 _SECRET_PATTERNS: tuple[tuple[str, str, float], ...] = (
     # 16 characters after the prefix; OCR may insert spaces, lose one or two characters or add one
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)(?:[ \t]?[A-Z0-9]){14,17}\b", 0.9),
+    ("aws_access_key_id", rf"\b{_AWS_PREFIX}(?:[ \t]?[A-Z0-9]){{14,17}}\b", 0.9),
     # 40-char secret keys are only recognisable next to their name; the lookbehind keeps the span on the value.
     (
         "aws_secret_access_key",
@@ -136,7 +137,7 @@ class SecretRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         if pattern_text.lower() in PLACEHOLDER_PASSWORDS:
             return True
-        aws = re.match(r"(?:AKIA|ASIA|ABIA|ACCA)", pattern_text)
+        aws = re.match(_AWS_PREFIX, pattern_text)
         if aws and sum(c.isalnum() for c in pattern_text) != 20 and not re.search(r"\d", pattern_text[4:]):
             return True  # a read a character off: only with a digit (ASIAPACIFICREGIONAL is a word)
         gh = re.match(r"gh[pousr][_ ][ \t]?", pattern_text)
